@@ -32,7 +32,7 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 # Subcommand modules, in the order `wirefault --help` lists them.
-_COMMANDS = ("serve", "targets", "proxy")
+_COMMANDS = ("fuzz", "replay", "show", "proxy", "serve", "targets")
 
 
 class _Command(Protocol):

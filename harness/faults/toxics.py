@@ -30,7 +30,9 @@ that it applies to a connection and direction) and ``name`` (default
 ``TYPE_STREAM``). Two fields only the embedded backend honours make every
 random choice replayable: ``seed`` (seeds the toxicity draw, jitter and any
 other randomness) and ``connection`` (apply to the n-th connection only,
-counting from 0 in accept order).
+counting from 0 in accept order among the connections accepted since the toxic
+was added, so a scenario that adds its toxics first can aim at its own n-th
+connection however long the proxy has been up).
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ class Toxic:
         stream: ``upstream`` (client to server) or ``downstream`` (server to client).
         toxicity: probability in [0, 1] that the toxic applies to a connection.
         seed: seeds every random choice (embedded backend); None = seed 0.
-        connection: apply only to the n-th connection, from 0 (embedded backend).
+        connection: apply only to the n-th connection accepted since the toxic was added,
+            from 0 (embedded backend).
     """
 
     type: ClassVar[str] = ""

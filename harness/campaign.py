@@ -1,0 +1,366 @@
+"""Campaigns: Hypothesis drives properties against one server and keeps what fails.
+
+For each property, Hypothesis draws scenarios from the property's strategy;
+the runner plays each one and the property judges the transcript; then a
+fresh client probes the server (liveness), and a dead managed server is
+restarted. A failure is shrunk by Hypothesis to a minimal scenario, replayed a
+few more times to measure how reliably it reproduces, and written as a replay
+file. A failure that never reproduces on replay is reported as flaky, not as a
+bug: a false alarm is the worst thing a harness can produce.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import hypothesis
+from hypothesis import Verbosity, given, settings
+from hypothesis.database import ExampleDatabase
+from hypothesis.errors import Flaky
+
+from harness.addresses import Address
+from harness.codecs.base import Codec
+from harness.errors import TargetError, WirefaultError
+from harness.faults.base import FaultLayer, FaultProxy
+from harness.properties import Property, PropertyContext, Verdict, get_property, probe_scenario
+from harness.replay import save_replay
+from harness.runner import Runner, RunnerOptions
+from harness.scenario import Scenario
+from harness.target import ServerProcess
+from harness.transcript import Transcript
+from strategies.profiles import PROFILES, register_profiles
+
+__all__ = ["Campaign", "CampaignConfig", "CampaignResult", "Failure", "PropertyResult"]
+
+Status = Literal["passed", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    """What to fuzz and how.
+
+    Attributes:
+        address: where the server listens (updated from ``server`` when one is managed).
+        codec: the protocol's framing.
+        properties: the properties to run, in order.
+        profile: Hypothesis profile: ``ci``, ``dev`` or ``thorough``.
+        max_examples: examples per property (None: the profile's).
+        time_budget: seconds for the whole campaign; properties share it.
+        seed: makes Hypothesis's choices reproducible.
+        deadline: runner deadline (seconds without progress that count as a hang).
+        out_dir: where replay files go.
+        verify: extra replays of each shrunk failure (the agreement rate).
+        label: distinguishes example-database entries of different servers.
+    """
+
+    address: Address
+    codec: Codec
+    properties: tuple[Property, ...]
+    profile: str = "ci"
+    max_examples: int | None = None
+    time_budget: float | None = None
+    seed: int | None = None
+    deadline: float = 1.0
+    out_dir: Path = Path("wirefault-out")
+    verify: int = 3
+    label: str = ""
+    greeting: bool = False
+    probe: bytes | None = None
+    start: str | None = None
+    backend: str | None = None
+
+
+@dataclass
+class Failure:
+    """A shrunk, verified failure of one property."""
+
+    property: str
+    message: str
+    scenario: Scenario
+    transcript: Transcript
+    replay: Path | None = None
+    agreement: tuple[int, int] = (0, 0)
+    crash: str = ""
+
+
+@dataclass
+class PropertyResult:
+    """How one property fared."""
+
+    name: str
+    status: Status
+    examples: int = 0
+    elapsed: float = 0.0
+    failure: Failure | None = None
+    note: str = ""
+
+
+@dataclass
+class CampaignResult:
+    """Every property's result, in order."""
+
+    results: list[PropertyResult] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def failures(self) -> list[Failure]:
+        """The failures found, one per failed property."""
+        return [r.failure for r in self.results if r.failure is not None]
+
+    @property
+    def examples(self) -> int:
+        """Examples run over all properties."""
+        return sum(r.examples for r in self.results)
+
+
+class _Stop(BaseException):
+    """Carries a setup error out through Hypothesis without being shrunk."""
+
+    def __init__(self, error: WirefaultError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Failed(Exception):
+    """Raised inside the Hypothesis test to mark a failing example."""
+
+
+ProgressHook = Callable[[str, int, int], None]
+
+
+class Campaign:
+    """Runs a :class:`CampaignConfig` against a server.
+
+    Args:
+        config: what to run.
+        server: the managed server process, restarted after a crash (None: external).
+        fault_layer: the fault backend, for properties whose scenarios carry toxics.
+        database: the Hypothesis example database (failures found once are tried first).
+        progress: called after each example with (property, examples, failures so far).
+    """
+
+    def __init__(
+        self,
+        config: CampaignConfig,
+        *,
+        server: ServerProcess | None = None,
+        fault_layer: FaultLayer | None = None,
+        database: ExampleDatabase | None = None,
+        progress: ProgressHook | None = None,
+    ) -> None:
+        register_profiles()
+        self.config = config
+        self.server = server
+        self.fault_layer = fault_layer
+        self.database = database
+        self.progress = progress
+        self.address = server.address if server is not None else config.address
+        self._proxy: FaultProxy | None = None
+        self._failures = 0
+        self._started = 0.0
+
+    # -- public --------------------------------------------------------------------------------
+
+    def run(self) -> CampaignResult:
+        """Run every property; returns their results (failures are results, not errors).
+
+        Raises:
+            WirefaultError: a setup problem (target unreachable, fault layer down).
+        """
+        self._started = time.monotonic()
+        result = CampaignResult()
+        try:
+            for prop in self.config.properties:
+                result.results.append(self.run_property(prop))
+        finally:
+            if self._proxy is not None:
+                self._proxy.close()
+                self._proxy = None
+        result.elapsed = time.monotonic() - self._started
+        return result
+
+    def run_property(self, prop: Property) -> PropertyResult:
+        """Run one property until its examples or the time budget run out."""
+        if not prop.applies_to(self.config.codec):
+            return PropertyResult(prop.name, "skipped", note="does not apply to this codec")
+        began = time.monotonic()
+        state = _State()
+        test = self._hypothesis_test(prop, state)
+        try:
+            test()
+        except _Stop as stop:
+            raise stop.error from None
+        except _Failed:
+            pass
+        except Flaky:
+            state.flaky = True
+        outcome = self._conclude(prop, state)
+        outcome.elapsed = time.monotonic() - began
+        return outcome
+
+    def check_reachable(self) -> None:
+        """Probe the target once before fuzzing.
+
+        Raises:
+            TargetError: the target refuses connections or does not answer the probe.
+        """
+        verdict = self._liveness()
+        if verdict.ok:
+            return
+        if "refused" in verdict.message:
+            raise TargetError(
+                f"cannot reach {self.address}: connection refused; is the server running? "
+                "(or let wirefault start it with --start CMD)"
+            )
+        raise TargetError(
+            f"{self.address} does not answer the {self.config.codec.name} probe "
+            f"{self.config.probe or self.config.codec.probe()!r} ({verdict.message}); "
+            "check --codec, or give --probe / --greeting"
+        )
+
+    def play(self, scenario: Scenario) -> Transcript:
+        """Play one scenario (through the fault proxy when it carries toxics)."""
+        return self._runner(scenario).play(scenario)
+
+    def judge_once(self, prop: Property, scenario: Scenario) -> tuple[Verdict, Transcript]:
+        """Play ``scenario``, judge it, and probe liveness afterwards."""
+        self._ensure_server()
+        transcript = self.play(scenario)
+        verdict = prop.judge(scenario, transcript, self.config.codec)
+        if verdict.ok:
+            verdict = self._liveness()
+        return verdict, transcript
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _hypothesis_test(self, prop: Property, state: _State) -> Callable[[], None]:
+        cfg = self.config
+        ctx = PropertyContext(
+            backend=self.fault_layer.backend if self.fault_layer else None,
+            deadline=cfg.deadline,
+            probe=cfg.probe,
+        )
+        parent = settings.get_profile(PROFILES.get(cfg.profile, cfg.profile))
+        examples = cfg.max_examples if cfg.max_examples is not None else parent.max_examples
+
+        @settings(
+            parent,
+            max_examples=examples,
+            database=self.database,
+            verbosity=Verbosity.quiet,
+            print_blob=False,
+            report_multiple_bugs=False,
+        )
+        @given(prop.scenarios(cfg.codec, ctx))
+        def test(scenario: Scenario) -> None:
+            if state.failure is None and self._out_of_time():
+                return  # budget spent: let Hypothesis finish with no-op examples
+            try:
+                verdict, transcript = self.judge_once(prop, scenario)
+            except WirefaultError as exc:
+                raise _Stop(exc) from None
+            state.examples += 1
+            if self.progress is not None:
+                self.progress(prop.name, state.examples, self._failures)
+            if not verdict.ok:
+                state.failure = (scenario, transcript, verdict)
+                raise _Failed(verdict.message)
+
+        key = f"wirefault:{prop.name}:{cfg.codec.name}:{sorted(cfg.codec.options().items())}:{cfg.label}"
+        # Hypothesis keys its example database by the test's source; every property
+        # shares this closure, so give each its own key (documented by Hypothesis
+        # for wrappers that generate tests).
+        test._hypothesis_internal_database_key = key.encode()  # type: ignore[attr-defined]
+        if cfg.seed is not None:
+            test = hypothesis.seed(cfg.seed)(test)
+        return test
+
+    def _conclude(self, prop: Property, state: _State) -> PropertyResult:
+        if state.failure is None:
+            return PropertyResult(prop.name, "passed", state.examples)
+        scenario, transcript, verdict = state.failure
+        reproduced = 0
+        for _ in range(self.config.verify):
+            again, _transcript = self.judge_once(prop, scenario)
+            reproduced += not again.ok
+        agreement = (self.config.verify, reproduced)
+        if self.config.verify and reproduced == 0:
+            return PropertyResult(
+                prop.name,
+                "passed",
+                state.examples,
+                note=f"flaky: a failure ({verdict.message}) did not reproduce in "
+                f"{self.config.verify} replays; not reported",
+            )
+        self._failures += 1
+        crash = verdict.message if verdict.message.startswith("crash:") else ""
+        failure = Failure(prop.name, verdict.message, scenario, transcript, None, agreement, crash)
+        failure.replay = save_replay(
+            self.config.out_dir,
+            prop=prop.name,
+            message=verdict.message,
+            codec=self.config.codec,
+            address=self.address,
+            scenario=scenario,
+            transcript=transcript,
+            start=self.config.start,
+            backend=self.fault_layer.backend if self.fault_layer else None,
+            deadline=self.config.deadline,
+            seed=self.config.seed,
+            agreement=agreement,
+        )
+        return PropertyResult(prop.name, "failed", state.examples, failure=failure)
+
+    def _runner(self, scenario: Scenario) -> Runner:
+        proxy = self._fault_proxy() if scenario.needs_fault_layer() else None
+        options = RunnerOptions(deadline=self.config.deadline, greeting=self.config.greeting)
+        return Runner(self.address, self.config.codec, options=options, proxy=proxy)
+
+    def _fault_proxy(self) -> FaultProxy:
+        if self._proxy is None:
+            if self.fault_layer is None:
+                raise TargetError("internal: a scenario needs a fault layer but none is open")
+            self._proxy = self.fault_layer.open_proxy(self.address)
+        return self._proxy
+
+    def _liveness(self) -> Verdict:
+        probe = self.config.probe if self.config.probe is not None else self.config.codec.probe()
+        scenario = probe_scenario(probe)
+        verdict = get_property("liveness").judge(scenario, self.play(scenario), self.config.codec)
+        if verdict.ok:
+            return verdict
+        crash = self.server.poll_crash() if self.server else None
+        if crash is not None:
+            return Verdict.failed(f"crash: after this scenario the {crash.describe()}")
+        return Verdict.failed(f"after this scenario, {verdict.message}")
+
+    def _ensure_server(self) -> None:
+        if self.server is None or self.server.alive():
+            return
+        old = self.address
+        restarted = self.server.restart()
+        if restarted.transport != "unix":  # a unix server keeps its loopback front
+            self.address = restarted
+        if self._proxy is not None and self.address != old:
+            self._proxy.close()
+            self._proxy = None
+
+    def _out_of_time(self) -> bool:
+        budget = self.config.time_budget
+        return budget is not None and time.monotonic() - self._started > budget
+
+
+@dataclass
+class _State:
+    examples: int = 0
+    failure: tuple[Scenario, Transcript, Verdict] | None = None
+    flaky: bool = False
+
+
+def describe_property(name: str) -> str:
+    """One line saying what property ``name`` checks."""
+    return get_property(name).summary

@@ -1,0 +1,157 @@
+"""Client sockets with deadlines: the runner's only I/O, and where OS errors are translated.
+
+A channel is one scenario connection: a TCP (or AF_UNIX) stream or a connected
+UDP socket. Every operation takes a deadline and returns what happened rather
+than raising for what a peer did (a reset, a close, a refusal): those are
+observations to record, not errors. Only our own misuse raises.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import socket
+import struct
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from harness.addresses import Address
+
+__all__ = ["Channel", "ReadResult", "SendResult", "open_channel"]
+
+#: What a read or write observed about the peer.
+PeerState = Literal["ok", "eof", "rst", "timeout", "refused"]
+
+_RESET_ERRNOS = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.ENOTCONN}
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """How much of a write went out, and why it stopped if it stopped early."""
+
+    sent: int
+    state: PeerState
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """Bytes read (possibly empty) and the peer's state after the read."""
+
+    data: bytes
+    state: PeerState
+
+
+def _classify(exc: OSError) -> PeerState:
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused"
+    if exc.errno in _RESET_ERRNOS or isinstance(exc, ConnectionError):
+        return "rst"
+    raise exc
+
+
+class Channel:
+    """One connection of a scenario, with deadline-bounded operations."""
+
+    def __init__(self, sock: socket.socket, *, datagram: bool) -> None:
+        self._sock = sock
+        self.datagram = datagram
+        self.closed = False
+
+    def send(self, data: bytes, deadline: float) -> SendResult:
+        """Write ``data`` (one datagram for UDP), giving up at ``deadline`` (monotonic time)."""
+        if self.datagram:
+            try:
+                self._sock.send(data)
+            except OSError as exc:
+                return SendResult(0, _classify(exc))
+            return SendResult(len(data), "ok")
+        view = memoryview(data)
+        sent = 0
+        while sent < len(data):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return SendResult(sent, "timeout")
+            try:
+                _, writable, _ = select.select([], [self._sock], [], remaining)
+                if not writable:
+                    continue
+                sent += self._sock.send(view[sent:])
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                return SendResult(sent, _classify(exc))
+        return SendResult(sent, "ok")
+
+    def recv(self, size: int, deadline: float) -> ReadResult:
+        """Read at most ``size`` bytes (one datagram for UDP) before ``deadline``.
+
+        Returns empty data with state ``timeout`` when nothing came in time, and
+        ``eof`` when the peer closed its side (TCP only).
+        """
+        remaining = deadline - time.monotonic()
+        try:
+            readable, _, _ = select.select([self._sock], [], [], max(remaining, 0.0))
+            if not readable:
+                return ReadResult(b"", "timeout")
+            data = self._sock.recv(size)
+        except BlockingIOError:
+            return ReadResult(b"", "timeout")
+        except OSError as exc:
+            return ReadResult(b"", _classify(exc))
+        if not data and not self.datagram:
+            return ReadResult(b"", "eof")
+        return ReadResult(data, "ok")
+
+    def half_close(self) -> PeerState:
+        """Shut down our write side (SHUT_WR)."""
+        try:
+            self._sock.shutdown(socket.SHUT_WR)
+        except OSError as exc:
+            return _classify(exc)
+        return "ok"
+
+    def abort(self) -> None:
+        """Close with SO_LINGER {1, 0}: the kernel sends RST instead of FIN."""
+        if self.closed:
+            return
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass  # already dead: closing is all that is left to do
+        self.close()
+
+    def close(self) -> None:
+        """Close normally; idempotent."""
+        if not self.closed:
+            self.closed = True
+            self._sock.close()
+
+
+def open_channel(
+    address: Address, *, timeout: float, rcvbuf: int | None = None
+) -> tuple[Channel | None, PeerState]:
+    """Connect to ``address``; returns the channel, or None and why it failed.
+
+    TCP sockets get TCP_NODELAY so each write leaves as its own segment; a
+    ``rcvbuf`` is set before connecting so the TCP window honours it.
+    """
+    datagram = address.transport == "udp"
+    kind = socket.SOCK_DGRAM if datagram else socket.SOCK_STREAM
+    sock = socket.socket(address.family, kind)
+    try:
+        if rcvbuf:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        if address.transport == "tcp":
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(timeout)
+        sock.connect(address.sockaddr())
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        if isinstance(exc, TimeoutError | socket.timeout):
+            return None, "timeout"
+        if isinstance(exc, ConnectionError) or exc.errno in (errno.ENOENT, errno.ECONNREFUSED):
+            return None, "refused"
+        return None, _classify(exc)
+    return Channel(sock, datagram=datagram), "ok"

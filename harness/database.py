@@ -1,0 +1,49 @@
+"""Where Hypothesis keeps the examples that failed, so they are tried first next time.
+
+By default a directory under the output folder; with ``WIREFAULT_REDIS_URL``
+set (``redis://127.0.0.1:6379/0``), a Redis database shared by every worker and
+CI runner that points at the same server, so a failure found anywhere is
+replayed first everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+
+from harness.errors import UsageError
+
+__all__ = ["REDIS_ENV", "example_database"]
+
+#: The environment variable naming a shared Redis example database.
+REDIS_ENV = "WIREFAULT_REDIS_URL"
+
+
+def example_database(out_dir: Path, *, redis_url: str | None = None) -> ExampleDatabase:
+    """The example database to use: Redis when configured, else ``out_dir/.hypothesis``.
+
+    Raises:
+        UsageError: a Redis URL is set but the ``redis`` package is missing or the URL is bad.
+    """
+    url = redis_url or os.environ.get(REDIS_ENV)
+    if url:
+        return redis_database(url)
+    return DirectoryBasedExampleDatabase(out_dir / ".hypothesis" / "examples")
+
+
+def redis_database(url: str) -> ExampleDatabase:
+    """A Hypothesis example database in the Redis server at ``url``."""
+    try:
+        import redis
+        from hypothesis.extra.redis import RedisExampleDatabase
+    except ImportError:
+        raise UsageError(
+            f"{REDIS_ENV} is set but the redis package is missing: pip install 'wirefault[redis]'"
+        ) from None
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    except ValueError as exc:
+        raise UsageError(f"bad {REDIS_ENV} {url!r}: {exc}") from None
+    return RedisExampleDatabase(client, key_prefix=b"wirefault:")

@@ -1,0 +1,134 @@
+"""Properties that compare two plays of the same requests: they must agree.
+
+The server is its own oracle: the same requests sent whole and in pieces, one
+by one and pipelined, read fast and read slowly must get the same responses.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from hypothesis.strategies import SearchStrategy
+
+import strategies.scenarios as built
+from harness.codecs.base import Codec
+from harness.properties.base import (
+    Property,
+    PropertyContext,
+    Verdict,
+    outcome_group,
+    responses,
+    short,
+)
+from harness.scenario import Scenario, Send
+from harness.transcript import ExpectResult, Transcript
+
+__all__ = ["EchoProperty", "LargePayload", "Pipelining", "Reassembly"]
+
+
+def _combined(results: list[ExpectResult], codec: Codec) -> tuple[list[bytes], str]:
+    frames: list[bytes] = []
+    for r in results:
+        frames.extend(responses(codec, r))
+    if not codec.framed and frames:
+        frames = [b"".join(frames)]
+    group = next((outcome_group(r) for r in results if r.outcome != "ok"), "ok")
+    return frames, group
+
+
+def _compare(
+    transcript: Transcript, codec: Codec, first: str, second: str, *, what: str
+) -> Verdict:
+    a, a_end = _combined(transcript.expects_on(0), codec)
+    b, b_end = _combined(transcript.expects_on(1), codec)
+    if a == b and a_end == b_end:
+        return Verdict.passed()
+    return Verdict.failed(
+        f"{what}: {first} got {len(a)} response(s) {short(a)} ({a_end}), "
+        f"but {second} got {len(b)} {short(b)} ({b_end})"
+    )
+
+
+class Reassembly(Property):
+    """Responses to requests sent whole equal those when sent in any chunking."""
+
+    name: ClassVar[str] = "reassembly"
+    summary: ClassVar[str] = "requests split into any chunks get the same responses as sent whole"
+
+    def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
+        return built.reassembly_scenarios(codec, backend=ctx.backend, deadline=ctx.deadline)
+
+    def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
+        chunks = next(
+            (len(s.chunks) for s in scenario.steps if isinstance(s, Send) and s.conn == 1), 1
+        )
+        return _compare(
+            transcript, codec, "sent whole", f"sent in {chunks} chunks", what="reassembly"
+        )
+
+
+class Pipelining(Property):
+    """Requests sent in one write get the same responses as sent one by one."""
+
+    name: ClassVar[str] = "pipelining"
+    summary: ClassVar[str] = "requests pipelined in one write get the same responses as one by one"
+
+    def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
+        return built.pipelining_scenarios(codec, backend=ctx.backend, deadline=ctx.deadline)
+
+    def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
+        return _compare(
+            transcript, codec, "one by one", "pipelined in one write", what="pipelining"
+        )
+
+
+class LargePayload(Property):
+    """Large frames read slowly come back the same as read fast (short writes handled)."""
+
+    name: ClassVar[str] = "large-payload"
+    summary: ClassVar[str] = "frames up to the maximum come back whole to a slow reader"
+
+    def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
+        return built.large_payload_scenarios(codec, backend=ctx.backend, deadline=ctx.deadline)
+
+    def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
+        slow = transcript.conn(1)
+        if slow.garbage:
+            return Verdict.failed(f"large-payload: the slow reader got bytes that are not frames: {slow.garbage}")
+        return _compare(transcript, codec, "a fast reader", "a slow reader", what="large-payload")
+
+
+class EchoProperty(Property):
+    """Opt-in oracle: each response equals its request's payload."""
+
+    name: ClassVar[str] = "echo"
+    summary: ClassVar[str] = "each response equals the request (opt-in: --oracle echo)"
+    transports: ClassVar[frozenset[str]] = frozenset({"stream", "datagram"})
+    opt_in: ClassVar[bool] = True
+
+    def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
+        return built.echo_scenarios(codec, backend=ctx.backend, deadline=ctx.deadline)
+
+    def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
+        record = transcript.conn(0)
+        if codec.transport == "datagram":
+            sent = [c for s in scenario.steps if isinstance(s, Send) for c in s.chunks]
+            got = list(record.frames)
+            if got[: len(sent)] != sent or len(got) < len(sent):
+                return Verdict.failed(
+                    f"echo: sent datagrams {short(sent)}, got back {short(got)}"
+                )
+            return Verdict.passed()
+        decoder = codec.request_decoder()
+        requests = decoder.feed(record.sent)
+        if not codec.framed:
+            if codec.join(record.frames) != record.sent:
+                return Verdict.failed(
+                    f"echo: sent {len(record.sent)} bytes, got back {len(record.received)}: "
+                    f"{record.received[:60]!r}"
+                )
+            return Verdict.passed()
+        got = [codec.normalise(f) for f in record.frames]
+        if got != [codec.normalise(r) for r in requests]:
+            return Verdict.failed(f"echo: sent {short(requests)}, got back {short(got)}")
+        return Verdict.passed()

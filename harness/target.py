@@ -1,0 +1,239 @@
+"""The target manager: starts a server command, waits until it answers, restarts it after a crash.
+
+The command runs in its own process group (so a forking server's children
+stop with it) with stdout and stderr in temporary files: stdout is watched for
+a ``listening on HOST:PORT`` line (what ``wirefault serve`` prints), stderr's
+tail goes into crash reports.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from types import TracebackType
+
+from harness.addresses import Address, parse_hostport
+from harness.errors import TargetError
+
+__all__ = ["CrashReport", "ServerProcess", "free_port"]
+
+_LISTENING = re.compile(rb"listening on (\[[^\]]+\]:\d+|[^\s:]+:\d+)")
+
+
+@dataclass(frozen=True)
+class CrashReport:
+    """How a server process ended: exit status or signal, and the tail of its stderr."""
+
+    returncode: int
+    stderr_tail: str
+
+    @property
+    def how(self) -> str:
+        """``exit status N`` or ``killed by SIGNAME``."""
+        if self.returncode < 0:
+            try:
+                return f"killed by {signal.Signals(-self.returncode).name}"
+            except ValueError:
+                return f"killed by signal {-self.returncode}"
+        return f"exit status {self.returncode}"
+
+    def describe(self) -> str:
+        """One paragraph: how it ended and what it said last."""
+        tail = self.stderr_tail.strip()
+        return f"server crashed ({self.how})" + (f"; stderr ends:\n{tail}" if tail else "")
+
+
+def free_port(host: str = "127.0.0.1", *, udp: bool = False) -> int:
+    """A port that was free a moment ago on ``host`` (the kernel's choice for port 0)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _udp_port_bound(port: int) -> bool:
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(table, encoding="ascii") as f:
+                next(f, None)
+                for line in f:
+                    local = line.split()[1]
+                    if int(local.rsplit(":", 1)[1], 16) == port:
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+class ServerProcess:
+    """A server under test started from a command line.
+
+    Args:
+        command: a shell command; ``{port}``, ``{host}`` and ``{path}`` are replaced.
+        address: where it will listen; port 0 picks a free port (needs ``{port}`` in
+            the command, or a ``listening on HOST:PORT`` line on its stdout).
+        ready_timeout: seconds to wait until it answers.
+    """
+
+    def __init__(self, command: str, address: Address, *, ready_timeout: float = 15.0) -> None:
+        if not command.strip():
+            raise TargetError("the server command is empty; pass --start 'CMD {port}'")
+        self.command = command
+        self.requested = address
+        self.address = address
+        self.ready_timeout = ready_timeout
+        self.restarts = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._dir = tempfile.TemporaryDirectory(prefix="wirefault-server-")
+        self._out_path = os.path.join(self._dir.name, "stdout")
+        self._err_path = os.path.join(self._dir.name, "stderr")
+        self.last_crash: CrashReport | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> Address:
+        """Start the command and wait until it answers; returns where it listens.
+
+        Raises:
+            TargetError: it exited at once, or did not answer within ``ready_timeout``.
+        """
+        address = self.requested
+        if address.transport != "unix" and address.port == 0 and "{port}" in self.command:
+            address = address.with_port(free_port(address.host, udp=address.transport == "udp"))
+        cmd = (
+            self.command.replace("{port}", str(address.port))
+            .replace("{host}", address.host)
+            .replace("{path}", address.path)
+        )
+        with open(self._out_path, "wb") as out, open(self._err_path, "wb") as err:
+            self._proc = subprocess.Popen(  # noqa: S602 - the user's own shell command, on purpose
+                cmd, shell=True, stdout=out, stderr=err, start_new_session=True
+            )
+        self.last_crash = None
+        self.address = self._wait_ready(address, cmd)
+        return self.address
+
+    def _wait_ready(self, address: Address, cmd: str) -> Address:
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            crash = self.poll_crash()
+            if crash is not None:
+                raise TargetError(
+                    f"the server command exited at once ({crash.how}): {cmd!r}"
+                    + (f"; stderr: {crash.stderr_tail.strip()[-300:]}" if crash.stderr_tail else "")
+                )
+            if address.transport != "unix" and address.port == 0:
+                announced = self._announced(address)
+                if announced is None:
+                    time.sleep(0.02)
+                    continue
+                address = announced
+            if self._answers(address):
+                return address
+            time.sleep(0.02)
+        self.stop()
+        raise TargetError(
+            f"the server did not answer on {address} within {self.ready_timeout:g}s: {cmd!r}; "
+            "check the command and that it listens on {port}"
+        )
+
+    def _announced(self, address: Address) -> Address | None:
+        with open(self._out_path, "rb") as f:
+            match = _LISTENING.search(f.read(65536))
+        if match is None:
+            return None
+        host, port = parse_hostport(match.group(1).decode(), what="announced address")
+        return Address(address.transport, host, port)
+
+    @staticmethod
+    def _answers(address: Address) -> bool:
+        if address.transport == "udp":
+            return _udp_port_bound(address.port)
+        try:
+            with socket.socket(address.family, socket.SOCK_STREAM) as sock:
+                sock.settimeout(0.5)
+                sock.connect(address.sockaddr())
+        except OSError:
+            return False
+        return True
+
+    def alive(self) -> bool:
+        """Whether the process is still running."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def poll_crash(self) -> CrashReport | None:
+        """A crash report if the process has exited, else None."""
+        if self._proc is None or self._proc.poll() is None:
+            return None
+        report = CrashReport(self._proc.returncode, self.stderr_tail())
+        self.last_crash = report
+        return report
+
+    def stderr_tail(self, limit: int = 2000) -> str:
+        """The last ``limit`` bytes of the server's stderr, as text."""
+        try:
+            with open(self._err_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(f.tell() - limit, 0))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def restart(self) -> Address:
+        """Stop what is left of the process and start it again (same port when fixed)."""
+        self.stop()
+        self.restarts += 1
+        if self.requested.port == 0 and "{port}" in self.command:
+            self.requested = self.address  # keep the port the first start chose
+        return self.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """SIGTERM the process group, then SIGKILL after ``timeout``; idempotent."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            _signal_group(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc.pid, signal.SIGKILL)
+                proc.wait(timeout)
+        # A forking server's children may outlive the parent: end the whole group.
+        _signal_group(proc.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        """Stop the process and remove its temporary files."""
+        self.stop()
+        self._dir.cleanup()
+
+    def __enter__(self) -> ServerProcess:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def split_command(command: str) -> list[str]:
+    """Split a command line as a POSIX shell would (for display and checks)."""
+    return shlex.split(command)
