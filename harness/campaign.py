@@ -54,6 +54,9 @@ class CampaignConfig:
         deadline: runner deadline (seconds without progress that count as a hang).
         out_dir: where replay files go.
         verify: extra replays of each shrunk failure (the agreement rate).
+        shrink_budget: seconds Hypothesis may spend shrinking one failure; past it the
+            smallest failing scenario found so far is kept (each shrink step that fails
+            by a timeout costs a whole deadline).
         label: distinguishes example-database entries of different servers.
     """
 
@@ -67,6 +70,7 @@ class CampaignConfig:
     deadline: float = 1.0
     out_dir: Path = Path("wirefault-out")
     verify: int = 3
+    shrink_budget: float = 30.0
     label: str = ""
     greeting: bool = False
     probe: bytes | None = None
@@ -123,6 +127,10 @@ class _Stop(BaseException):
     def __init__(self, error: WirefaultError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+class _ShrinkBudgetSpent(BaseException):
+    """Ends shrinking early; the smallest failure so far is in the state."""
 
 
 class _Failed(Exception):
@@ -194,7 +202,7 @@ class Campaign:
             test()
         except _Stop as stop:
             raise stop.error from None
-        except _Failed:
+        except (_Failed, _ShrinkBudgetSpent):
             pass
         except Flaky:
             state.flaky = True
@@ -259,6 +267,10 @@ class Campaign:
         def test(scenario: Scenario) -> None:
             if state.failure is None and self._out_of_time():
                 return  # budget spent: let Hypothesis finish with no-op examples
+            if state.first_failure and time.monotonic() - state.first_failure > cfg.shrink_budget:
+                # Every candidate Hypothesis tries while shrinking is smaller than the
+                # last failure it accepted, so the last failure recorded is the best.
+                raise _ShrinkBudgetSpent
             try:
                 verdict, transcript = self.judge_once(prop, scenario)
             except WirefaultError as exc:
@@ -268,12 +280,14 @@ class Campaign:
                 self.progress(prop.name, state.examples, self._failures)
             if not verdict.ok:
                 state.failure = (scenario, transcript, verdict)
+                state.first_failure = state.first_failure or time.monotonic()
                 raise _Failed(verdict.message)
 
-        key = f"wirefault:{prop.name}:{cfg.codec.name}:{sorted(cfg.codec.options().items())}:{cfg.label}"
+        options = sorted(cfg.codec.options().items())
+        key = f"wirefault:{prop.name}:{cfg.codec.name}:{options}:{cfg.label}"
         # Hypothesis keys its example database by the test's source; every property
-        # shares this closure, so give each its own key (documented by Hypothesis
-        # for wrappers that generate tests).
+        # shares this closure, so give each its own key through the attribute
+        # Hypothesis reads for generated tests (else all would share one key).
         test._hypothesis_internal_database_key = key.encode()  # type: ignore[attr-defined]
         if cfg.seed is not None:
             test = hypothesis.seed(cfg.seed)(test)
@@ -358,6 +372,7 @@ class Campaign:
 class _State:
     examples: int = 0
     failure: tuple[Scenario, Transcript, Verdict] | None = None
+    first_failure: float = 0.0
     flaky: bool = False
 
 

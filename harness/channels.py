@@ -8,6 +8,7 @@ observations to record, not errors. Only our own misuse raises.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import select
 import socket
@@ -115,10 +116,9 @@ class Channel:
         """Close with SO_LINGER {1, 0}: the kernel sends RST instead of FIN."""
         if self.closed:
             return
-        try:
+        # If the socket is already dead, closing is all that is left to do.
+        with contextlib.suppress(OSError):
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass  # already dead: closing is all that is left to do
         self.close()
 
     def close(self) -> None:

@@ -1,23 +1,59 @@
 """wirefault's pytest plugin (registered through the ``pytest11`` entry point).
 
-Options, all under the ``wirefault`` group:
+A robustness suite for your own server in five lines::
 
-* ``--wirefault-backend`` (or ``WIREFAULT_BACKEND``): fault backend, default ``auto``;
-* ``--wirefault-profile``: Hypothesis profile ``ci``, ``dev`` or ``thorough``;
-* ``--wirefault-out``: where replay files go (default ``wirefault-out``).
+    import pytest
+
+    @pytest.mark.wirefault(codec="lenprefix")
+    def test_server_survives_the_network(wirefault_server, wirefault_check, wirefault_property):
+        wirefault_check(wirefault_server("python -m myserver --port {port}"), wirefault_property)
+
+``wirefault_property`` parametrizes the test with every property that applies
+to the marker's codec (or the marker's ``properties=[...]``), so each property
+is its own test item and pytest-xdist spreads them over workers.
+
+Fixtures: ``fault_layer`` (session), ``fault_proxy`` (factory), ``wirefault_server``
+(factory; one instance per command per worker), ``wirefault_check`` (runs
+properties, fails the test with the shrunk scenario and its replay file).
+
+Options (group ``wirefault``): ``--wirefault-backend`` (or ``WIREFAULT_BACKEND``;
+default ``auto``), ``--wirefault-profile`` (``ci``/``dev``/``thorough``; default
+``ci`` when ``CI`` is set, else ``dev``), ``--wirefault-out`` (replay files;
+default ``wirefault-out``).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-__all__ = ["pytest_addoption", "pytest_configure"]
+from harness.plugin_support import (
+    CheckFunction,
+    ServerFactory,
+    ServerPool,
+    make_check,
+    marker_options,
+    property_names_for,
+)
+
+__all__ = [
+    "fault_layer",
+    "fault_proxy",
+    "pytest_addoption",
+    "pytest_configure",
+    "pytest_generate_tests",
+    "wirefault_check",
+    "wirefault_server",
+]
 
 BACKEND_OPTION = "--wirefault-backend"
 PROFILE_OPTION = "--wirefault-profile"
 OUT_OPTION = "--wirefault-out"
+_SERVERS_USED = pytest.StashKey[list[ServerPool]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,14 +62,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         BACKEND_OPTION,
         choices=("auto", "embedded", "toxiproxy"),
-        default=os.environ.get("WIREFAULT_BACKEND", "auto"),
+        default=None,
         help="fault backend for wirefault fixtures (default: $WIREFAULT_BACKEND or auto)",
     )
     group.addoption(
         PROFILE_OPTION,
         choices=("ci", "dev", "thorough"),
         default=None,
-        help="Hypothesis profile for wirefault properties (default: ci under CI, else dev)",
+        help="Hypothesis profile for wirefault properties (default: ci when $CI is set, else dev)",
     )
     group.addoption(OUT_OPTION, default="wirefault-out", help="where replay files go")
 
@@ -42,5 +78,116 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the ``wirefault`` marker."""
     config.addinivalue_line(
         "markers",
-        "wirefault(codec, properties): run wirefault properties against the test's server",
+        "wirefault(codec='raw', properties=None, oracles=(), **options): "
+        "defaults for wirefault_check and the properties wirefault_property runs",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``wirefault_property`` with the properties the marker selects."""
+    if "wirefault_property" not in metafunc.fixturenames:
+        return
+    names = property_names_for(marker_options(metafunc.definition.get_closest_marker("wirefault")))
+    metafunc.parametrize("wirefault_property", names, ids=names)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Fail the test whose server crashed, with the exit status and stderr tail.
+
+    A test that failed on its own keeps its own report (``yield`` re-raises it).
+    """
+    yield
+    for pool in item.stash.get(_SERVERS_USED, []):
+        crash = pool.take_crash()
+        if crash is not None:
+            pytest.fail(f"the server under test crashed during this test: {crash}", pytrace=False)
+
+
+def _backend(config: pytest.Config) -> str:
+    chosen = config.getoption(BACKEND_OPTION)
+    return str(chosen or os.environ.get("WIREFAULT_BACKEND") or "auto")
+
+
+def _profile(config: pytest.Config) -> str:
+    chosen = config.getoption(PROFILE_OPTION)
+    return str(chosen or ("ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture(scope="session")
+def fault_layer(pytestconfig: pytest.Config) -> Iterator[Any]:
+    """The session's fault layer (``--wirefault-backend``), closed at the end of the session."""
+    from harness.faults import open_fault_layer
+
+    with open_fault_layer(_backend(pytestconfig)) as layer:
+        yield layer
+
+
+@pytest.fixture
+def fault_proxy(fault_layer: Any) -> Iterator[Callable[..., Any]]:
+    """A factory: ``fault_proxy("127.0.0.1:6379")`` returns a proxy, closed after the test."""
+    from harness.addresses import Address, parse_address
+
+    opened: list[Any] = []
+
+    def make(upstream: str | Address, **kwargs: Any) -> Any:
+        address = parse_address(upstream) if isinstance(upstream, str) else upstream
+        proxy = fault_layer.open_proxy(address, **kwargs)
+        opened.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in opened:
+        proxy.close()
+
+
+@pytest.fixture(scope="session")
+def _wirefault_pools() -> Iterator[dict[tuple[str, str], ServerPool]]:
+    pools: dict[tuple[str, str], ServerPool] = {}
+    yield pools
+    for pool in pools.values():
+        pool.close()
+
+
+@pytest.fixture
+def wirefault_server(
+    request: pytest.FixtureRequest, _wirefault_pools: dict[tuple[str, str], ServerPool]
+) -> ServerFactory:
+    """A factory: ``wirefault_server("cmd --port {port}", transport="tcp")`` -> a running server.
+
+    One instance per command per worker, started on a free port and kept for the
+    session; a crash fails the test that saw it (exit status and stderr tail) and
+    the server is restarted for the next test.
+    """
+
+    def start(command: str, *, transport: str = "tcp", host: str = "127.0.0.1") -> Any:
+        key = (command, transport)
+        pool = _wirefault_pools.get(key)
+        if pool is None:
+            pool = _wirefault_pools[key] = ServerPool(command, transport=transport, host=host)
+        request.node.stash.setdefault(_SERVERS_USED, []).append(pool)
+        return pool.get()
+
+    return start
+
+
+@pytest.fixture
+def wirefault_check(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> CheckFunction:
+    """Run properties against a server; fails the test with the shrunk scenario and replay path.
+
+    ``wirefault_check(target, property=None, *, codec=..., properties=..., oracles=...,
+    max_examples=..., deadline=..., probe=..., greeting=...)`` where ``target`` is what
+    ``wirefault_server`` returned, an ``Address`` or ``"HOST:PORT"``; keyword defaults
+    come from the ``wirefault`` marker. Returns the campaign result when nothing failed.
+    """
+    defaults = marker_options(request.node.get_closest_marker("wirefault"))
+    layer = None
+    if _backend(pytestconfig) != "none":
+        layer = request.getfixturevalue("fault_layer")
+    return make_check(
+        defaults=defaults,
+        fault_layer=layer,
+        profile=_profile(pytestconfig),
+        out_dir=Path(str(pytestconfig.getoption(OUT_OPTION))),
+        label=request.node.nodeid,
     )

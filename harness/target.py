@@ -8,6 +8,7 @@ tail goes into crash reports.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -228,10 +229,8 @@ class ServerProcess:
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def split_command(command: str) -> list[str]:

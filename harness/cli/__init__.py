@@ -59,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     from harness import __version__
 
     parser.add_argument("--version", action="version", version=f"wirefault {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser),
+    )
     subparsers.required = True
     for name in _COMMANDS:
         module = cast(_Command, importlib.import_module(f"harness.cli.{name}"))

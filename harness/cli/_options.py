@@ -69,7 +69,9 @@ def codec_options(args: argparse.Namespace, codec: str) -> dict[str, OptionValue
         if value is None:
             continue
         if codec not in names:
-            raise UsageError(f"{flag} does not apply to the {codec} codec (only to {', '.join(names)})")
+            raise UsageError(
+                f"{flag} does not apply to the {codec} codec (only to {', '.join(names)})"
+            )
         options[dest] = value
     return options
 
@@ -81,6 +83,6 @@ def parse_escaped(text: str) -> bytes:
         UsageError: a malformed escape.
     """
     try:
-        return _text_codecs.escape_decode(text.encode("utf-8"))[0]  # type: ignore[attr-defined,no-any-return]
+        return _text_codecs.escape_decode(text.encode("utf-8"))[0]
     except ValueError as exc:
         raise UsageError(f"bad escape in {text!r}: {exc}") from None

@@ -26,9 +26,21 @@ def _worker_argv(args: argparse.Namespace, names: list[str], out: Path) -> list[
     argv += ["--properties", ",".join(names), "--out", str(out)]
     if args.junit:
         argv += ["--junit", str(out / "junit.xml")]
-    for flag in ("codec", "start", "max_examples", "time_budget", "seed", "deadline", "backend",
-                 "profile", "probe", "codec_max_frame", "codec_header_bytes", "codec_byteorder",
-                 "codec_max_line"):
+    for flag in (
+        "codec",
+        "start",
+        "max_examples",
+        "time_budget",
+        "seed",
+        "deadline",
+        "backend",
+        "profile",
+        "probe",
+        "codec_max_frame",
+        "codec_header_bytes",
+        "codec_byteorder",
+        "codec_max_line",
+    ):
         value = getattr(args, flag, None)
         if value is not None:
             argv += [f"--{flag.removeprefix('codec_').replace('_', '-')}", str(value)]
@@ -86,11 +98,19 @@ def _merge(summaries: list[dict[str, Any]], order: list[str]) -> dict[str, Any]:
 
 
 def _text(merged: dict[str, Any]) -> str:
-    lines = [f"{'FAIL' if st == 'failed' else st[:4]:<4} {name}" for name, st in merged["properties"].items()]
+    lines = [
+        f"{'FAIL' if st == 'failed' else st[:4]:<4} {name}"
+        for name, st in merged["properties"].items()
+    ]
     for f in merged["failures"]:
-        lines += ["", f"{f['property']}: {f['message']}", f"  reproduce: wirefault replay {f['replay']}"]
+        lines += [
+            "",
+            f"{f['property']}: {f['message']}",
+            f"  reproduce: wirefault replay {f['replay']}",
+        ]
     lines.append(
-        f"\n{merged['examples']} examples in {merged['elapsed_s']:.1f}s over {merged['workers']} workers"
+        f"\n{merged['examples']} examples in {merged['elapsed_s']:.1f}s "
+        f"over {merged['workers']} workers"
     )
     return "\n".join(lines)
 
@@ -99,13 +119,15 @@ def _merge_junit(parts: list[Path], path: Path) -> None:
     """Merge the workers' JUnit files into one testsuite."""
     merged: ET.Element | None = None
     for part in parts:
-        suite = ET.parse(part).getroot()
+        suite = ET.parse(part).getroot()  # noqa: S314 - our own workers' files, just written
         if merged is None:
             merged = suite
             continue
         for key in ("tests", "failures", "errors", "skipped"):
             merged.set(key, str(int(merged.get(key, "0")) + int(suite.get(key, "0"))))
-        merged.set("time", f"{max(float(merged.get('time', '0')), float(suite.get('time', '0'))):.3f}")
+        merged.set(
+            "time", f"{max(float(merged.get('time', '0')), float(suite.get('time', '0'))):.3f}"
+        )
         merged.extend(list(suite))
     if merged is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

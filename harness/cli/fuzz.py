@@ -7,9 +7,9 @@ import json
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.addresses import Address, parse_address
-from harness.campaign import Campaign, CampaignConfig, CampaignResult
 from harness.cli._options import (
     BACKENDS,
     add_codec_options,
@@ -18,17 +18,20 @@ from harness.cli._options import (
     positive_float,
     positive_int,
 )
-from harness.cli._progress import progress_display
-from harness.cli._workers import run_workers
 from harness.codecs import codec_names, get_codec
 from harness.codecs.base import Codec
-from harness.database import example_database
-from harness.errors import TargetError, UsageError
-from harness.faults import open_fault_layer
-from harness.faults.base import FaultLayer
-from harness.properties import PROPERTIES, select_properties
-from harness.report import summary_json, summary_text, write_junit
-from harness.target import ServerProcess
+from harness.errors import UsageError
+
+if TYPE_CHECKING:
+    from harness.campaign import CampaignResult
+    from harness.faults.base import FaultLayer
+
+# The engine (Hypothesis, the fault layer, rich) is imported inside run(), so that
+# `wirefault serve` and `--help` start fast.
+_PROPERTY_NAMES = (
+    "reassembly, pipelining, malformed, liveness, stall-isolation, reset, half-close, "
+    "large-payload, echo, datagram-reply, datagram-sizes, datagram-faults"
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -36,7 +39,8 @@ EPILOG = """\
 exit status: 0 no failure, 1 failures found, 2 usage or setup error, 3 internal error.
 examples:
   wirefault fuzz 127.0.0.1:6379 --codec resp
-  wirefault fuzz tcp://127.0.0.1:0 --codec lenprefix --start 'wirefault serve lenprefix --port {port}'
+  wirefault fuzz tcp://127.0.0.1:0 --codec lenprefix \
+      --start 'wirefault serve lenprefix --port {port}'
   wirefault fuzz udp://127.0.0.1:5353 --oracle echo --json
 """
 
@@ -56,26 +60,39 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="TARGET",
         help="HOST:PORT or tcp://HOST:PORT, udp://HOST:PORT, unix:///PATH ([::1]:PORT for IPv6)",
     )
-    p.add_argument("--codec", choices=codec_names(), help="framing (default raw for TCP, datagram for UDP)")
+    p.add_argument(
+        "--codec", choices=codec_names(), help="framing (default raw for TCP, datagram for UDP)"
+    )
     add_codec_options(p)
-    p.add_argument("--greeting", action="store_true", help="the server speaks first (SMTP/FTP style)")
+    p.add_argument(
+        "--greeting", action="store_true", help="the server speaks first (SMTP/FTP style)"
+    )
     p.add_argument("--probe", metavar="TEXT", help="liveness probe request, with \\r\\n escapes")
     p.add_argument("--oracle", action="append", default=[], choices=["echo"], help="add an oracle")
     p.add_argument(
         "--properties",
         metavar="A,B",
-        help=f"properties to run (default: all that apply); one of: {', '.join(PROPERTIES)}",
+        help=f"properties to run (default: all that apply): {_PROPERTY_NAMES}",
     )
-    p.add_argument("--start", metavar="CMD", help="shell command starting the server; {port} is replaced")
+    p.add_argument(
+        "--start", metavar="CMD", help="shell command starting the server; {port} is replaced"
+    )
     p.add_argument("--max-examples", type=positive_int, help="examples per property")
-    p.add_argument("--time-budget", type=positive_float, metavar="SECONDS", help="stop generating after this")
+    p.add_argument(
+        "--time-budget", type=positive_float, metavar="SECONDS", help="stop generating after this"
+    )
     p.add_argument("--seed", type=int, help="seed Hypothesis for a reproducible run")
     p.add_argument(
-        "--deadline", type=positive_float, default=1.0, metavar="SECONDS",
+        "--deadline",
+        type=positive_float,
+        default=1.0,
+        metavar="SECONDS",
         help="seconds without progress that count as a hang (default 1)",
     )
     p.add_argument("--workers", type=positive_int, default=1, help="parallel workers (default 1)")
-    p.add_argument("--backend", choices=BACKENDS, default="auto", help="fault backend (default auto)")
+    p.add_argument(
+        "--backend", choices=BACKENDS, default="auto", help="fault backend (default auto)"
+    )
     p.add_argument(
         "--profile", choices=("ci", "dev", "thorough"), default="dev", help="Hypothesis profile"
     )
@@ -94,11 +111,20 @@ def _codec(args: argparse.Namespace, address: Address) -> Codec:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``wirefault fuzz``."""
+    from harness.campaign import Campaign, CampaignConfig
+    from harness.cli._progress import progress_display
+    from harness.cli._workers import run_workers
+    from harness.database import example_database
+    from harness.properties import select_properties
+    from harness.target import ServerProcess
+
     address = parse_address(args.target, allow_zero=bool(args.start))
     if address.transport != "unix" and address.port == 0 and not args.start:
         raise UsageError("port 0 needs --start CMD (wirefault then picks a free port for {port})")
     codec = _codec(args, address)
-    names = [n.strip() for n in args.properties.split(",") if n.strip()] if args.properties else None
+    names = (
+        [n.strip() for n in args.properties.split(",") if n.strip()] if args.properties else None
+    )
     props = select_properties(codec, names, oracles=args.oracle)
     if args.workers > 1:
         return run_workers(args, props)
@@ -136,12 +162,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fault_layer(stack: ExitStack, backend: str, address: Address) -> FaultLayer | None:
+    from harness.faults import open_fault_layer
+
     if backend == "none" and address.transport != "unix":
         return None
     if address.transport == "unix":
         # Only the embedded proxy can front an AF_UNIX server with a TCP address.
         if backend == "toxiproxy":
-            raise UsageError("unix:// targets need --backend embedded (Toxiproxy cannot dial unix sockets)")
+            raise UsageError(
+                "unix:// targets need --backend embedded (Toxiproxy cannot dial unix sockets)"
+            )
         backend = "embedded"
     transport = "udp" if address.transport == "udp" else "tcp"
     return stack.enter_context(open_fault_layer(backend, transport=transport))
@@ -168,6 +198,9 @@ def _report(
     address: Address,
     layer: FaultLayer | None,
 ) -> int:
+    from harness.report.junit import write_junit
+    from harness.report.summary import summary_json, summary_text
+
     summary = summary_json(
         result,
         target=args.target,
@@ -183,10 +216,3 @@ def _report(
     elif not args.quiet or result.failures:
         print(summary_text(result, verbose=args.verbose))
     return 1 if result.failures else 0
-
-
-def unreachable(address: Address, why: str) -> TargetError:
-    """The error for a target that does not answer."""
-    return TargetError(
-        f"cannot reach {address}: {why}; is the server running? (or let wirefault start it with --start CMD)"
-    )

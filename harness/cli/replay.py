@@ -6,15 +6,14 @@ import argparse
 import json
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.addresses import Address, parse_address
-from harness.campaign import Campaign, CampaignConfig
 from harness.cli._options import BACKENDS, positive_float, positive_int
-from harness.faults import open_fault_layer
-from harness.faults.base import FaultLayer
-from harness.properties import get_property
-from harness.replay import Replay, load_replay
-from harness.target import ServerProcess
+
+if TYPE_CHECKING:
+    from harness.faults.base import FaultLayer
+    from harness.replay import Replay
 
 __all__ = ["add_parser", "run"]
 
@@ -27,7 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Play the scenario saved in a replay file against the server and judge it "
         "with the same property. Exit status: 1 reproduced, 0 not reproduced, 2 bad file or setup.",
     )
-    p.add_argument("file", type=Path, metavar="FILE", help="a replay file written by wirefault fuzz")
+    p.add_argument(
+        "file", type=Path, metavar="FILE", help="a replay file written by wirefault fuzz"
+    )
     p.add_argument("--target", metavar="HOST:PORT", help="play against this server instead")
     p.add_argument("--start", metavar="CMD", help="start the server with this command ({port})")
     p.add_argument("--backend", choices=BACKENDS, help="fault backend (default: the file's)")
@@ -54,6 +55,12 @@ def _where(args: argparse.Namespace, replay: Replay) -> tuple[Address, str | Non
 
 def run(args: argparse.Namespace) -> int:
     """Run ``wirefault replay``."""
+    from harness.campaign import Campaign, CampaignConfig
+    from harness.faults import open_fault_layer
+    from harness.properties import get_property
+    from harness.replay import load_replay
+    from harness.target import ServerProcess
+
     replay = load_replay(args.file)
     codec = replay.codec()
     prop = get_property(replay.property)
@@ -90,13 +97,18 @@ def run(args: argparse.Namespace) -> int:
                 messages.append(verdict.message)
     reproduced = len(messages)
     if args.json:
-        print(json.dumps({
-            "file": str(args.file),
-            "property": prop.name,
-            "runs": args.repeat,
-            "reproduced": reproduced,
-            "messages": sorted(set(messages)),
-        }, indent=1))
+        print(
+            json.dumps(
+                {
+                    "file": str(args.file),
+                    "property": prop.name,
+                    "runs": args.repeat,
+                    "reproduced": reproduced,
+                    "messages": sorted(set(messages)),
+                },
+                indent=1,
+            )
+        )
     else:
         verb = "reproduced" if reproduced else "did not reproduce"
         print(f"{prop.name}: {verb} in {reproduced}/{args.repeat} run(s) against {address}")

@@ -56,8 +56,8 @@ __all__ = [
     "LimitData",
     "Reorder",
     "ResetPeer",
-    "SlowClose",
     "Slicer",
+    "SlowClose",
     "Split",
     "Stream",
     "Timeout",
@@ -386,8 +386,7 @@ def _build(cls: type[Toxic], values: Mapping[str, object]) -> Toxic:
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise UsageError(
-            f"{cls.type}: unknown attribute {', '.join(unknown)}; "
-            f"valid: {', '.join(sorted(known))}"
+            f"{cls.type}: unknown attribute {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
         )
     kwargs = {k: _coerce(cls, k, v) for k, v in values.items()}
     return cls(**kwargs)  # type: ignore[arg-type]

@@ -67,9 +67,7 @@ def get_property(name: str) -> Property:
     try:
         return PROPERTIES[name]
     except KeyError:
-        raise UsageError(
-            f"unknown property {name!r}; valid: {', '.join(PROPERTIES)}"
-        ) from None
+        raise UsageError(f"unknown property {name!r}; valid: {', '.join(PROPERTIES)}") from None
 
 
 def select_properties(

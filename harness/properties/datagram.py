@@ -14,7 +14,7 @@ from hypothesis.strategies import SearchStrategy
 import strategies.scenarios as built
 from harness.codecs.base import Codec
 from harness.properties.base import Property, PropertyContext, Verdict
-from harness.scenario import Scenario
+from harness.scenario import Scenario, Send
 from harness.transcript import Transcript
 
 __all__ = ["DatagramFaults", "DatagramReply", "DatagramSizes"]
@@ -62,8 +62,16 @@ class DatagramSizes(Property):
         return built.datagram_size_scenarios(codec, backend=ctx.backend, deadline=ctx.deadline)
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
-        sizes = sorted({len(r.sent) for r in transcript.conns.values()} - {0} or {0})
-        return _probe_answered(scenario, transcript, f"datagram-sizes: after datagrams of {sizes} bytes")
+        last = scenario.connections()[-1]
+        sizes = [
+            len(c)
+            for s in scenario.steps
+            if isinstance(s, Send) and s.conn != last
+            for c in s.chunks
+        ]
+        return _probe_answered(
+            scenario, transcript, f"datagram-sizes: after datagrams of {sizes} bytes"
+        )
 
 
 class DatagramFaults(Property):

@@ -29,7 +29,9 @@ class Liveness(Property):
     """A fresh probe connection gets a valid answer."""
 
     name: ClassVar[str] = "liveness"
-    summary: ClassVar[str] = "a fresh client's probe gets a valid answer (checked after every example)"
+    summary: ClassVar[str] = (
+        "a fresh client's probe gets a valid answer (checked after every example)"
+    )
     transports: ClassVar[frozenset[str]] = frozenset({"stream", "datagram"})
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:

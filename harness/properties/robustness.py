@@ -32,7 +32,9 @@ class Malformed(Property):
     """A malformed frame gets an error reply or a close, not a hang; others are still served."""
 
     name: ClassVar[str] = "malformed"
-    summary: ClassVar[str] = "a malformed frame gets an error or a close in time, and others are served"
+    summary: ClassVar[str] = (
+        "a malformed frame gets an error or a close in time, and others are served"
+    )
     needs_framing: ClassVar[bool] = True
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:

@@ -1,8 +1,4 @@
-"""Reports of a campaign: the JSON summary, JUnit XML, and text for a terminal."""
-
-from __future__ import annotations
-
-from harness.report.junit import write_junit
-from harness.report.summary import summary_json, summary_text
-
-__all__ = ["summary_json", "summary_text", "write_junit"]
+"""Reports: the campaign summary (JSON and text), JUnit XML, and ``wirefault show``'s
+timeline, HTML sequence diagram and pcap. Import the submodule you need; this
+package imports nothing so that ``show`` stays light.
+"""

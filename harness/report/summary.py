@@ -51,7 +51,11 @@ def summary_text(result: CampaignResult, *, verbose: bool = False) -> str:
     lines: list[str] = []
     for r in result.results:
         mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}[r.status]
-        note = f"  ({r.note})" if r.note and (verbose or r.status != "passed" or "flaky" in r.note) else ""
+        note = (
+            f"  ({r.note})"
+            if r.note and (verbose or r.status != "passed" or "flaky" in r.note)
+            else ""
+        )
         lines.append(f"{mark} {r.name:<16} {r.examples:>4} examples  {r.elapsed:6.2f}s{note}")
     for f in result.failures:
         lines.append("")

@@ -26,11 +26,22 @@ def test_parses_every_documented_form(text: str, expected: Address) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["127.0.0.1", "127.0.0.1:", ":80", "127.0.0.1:http", "127.0.0.1:70000", "::1:80",
-     "[::1]80", "[::1", "sctp://127.0.0.1:1", "unix://relative.sock", "127.0.0.1:0"],
+    [
+        "127.0.0.1",
+        "127.0.0.1:",
+        ":80",
+        "127.0.0.1:http",
+        "127.0.0.1:70000",
+        "::1:80",
+        "[::1]80",
+        "[::1",
+        "sctp://127.0.0.1:1",
+        "unix://relative.sock",
+        "127.0.0.1:0",
+    ],
 )
 def test_rejects_bad_addresses_with_a_usage_error(text: str) -> None:
-    with pytest.raises(UsageError, match="HOST:PORT|port|scheme|absolute|host"):
+    with pytest.raises(UsageError, match=r"HOST:PORT|port|scheme|absolute|host"):
         parse_address(text)
 
 

@@ -1,0 +1,308 @@
+"""The ``http`` codec: HTTP/1.1 messages, parsed by h11.
+
+All parsing is h11's; this module only turns h11 events into frames. A frame
+is the *canonical form* of one message, so that two servers (or two plays)
+that frame the same message differently compare equal::
+
+    start line\\r\\n            (as received: "GET / HTTP/1.1", "HTTP/1.1 200 OK")
+    name: value\\r\\n           (names lower-cased, in received order, then trailers)
+    content-length: N\\r\\n     (always, last; Content-Length and Transfer-Encoding dropped)
+    \\r\\n
+    body                       (de-chunked)
+
+Decisions:
+
+* h11 runs one request/response *cycle* at a time and only reads the next
+  message after ``start_next_cycle()``, which needs both sides DONE. A decoder
+  sees only one side, so it plays the other with synthetic events sent into
+  the void: the request decoder (server role) answers every request with a
+  synthetic ``400`` (non-2xx, so it declines CONNECT and Upgrade and the stream
+  stays HTTP); the response decoder (client role) sends a synthetic
+  ``GET / HTTP/1.1`` whenever response bytes arrive while it is idle, so
+  h11 expects a response. Responses are therefore read as answers to GET:
+  HEAD responses (no body despite a Content-Length) are not supported.
+* Interim ``1xx`` responses are skipped: a frame is a final response, one per
+  request.
+* After a message that closes the connection (``Connection: close``,
+  HTTP/1.0), further requests are ignored, as RFC 9112 section 9.6 requires of a
+  server; further response bytes are a :class:`FrameError`.
+* A message carrying both Content-Length and Transfer-Encoding is a
+  :class:`FrameError` (a smuggling vector; RFC 9112 section 6.1 says to treat
+  it as an error), although h11 would accept it.
+* Limits: bodies up to ``max_frame`` (a larger Content-Length fails at once),
+  start line plus headers up to :data:`MAX_HEAD` (h11's default), whatever the
+  split (h11 itself only checks incomplete heads).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import h11
+
+from harness.codecs.base import Codec, Decoder, OptionValue, Transport
+from harness.errors import CodecError, FrameError, UsageError
+
+__all__ = ["MAX_HEAD", "HttpCodec", "HttpRequestDecoder", "HttpResponseDecoder"]
+
+#: The most bytes of start line and headers h11 buffers (its default, 16 KiB).
+MAX_HEAD = 16 * 1024
+
+_FRAMING = (b"content-length", b"transfer-encoding")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HOST = ("Host", "wirefault")
+_HEAD_TOO_LONG = f"start line and headers longer than {MAX_HEAD} bytes"
+
+
+def _canonical(start: bytes, headers: Iterable[tuple[bytes, bytes]], body: bytes) -> bytes:
+    """The canonical form of one message (see the module docstring)."""
+    lines = [start]
+    lines += [name + b": " + value for name, value in headers if name not in _FRAMING]
+    lines.append(b"content-length: %d" % len(body))
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+class _MessageDecoder(Decoder):
+    """Shared h11 driving: events in, canonical frames out (see the module docstring)."""
+
+    role: ClassVar[type[h11.CLIENT] | type[h11.SERVER]]
+    what: ClassVar[str]  # "request" or "response", for messages
+    head_state: ClassVar[type[h11.IDLE] | type[h11.SEND_RESPONSE]]  # theirs, before a head
+
+    def __init__(self, max_frame: int) -> None:
+        """Create a decoder for messages whose bodies hold at most ``max_frame`` bytes."""
+        self._conn = h11.Connection(self.role, max_incomplete_event_size=MAX_HEAD)
+        self._max = max_frame
+        self._head: tuple[bytes, list[tuple[bytes, bytes]]] | None = None
+        self._body = bytearray()
+        self._fed = 0  # stream bytes fed so far
+        self._start = 0  # stream offset of the current message
+        self._closed = False  # the last message closed the connection
+
+    @property
+    def pending(self) -> int:
+        """Bytes of the unfinished message (0 once the connection must close)."""
+        return 0 if self._closed else self._fed - self._start
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Return the canonical messages ``data`` completes (``b""`` = end of stream).
+
+        Raises:
+            FrameError: h11 rejects the bytes, a limit is exceeded, or the
+                stream ends inside a message.
+            CodecError: data fed after end of stream (a caller's bug).
+        """
+        if self._closed:
+            self._after_close(data)
+            return []
+        self._fed += len(data)
+        try:
+            self._conn.receive_data(data)
+        except RuntimeError:
+            raise CodecError("http: feed() called with data after end of stream") from None
+        return self._drain(eof=not data)
+
+    def _drain(self, *, eof: bool) -> list[bytes]:
+        frames: list[bytes] = []
+        while not self._closed:
+            self._prepare()
+            event = self._next_event(eof=eof)
+            if event is h11.NEED_DATA or event is h11.PAUSED:
+                break
+            if isinstance(event, h11.ConnectionClosed):
+                break
+            if isinstance(event, (h11.Request, h11.Response)):
+                self._begin(event)
+            elif isinstance(event, h11.Data):
+                self._body += event.data
+                if len(self._body) > self._max:
+                    raise self._error(f"body exceeds max_frame={self._max} bytes")
+            elif isinstance(event, h11.EndOfMessage):
+                frames.append(self._finish(event))
+            # InformationalResponse (1xx) is skipped: see the module docstring.
+        return frames
+
+    def _next_event(self, *, eof: bool) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
+        """h11's next event, with its errors and a split-independent head limit."""
+        # h11 bounds a head only while it is incomplete, so whether a long head
+        # fails would depend on the split: measure complete heads as well.
+        head = self._conn.their_state is self.head_state
+        before = len(self._conn.trailing_data[0]) if head else 0
+        try:
+            event = self._conn.next_event()
+        except h11.RemoteProtocolError as exc:
+            if exc.error_status_hint == 431:  # h11's "Receive buffer too long"
+                raise self._error(_HEAD_TOO_LONG) from None
+            raise self._error(f"stream ended inside a {self.what}" if eof else str(exc)) from None
+        if head and before - len(self._conn.trailing_data[0]) > MAX_HEAD:
+            raise self._error(_HEAD_TOO_LONG)
+        return event
+
+    def _begin(self, event: h11.Request | h11.Response) -> None:
+        headers = list(event.headers)
+        names = {name for name, _ in headers}
+        if set(_FRAMING) <= names:
+            raise self._error("both Content-Length and Transfer-Encoding (RFC 9112 section 6.1)")
+        length = next((int(v) for n, v in headers if n == b"content-length"), 0)
+        if length > self._max and b"transfer-encoding" not in names:
+            raise self._error(f"Content-Length {length} exceeds max_frame={self._max}")
+        if isinstance(event, h11.Request):
+            start = b"%s %s HTTP/%s" % (event.method, event.target, event.http_version)
+        else:
+            start = b"HTTP/%s %d %s" % (event.http_version, event.status_code, event.reason)
+        self._head = (start, headers)
+
+    def _finish(self, event: h11.EndOfMessage) -> bytes:
+        assert self._head is not None  # h11 sends EndOfMessage only after a head
+        start, headers = self._head
+        frame = _canonical(start, [*headers, *event.headers], bytes(self._body))
+        self._head, self._body = None, bytearray()
+        self._answer()
+        buffered = self._conn.trailing_data[0]
+        self._start = self._fed - len(buffered)
+        if self._conn.our_state is h11.DONE and self._conn.their_state is h11.DONE:
+            self._conn.start_next_cycle()
+        else:
+            self._closed = True
+            self._after_close(buffered)
+        return frame
+
+    def _prepare(self) -> None:
+        """Put h11 in a state to read the next message (hook)."""
+
+    def _answer(self) -> None:
+        """Play our side of the cycle once their message is complete (hook)."""
+
+    def _after_close(self, data: bytes) -> None:
+        """Handle bytes received after a message that closed the connection (hook)."""
+
+    def _send(self, *events: h11.Event) -> None:
+        """Send synthetic events; their bytes are discarded."""
+        try:
+            for event in events:
+                self._conn.send(event)
+        except h11.LocalProtocolError as exc:
+            raise self._error(f"cannot continue after this {self.what}: {exc}") from None
+
+    def _error(self, problem: str) -> FrameError:
+        return FrameError(
+            f"http: {problem}, in the {self.what} at stream offset {self._start}; "
+            "the peer is not speaking HTTP/1.1 correctly (check --codec)",
+            offset=self._start,
+        )
+
+
+class HttpRequestDecoder(_MessageDecoder):
+    """Reads requests as a server does (h11 in the server role)."""
+
+    role = h11.SERVER
+    what = "request"
+    head_state = h11.IDLE
+
+    def _answer(self) -> None:
+        self._send(
+            h11.Response(status_code=400, headers=[("Content-Length", "0")]), h11.EndOfMessage()
+        )
+
+
+class HttpResponseDecoder(_MessageDecoder):
+    """Reads responses as a client does (h11 in the client role)."""
+
+    role = h11.CLIENT
+    what = "response"
+    head_state = h11.SEND_RESPONSE
+
+    def _prepare(self) -> None:
+        # A response may only arrive after a request: send one when bytes wait.
+        if self._conn.our_state is h11.IDLE and self._conn.trailing_data[0]:
+            self._send(h11.Request(method="GET", target="/", headers=[_HOST]), h11.EndOfMessage())
+
+    def _after_close(self, data: bytes) -> None:
+        if data:
+            raise self._error(
+                f"{len(data)} bytes {data[:40]!r} after a response that closes the connection"
+            )
+
+
+@dataclass(frozen=True)
+class HttpCodec(Codec):
+    """HTTP/1.1: requests are POSTs carrying the payload as body.
+
+    Attributes:
+        max_frame: the largest body, sent or received (default 1 MiB).
+        volatile_headers: comma-separated header names :meth:`normalise` drops
+            (default ``"date,server"``).
+    """
+
+    name: ClassVar[str] = "http"
+    transport: ClassVar[Transport] = "stream"
+
+    max_frame: int = 1 << 20
+    volatile_headers: str = "date,server"
+
+    def __post_init__(self) -> None:
+        if self.max_frame < 1:
+            raise UsageError(f"http: max_frame must be >= 1, got {self.max_frame}")
+        for name in self.volatile_headers.split(","):
+            if name.strip() and not _TOKEN.fullmatch(name.strip()):
+                raise UsageError(
+                    f"http: volatile_headers must be comma-separated header names, "
+                    f"got {name.strip()!r} in {self.volatile_headers!r} (e.g. 'date,server,etag')"
+                )
+
+    @functools.cached_property
+    def _volatile(self) -> frozenset[bytes]:
+        names = (n.strip().lower() for n in self.volatile_headers.split(","))
+        return frozenset(n.encode("ascii") for n in names if n)
+
+    def options(self) -> Mapping[str, OptionValue]:
+        """``{"max_frame": ..., "volatile_headers": ...}``."""
+        return {"max_frame": self.max_frame, "volatile_headers": self.volatile_headers}
+
+    def encode(self, payload: bytes) -> bytes:
+        """Return ``POST /wirefault HTTP/1.1`` with Host, Content-Length and ``payload``.
+
+        Raises:
+            CodecError: ``payload`` is longer than :attr:`max_frame`.
+        """
+        if len(payload) > self.max_frame:
+            raise CodecError(
+                f"http: payload of {len(payload)} bytes exceeds max_frame={self.max_frame}; "
+                "pass a shorter payload or raise --max-frame"
+            )
+        headers = [_HOST, ("Content-Length", str(len(payload)))]
+        request = h11.Request(method="POST", target="/wirefault", headers=headers)
+        return self._write(request, payload)
+
+    def probe(self) -> bytes:
+        """``GET / HTTP/1.1`` with a Host header."""
+        return self._write(h11.Request(method="GET", target="/", headers=[_HOST]), b"")
+
+    @staticmethod
+    def _write(request: h11.Request, body: bytes) -> bytes:
+        conn = h11.Connection(h11.CLIENT)
+        wire = conn.send(request)
+        if body:
+            wire += conn.send(h11.Data(data=body))
+        return wire + conn.send(h11.EndOfMessage())
+
+    def normalise(self, frame: bytes) -> bytes:
+        """Drop the ``volatile_headers`` lines from a canonical frame."""
+        head, sep, body = frame.partition(b"\r\n\r\n")
+        if not sep:
+            return frame
+        start, *lines = head.split(b"\r\n")
+        kept = [line for line in lines if line.split(b":", 1)[0].lower() not in self._volatile]
+        return b"\r\n".join([start, *kept]) + sep + body
+
+    def request_decoder(self) -> Decoder:
+        """An :class:`HttpRequestDecoder` (h11 server role)."""
+        return HttpRequestDecoder(self.max_frame)
+
+    def response_decoder(self) -> Decoder:
+        """An :class:`HttpResponseDecoder` (h11 client role)."""
+        return HttpResponseDecoder(self.max_frame)

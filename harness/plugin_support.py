@@ -1,0 +1,203 @@
+"""The library side of the pytest plugin: server pools and the property check.
+
+Kept apart from :mod:`harness.pytest_plugin` so the plugin module stays thin
+and so these pieces can be used from any test runner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from harness.addresses import Address, parse_address
+from harness.errors import UsageError
+from harness.target import ServerProcess
+
+__all__ = [
+    "CheckFunction",
+    "ServerFactory",
+    "ServerPool",
+    "make_check",
+    "marker_options",
+    "property_names_for",
+]
+
+_CHECK_KEYS = frozenset(
+    {
+        "codec",
+        "properties",
+        "oracles",
+        "max_examples",
+        "deadline",
+        "probe",
+        "greeting",
+        "time_budget",
+        "seed",
+    }
+)
+
+
+class ServerFactory(Protocol):
+    """``wirefault_server(command, *, transport="tcp", host="127.0.0.1")``."""
+
+    def __call__(self, command: str, *, transport: str = ..., host: str = ...) -> ServerProcess:
+        """Start (or reuse) the server started by ``command``."""
+
+
+class CheckFunction(Protocol):
+    """``wirefault_check(target, property=None, **options)``."""
+
+    def __call__(
+        self, target: ServerProcess | Address | str, prop: str | None = ..., **options: Any
+    ) -> Any:
+        """Run properties against ``target``; fail the test on a failure."""
+
+
+@dataclass
+class ServerPool:
+    """One server command's process for a pytest worker, restarted after a crash."""
+
+    command: str
+    transport: str = "tcp"
+    host: str = "127.0.0.1"
+    _server: ServerProcess | None = field(default=None, init=False)
+
+    def get(self) -> ServerProcess:
+        """The running server, started (or restarted after a crash) as needed."""
+        if self._server is None:
+            self._server = ServerProcess(self.command, Address(self.transport, self.host, 0))  # type: ignore[arg-type]
+            self._server.start()
+        elif not self._server.alive():
+            self._server.restart()
+        return self._server
+
+    def take_crash(self) -> str | None:
+        """Describe the crash if the server has died since it was last handed out."""
+        if self._server is None:
+            return None
+        crash = self._server.poll_crash()
+        return crash.describe() if crash else None
+
+    def close(self) -> None:
+        """Stop the server."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+
+def marker_options(marker: Any) -> dict[str, Any]:
+    """The keyword arguments of a ``wirefault`` marker (empty without one).
+
+    Raises:
+        UsageError: the marker has positional arguments.
+    """
+    if marker is None:
+        return {}
+    if marker.args:
+        raise UsageError(
+            "@pytest.mark.wirefault takes keyword arguments only, "
+            "e.g. @pytest.mark.wirefault(codec='line', properties=['reassembly'])"
+        )
+    return dict(marker.kwargs)
+
+
+def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(campaign options, codec options)."""
+    check = {k: v for k, v in options.items() if k in _CHECK_KEYS}
+    codec = {k: v for k, v in options.items() if k not in _CHECK_KEYS}
+    return check, codec
+
+
+def property_names_for(options: Mapping[str, Any]) -> list[str]:
+    """The property names a marker selects for its codec."""
+    from harness.codecs import get_codec
+    from harness.properties import select_properties
+
+    check, codec_options = _split(options)
+    codec = get_codec(str(check.get("codec", "raw")), **codec_options)
+    props = select_properties(
+        codec, check.get("properties"), oracles=list(check.get("oracles", ()))
+    )
+    return [p.name for p in props]
+
+
+def make_check(
+    *,
+    defaults: Mapping[str, Any],
+    fault_layer: Any,
+    profile: str,
+    out_dir: Path,
+    label: str,
+    fail: Callable[[str], Any] | None = None,
+) -> CheckFunction:
+    """Build the ``wirefault_check`` function for one test."""
+
+    def check(
+        target: ServerProcess | Address | str, prop: str | None = None, **options: Any
+    ) -> Any:
+        from harness.campaign import Campaign, CampaignConfig
+        from harness.codecs import get_codec
+        from harness.database import example_database
+        from harness.properties import select_properties
+
+        merged = {**defaults, **options}
+        check_opts, codec_options = _split(merged)
+        codec = get_codec(str(check_opts.get("codec", "raw")), **codec_options)
+        names = [prop] if prop else check_opts.get("properties")
+        props = select_properties(codec, names, oracles=list(check_opts.get("oracles", ())))
+        server = target if isinstance(target, ServerProcess) else None
+        if server is not None:
+            address = server.address
+        elif isinstance(target, Address):
+            address = target
+        else:
+            address = parse_address(str(target))
+        probe = check_opts.get("probe")
+        config = CampaignConfig(
+            address=address,
+            codec=codec,
+            properties=tuple(props),
+            profile=profile,
+            max_examples=check_opts.get("max_examples"),
+            time_budget=check_opts.get("time_budget"),
+            seed=check_opts.get("seed"),
+            deadline=float(check_opts.get("deadline", 1.0)),
+            out_dir=out_dir,
+            label=label,
+            greeting=bool(check_opts.get("greeting", False)),
+            probe=probe.encode() if isinstance(probe, str) else probe,
+            start=server.command if server else None,
+        )
+        campaign = Campaign(
+            config, server=server, fault_layer=fault_layer, database=example_database(out_dir)
+        )
+        result = campaign.run()
+        if result.failures:
+            report = failure_report(result)
+            if fail is not None:
+                fail(report)
+            import pytest
+
+            pytest.fail(report, pytrace=False)
+        return result
+
+    return check
+
+
+def failure_report(result: Any) -> str:
+    """What a failed test shows: property, message, minimal scenario, replay command."""
+    lines: list[str] = []
+    for f in result.failures:
+        lines.append(f"wirefault property {f.property!r} failed: {f.message}")
+        lines.append(
+            f"minimal scenario ({f.scenario.size()} units, reproduced "
+            f"{f.agreement[1]}/{f.agreement[0]} replays):"
+        )
+        lines.extend(f"    {line}" for line in f.scenario.describe())
+        if f.replay:
+            lines.append(f"replay file: {f.replay}")
+            lines.append(f"reproduce:   wirefault replay {f.replay}")
+            lines.append(f"inspect:     wirefault show {f.replay}")
+    return "\n".join(lines)

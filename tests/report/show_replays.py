@@ -1,0 +1,123 @@
+"""Small hand-made replay files for the ``wirefault show`` tests (not a test module)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.faults.toxics import Latency
+from harness.replay import FORMAT_VERSION, Replay, load_replay
+from harness.scenario import Abort, Expect, Open, Pause, Scenario, Send
+from harness.transcript import Event
+from harness.wire import bytes_to_json
+
+SCRIPT = b"<script>alert(1)</script>"
+
+TWO_CONNS_SCENARIO = Scenario(
+    steps=(
+        Open(conn=0),
+        Open(conn=1),
+        Send(conn=0, chunks=(b"hello",)),
+        Expect(conn=0, count=1),
+        Pause(seconds=0.01),
+        Send(conn=1, chunks=(SCRIPT,)),
+        Abort(conn=1),
+    ),
+    toxics=(Latency(latency=20, stream="downstream"),),
+)
+
+TWO_CONNS_EVENTS = (
+    Event(0.0001, "open", 0),
+    Event(0.0002, "open", 1),
+    Event(0.0010, "send", 0, b"hello"),
+    Event(0.0031, "recv", 0, b"OK hello"),
+    Event(0.0035, "eof", 0),
+    Event(0.0040, "pause", detail="0.01s"),
+    Event(0.0150, "send", 1, SCRIPT),
+    Event(0.0160, "abort", 1),
+)
+
+
+def connection(conn: int, sent: bytes, received: bytes, end: str, **extra: Any) -> dict[str, Any]:
+    """A transcript ``connections`` entry as ``ConnRecord.to_json`` writes it."""
+    frames = [bytes_to_json(received)] if received else []
+    record = {
+        "conn": conn,
+        "sent_bytes": len(sent),
+        "received_bytes": len(received),
+        "frames": frames,
+        "end": end,
+        "garbage": "",
+        "short_send": False,
+    }
+    record.update(extra)
+    return record
+
+
+def replay_dict(
+    scenario: Scenario,
+    events: tuple[Event, ...] | list[Event],
+    connections: list[dict[str, Any]],
+    *,
+    address: str = "tcp://127.0.0.1:4000",
+    codec: str = "raw",
+) -> dict[str, Any]:
+    """A replay file's JSON, in the format ``harness.replay`` documents."""
+    return {
+        "wirefault_replay": FORMAT_VERSION,
+        "property": "reassembly",
+        "message": "reassembly: sent whole got [b'OK hello'] but in 2 chunks got []",
+        "codec": {"name": codec, "options": {}},
+        "target": {"address": address, "start": None},
+        "backend": "embedded",
+        "deadline": 1.0,
+        "seed": 1234,
+        "agreement": {"replays": 3, "reproduced": 3},
+        "scenario": scenario.to_json(),
+        "transcript": {
+            "elapsed": 0.02,
+            "connections": connections,
+            "expects": [
+                {"step": 3, "conn": 0, "wanted": 1, "got": 1, "outcome": "ok", "elapsed": 0.002}
+            ],
+            "events": [e.to_json() for e in events],
+        },
+    }
+
+
+def write_replay(path: Path, data: dict[str, Any]) -> Path:
+    """Write ``data`` as a replay file and return its path."""
+    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    return path
+
+
+def two_conns_file(tmp_path: Path) -> Path:
+    """The replay file of :data:`TWO_CONNS_SCENARIO`: a send, a recv, an EOF, an abort."""
+    data = replay_dict(
+        TWO_CONNS_SCENARIO,
+        TWO_CONNS_EVENTS,
+        [
+            connection(0, b"hello", b"OK hello", "eof"),
+            connection(1, SCRIPT, b"", "aborted"),
+        ],
+    )
+    return write_replay(tmp_path / "two.json", data)
+
+
+def two_conns(tmp_path: Path) -> Replay:
+    """:func:`two_conns_file` loaded."""
+    return load_replay(two_conns_file(tmp_path))
+
+
+def events_replay(
+    tmp_path: Path,
+    events: list[Event],
+    *,
+    address: str = "tcp://127.0.0.1:4000",
+    codec: str = "raw",
+) -> Replay:
+    """A replay with just ``events`` (a one-step scenario), loaded."""
+    scenario = Scenario(steps=(Open(conn=0),))
+    data = replay_dict(scenario, events, [], address=address, codec=codec)
+    return load_replay(write_replay(tmp_path / "events.json", data))
