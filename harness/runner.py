@@ -228,8 +228,10 @@ class _Play:
         outcome = self.read_until(live, target, recv_size or 65536, pause)
         got = live.record.frames[live.consumed :]
         live.consumed = len(live.record.frames)
+        elapsed = time.monotonic() - began
+        pending = live.decoder.pending if self.codec.framed else 0
         self.transcript.expects.append(
-            ExpectResult(index, number, count, tuple(got), outcome, time.monotonic() - began)
+            ExpectResult(index, number, count, tuple(got), outcome, elapsed, pending)
         )
 
     def read_until(self, live: _Live, target: int, size: int, pause: float) -> Outcome:

@@ -114,6 +114,8 @@ class ExpectResult:
         frames: the frames that arrived during the step.
         outcome: ``ok``, or why it stopped short (timeout, eof, rst, refused, garbage).
         elapsed: seconds the step took.
+        pending: bytes of an unfinished response frame buffered when the step ended
+            (a server that stops mid-frame leaves some).
     """
 
     step: int
@@ -122,6 +124,7 @@ class ExpectResult:
     frames: tuple[bytes, ...]
     outcome: Outcome
     elapsed: float
+    pending: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -132,6 +135,7 @@ class ExpectResult:
             "got": len(self.frames),
             "outcome": self.outcome,
             "elapsed": round(self.elapsed, 6),
+            "pending": self.pending,
         }
 
 

@@ -92,6 +92,14 @@ class LargePayload(Property):
         return built.large_payload_scenarios(codec, backend=ctx.backend, deadline=ctx.deadline)
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
+        for result in transcript.expects:
+            if result.outcome == "timeout" and result.pending:
+                reader = "slow" if result.conn == 1 else "fast"
+                return Verdict.failed(
+                    f"large-payload: the server stopped mid-frame: the {reader} reader (c{result.conn}) "
+                    f"got {result.pending} bytes of an unfinished response, then nothing for "
+                    f"{result.elapsed:.1f}s (a short write left unsent?)"
+                )
         return _compare(transcript, codec, "a fast reader", "a slow reader", what="large-payload")
 
 

@@ -1,0 +1,152 @@
+"""One direction of one proxied TCP connection: a chain of toxic stubs.
+
+::
+
+    source socket > feed() > stub > stub > ... > pump() > destination socket
+                      (one ChunkQueue in front of each stub, one before the pump)
+
+Toxics are added at the end of the chain and removed from anywhere in it
+while data flows: a removed stub is interrupted, hands on what it holds, and
+its unread input moves to its output queue, so nothing is lost or reordered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from typing import Protocol
+
+from harness.faults.embedded.toxics import (
+    STREAM_TOXICS,
+    ByteGauge,
+    Chunk,
+    ChunkQueue,
+    End,
+    StreamStub,
+)
+from harness.faults.toxics import Stream, Toxic
+
+__all__ = ["Link", "Sink"]
+
+
+class Sink(Protocol):
+    """Where a link writes: one side of the connection."""
+
+    async def write(self, data: bytes) -> None:
+        """Write ``data``, waiting while the socket's buffer is full."""
+
+    def write_now(self, data: bytes) -> bool:
+        """Write ``data`` if the socket's buffer has room; whether it did."""
+
+
+class Link:
+    """The chain of toxics for one stream (``upstream`` or ``downstream``) of one connection.
+
+    Args:
+        stream: which direction this link carries.
+        on_end: called with this link and the End that reaches the destination.
+        reset: resets the whole connection (for toxics and their errors).
+    """
+
+    def __init__(
+        self, stream: Stream, on_end: Callable[[Link, End], None], reset: Callable[[], None]
+    ) -> None:
+        self.stream = stream
+        self.gauge = ByteGauge()
+        self.stubs: list[StreamStub] = []
+        self._tail = ChunkQueue(self.gauge)
+        self._head = self._tail
+        self._offset = 0
+        self._on_end = on_end
+        self._reset = reset
+        self._pump: asyncio.Task[None] | None = None
+        self._sink: Sink | None = None
+        self._idle = False  # the pump waits on an empty tail queue
+        #: Set once the End was handed to the destination; toxics are no longer added.
+        self.ended = False
+
+    # -- input -------------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        """Bytes read from the source."""
+        offset, self._offset = self._offset, self._offset + len(data)
+        # Fast path: no toxics and nothing in flight, so writing now keeps the order.
+        idle = self._idle and not self.stubs and not len(self._tail)
+        if idle and self._sink is not None and self._sink.write_now(data):
+            return
+        self._head.put(Chunk(data, offset, asyncio.get_running_loop().time()))
+
+    def feed_end(self) -> None:
+        """The source half-closed (EOF)."""
+        self._head.put(End("eof"))
+
+    # -- toxics ------------------------------------------------------------------------------
+
+    def add(self, toxic: Toxic, rng: random.Random) -> None:
+        """Append a stub running ``toxic`` to the end of the chain and start it."""
+        queue = ChunkQueue(self.gauge)
+        stub = StreamStub(toxic, STREAM_TOXICS[toxic.type], rng, queue, self._tail, self._reset)
+        if self.stubs:
+            self.stubs[-1].output = queue
+        else:
+            self._head = queue
+        self.stubs.append(stub)
+        stub.task = asyncio.get_running_loop().create_task(
+            stub.run(), name=f"wirefault-toxic-{toxic.key}"
+        )
+
+    async def remove(self, key: str) -> None:
+        """Take the stub for toxic ``key`` out of the chain (no-op if it has none)."""
+        found = [i for i, s in enumerate(self.stubs) if s.toxic.key == key]
+        if not found:
+            return
+        stub = self.stubs[found[0]]
+        running = stub.task is not None and not stub.task.done()
+        stub.interrupt()
+        if stub.task is not None:
+            await asyncio.wait([stub.task])
+        if running:
+            stub.impl.cleanup(stub)
+        # Between here and the end nothing awaits: the splice below is atomic.
+        while (item := stub.input.pop()) is not None:
+            stub.output.put(item)
+        index = self.stubs.index(stub)
+        if index == 0:
+            self._head = stub.output
+        else:
+            self.stubs[index - 1].output = stub.output
+        del self.stubs[index]
+
+    # -- output ------------------------------------------------------------------------------
+
+    def start(self, sink: Sink) -> None:
+        """Start writing what leaves the chain to ``sink``."""
+        self._sink = sink
+        self._pump = asyncio.get_running_loop().create_task(
+            self._run_pump(sink), name=f"wirefault-pump-{self.stream}"
+        )
+
+    async def _run_pump(self, sink: Sink) -> None:
+        while True:
+            item = self._tail.pop()
+            if item is None:
+                self._idle = True
+                try:
+                    await self._tail.wait()
+                finally:
+                    self._idle = False
+            elif isinstance(item, Chunk):
+                await sink.write(item.data)
+            else:
+                self.ended = True
+                self._on_end(self, item)
+                return
+
+    def cancel(self) -> None:
+        """Stop every task of this link (the connection is going away)."""
+        for stub in self.stubs:
+            if stub.task is not None:
+                stub.task.cancel()
+        if self._pump is not None:
+            self._pump.cancel()

@@ -1,0 +1,303 @@
+"""The embedded TCP proxy: a listener, and per accepted client a connection with two links.
+
+::
+
+    client ──> _Side(client) ──feed──> Link(upstream)   ──pump──> _Side(server) ──> server
+    client <── _Side(client) <──pump── Link(downstream) <──feed── _Side(server) <── server
+
+The upstream (TCP or a unix socket path) is dialled when a client connects;
+if that fails the client is accepted and then closed, as Toxiproxy does. An
+EOF is passed on as a half-close, an RST (or any socket error) as an RST to
+the other side, and the connection goes away once both directions ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import struct
+from typing import cast
+
+from harness.addresses import Address
+from harness.faults.embedded._core import AppliedToxic, ProxyCore, bind_error
+from harness.faults.embedded._link import Link
+from harness.faults.embedded.toxics import End
+from harness.faults.toxics import Toxic
+
+__all__ = ["TcpProxy"]
+
+log = logging.getLogger("wirefault.embedded")
+
+#: How long dialling the upstream may take before the client is closed.
+DIAL_TIMEOUT = 10.0
+#: How long close() waits for the last sockets to go.
+CLOSE_TIMEOUT = 5.0
+_LINGER_RST = struct.pack("ii", 1, 0)
+
+
+class _Side(asyncio.Protocol):
+    """One socket of a connection: feeds one link, is the sink of the other."""
+
+    def __init__(self, conn: _Conn, feeds: Link) -> None:
+        self.conn = conn
+        self.feeds = feeds
+        self.transport: asyncio.Transport | None = None
+        self._writable = asyncio.Event()
+        self._writable.set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.feeds.gauge.pause = self.transport.pause_reading
+        self.feeds.gauge.resume = self.transport.resume_reading
+        self.conn.side_made(self)
+
+    def data_received(self, data: bytes) -> None:
+        if not self.conn.closing:
+            self.feeds.feed(data)
+
+    def eof_received(self) -> bool:
+        if not self.conn.closing:
+            self.feeds.feed_end()
+        return True  # keep the socket open: the other direction may still flow
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._writable.set()
+        self.conn.side_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    async def write(self, data: bytes) -> None:
+        """Write ``data`` once the transport's buffer has room."""
+        await self._writable.wait()
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def write_now(self, data: bytes) -> bool:
+        """Write ``data`` unless the transport's buffer is full or closing; whether it did."""
+        if not self._writable.is_set() or self.transport is None:
+            return False
+        if not self.transport.is_closing():
+            self.transport.write(data)
+        return True
+
+    def write_eof(self) -> None:
+        """Half-close this socket (FIN after what is buffered)."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write_eof()
+
+    def close(self) -> None:
+        """Close after flushing what is buffered (FIN)."""
+        if self.transport is not None:
+            self.transport.close()
+
+    def drop(self, *, rst: bool) -> None:
+        """Close now, discarding buffered data; with ``rst``, send an RST."""
+        if self.transport is None:
+            return
+        if rst:
+            sock = self.transport.get_extra_info("socket")
+            # Already gone, or a socket type without linger: a plain close will do.
+            with contextlib.suppress(OSError):
+                if sock is not None:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
+        self.transport.abort()
+
+
+class _Conn:
+    """One proxied connection: two sides, two links, and their tasks."""
+
+    def __init__(self, proxy: TcpProxy, seq: int) -> None:
+        self.proxy = proxy
+        self.seq = seq
+        self.closing = False
+        self.up = Link("upstream", self._ended, self.reset)
+        self.down = Link("downstream", self._ended, self.reset)
+        self.client = _Side(self, self.up)
+        self.server: _Side | None = None
+        self._open_sides = 0
+        self._dial: asyncio.Task[None] | None = None
+        self.gone = asyncio.get_running_loop().create_future()
+        for entry in proxy.table.entries:
+            self.attach(entry)
+
+    def attach(self, entry: AppliedToxic) -> None:
+        """Put ``entry``'s toxic on this connection's link if it selects this connection."""
+        link = self.up if entry.toxic.stream == "upstream" else self.down
+        if self.closing or link.ended:
+            return
+        rng = entry.rng_for(self.seq)
+        if rng is not None:
+            link.add(entry.toxic, rng)
+
+    async def detach(self, key: str) -> None:
+        """Take toxic ``key`` off both links."""
+        await self.up.remove(key)
+        await self.down.remove(key)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def side_made(self, side: _Side) -> None:
+        """A socket of this connection is up; the first one (the client) starts the dial."""
+        self._open_sides += 1
+        if self.closing:
+            side.drop(rst=False)
+        elif self._dial is None:
+            self._dial = asyncio.get_running_loop().create_task(
+                self._connect(), name=f"wirefault-dial-{self.proxy.name}"
+            )
+            self._dial.add_done_callback(lambda _: self._maybe_gone())
+
+    async def _connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        # Known before the dial ends, so that a reset meanwhile reaches its socket too.
+        server = self.server = _Side(self, self.down)
+        upstream = self.proxy.upstream
+        try:
+            if upstream.transport == "unix":
+                coro = loop.create_unix_connection(lambda: server, upstream.path)
+            else:
+                coro = loop.create_connection(lambda: server, upstream.host, upstream.port)
+            await asyncio.wait_for(coro, DIAL_TIMEOUT)
+        except (OSError, asyncio.TimeoutError) as exc:
+            log.info(
+                "proxy %s: cannot reach %s (%s); closing client", self.proxy.name, upstream, exc
+            )
+            self.close()
+            return
+        if self.closing:
+            server.drop(rst=False)
+            return
+        self.up.start(server)
+        self.down.start(self.client)
+
+    def _ended(self, link: Link, end: End) -> None:
+        if end.kind == "reset":
+            self.reset()
+        elif end.kind == "close" or (self.up.ended and self.down.ended):
+            self.close()
+        else:
+            # One direction is over: half-close its destination, keep the other flowing.
+            dest = self.server if link is self.up else self.client
+            if dest is not None:
+                dest.write_eof()
+
+    def close(self) -> None:
+        """End the connection gracefully: flush, then FIN on both sides."""
+        self._finish()
+        self.client.close()
+        if self.server is not None:
+            self.server.close()
+
+    def reset(self) -> None:
+        """End the connection with an RST on both sides."""
+        self._finish()
+        self.client.drop(rst=True)
+        if self.server is not None:
+            self.server.drop(rst=True)
+
+    def drop(self) -> None:
+        """End the connection at once, discarding buffered data (FIN on both sides)."""
+        self._finish()
+        self.client.drop(rst=False)
+        if self.server is not None:
+            self.server.drop(rst=False)
+
+    def _finish(self) -> None:
+        self.closing = True
+        self.up.cancel()
+        self.down.cancel()
+        if self._dial is not None and not self._dial.done():
+            self._dial.cancel()
+
+    def side_lost(self, exc: Exception | None) -> None:
+        """A socket of this connection is closed; an error on it resets the other."""
+        self._open_sides -= 1
+        if not self.closing:
+            # The peer or the network ended this side: an error means RST to the other.
+            if exc is not None:
+                self.reset()
+            else:
+                self.close()
+        self._maybe_gone()
+
+    def _maybe_gone(self) -> None:
+        if not self.closing or self._open_sides > 0:
+            return
+        if self._dial is not None and not self._dial.done():
+            return
+        self.proxy.conns.discard(self)
+        if not self.gone.done():
+            self.gone.set_result(None)
+
+
+class TcpProxy(ProxyCore):
+    """A TCP listener that fronts a TCP or unix-socket upstream."""
+
+    def __init__(self, name: str, upstream: Address, listen: Address) -> None:
+        super().__init__(name, upstream, listen)
+        self.conns: set[_Conn] = set()
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        """Bind and serve (also used by :meth:`enable`)."""
+        await self._serve()
+
+    async def _serve(self) -> None:
+        sock = socket.socket(self.listen.family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.listen.host, self.listen.port))
+            sock.listen(128)
+            sock.setblocking(False)
+        except OSError as exc:
+            sock.close()
+            raise bind_error("listen on", self.listen, exc) from exc
+        self.listen = self.listen.with_port(sock.getsockname()[1])
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(self._accept, sock=sock)
+
+    def _accept(self) -> asyncio.Protocol:
+        # Called once per accepted socket, in accept order: the connection's number.
+        conn = _Conn(self, self.table.next_connection())
+        self.conns.add(conn)
+        return conn.client
+
+    async def add_toxic(self, toxic: Toxic) -> None:
+        """Record ``toxic`` and put it on every live connection it selects."""
+        entry = self.table.add(toxic)
+        for conn in list(self.conns):
+            conn.attach(entry)
+
+    async def remove_toxic(self, key: str) -> None:
+        """Forget toxic ``key`` and take it off every live connection."""
+        self.table.remove(key)
+        await asyncio.gather(*(conn.detach(key) for conn in list(self.conns)))
+
+    async def disable(self) -> None:
+        """Close the listener and drop every connection (FIN to both sides)."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for conn in list(self.conns):
+            conn.drop()
+
+    async def enable(self) -> None:
+        """Listen again on the same port."""
+        if self._server is None:
+            await self._serve()
+
+    async def close(self) -> None:
+        """Disable, then wait (bounded) until every socket of every connection is closed."""
+        await self.disable()
+        pending = [conn.gone for conn in self.conns]
+        if pending:
+            await asyncio.wait(pending, timeout=CLOSE_TIMEOUT)

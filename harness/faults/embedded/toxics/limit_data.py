@@ -1,0 +1,40 @@
+"""limit_data: forward exactly ``bytes`` bytes in this direction, then close the connection."""
+
+from __future__ import annotations
+
+from harness.faults.embedded.toxics._stream import (
+    Chunk,
+    End,
+    StreamStub,
+    StreamToxic,
+    register_stream,
+)
+from harness.faults.toxics import LimitData
+
+__all__ = ["LimitDataToxic"]
+
+
+@register_stream
+class LimitDataToxic(StreamToxic):
+    """Count bytes per connection and direction; at the limit, close (FIN to both sides).
+
+    ``bytes=0`` closes on the first data, as in Toxiproxy.
+    """
+
+    type = "limit_data"
+
+    async def pipe(self, stub: StreamStub) -> None:
+        """Forward up to the limit, then send a close down the chain."""
+        limit = stub.config(LimitData).bytes
+        sent = 0
+        while (item := await stub.recv()) is not None:
+            if not isinstance(item, Chunk):
+                stub.send(item)
+                return
+            data = item.data[: max(limit - sent, 0)]
+            if data:
+                stub.send(Chunk(data, item.offset, item.at))
+                sent += len(data)
+            if sent >= limit:
+                stub.send(End("close"))
+                return

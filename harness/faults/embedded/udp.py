@@ -1,0 +1,271 @@
+"""The embedded UDP proxy: one listening socket, one upstream socket per client flow.
+
+::
+
+    client ──> listen socket ──[upstream stubs]──>  flow socket ──> server
+    client <── listen socket <──[downstream stubs]── flow socket <── server
+
+Like a NAT, each client address gets its own upstream socket (a *flow*),
+so replies go back to the client that caused them; a flow idle for
+``idle_timeout`` seconds is forgotten. Datagrams up to 65507 bytes pass,
+empty ones too. Sockets are non-blocking and read from loop callbacks; a
+datagram the kernel will not take right now is lost, as UDP allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+from collections.abc import Callable
+from typing import cast
+
+from harness.addresses import Address
+from harness.errors import FaultLayerError
+from harness.faults.embedded._core import AppliedToxic, ProxyCore, bind_error
+from harness.faults.embedded.toxics import DATAGRAM_TOXICS, Datagram, DatagramStub
+from harness.faults.toxics import Toxic
+
+__all__ = ["UdpProxy"]
+
+log = logging.getLogger("wirefault.embedded")
+
+_MAX_DATAGRAM = 65535
+#: Datagrams read per readiness callback, so one busy socket cannot starve the loop.
+_BATCH = 64
+
+SockAddr = tuple[str, int] | tuple[str, int, int, int]
+
+
+class _DatagramLink:
+    """The chain of toxic stubs for one direction of one flow, ending in ``sink``."""
+
+    def __init__(self, sink: Callable[[bytes], None]) -> None:
+        self.stubs: list[DatagramStub] = []
+        self._sink = sink
+        self._count = 0
+        self._entry: Callable[[Datagram], None] = self._deliver
+
+    def feed(self, data: bytes) -> None:
+        """A datagram arrives; number it within this flow and direction."""
+        dgram = Datagram(data, self._count)
+        self._count += 1
+        self._entry(dgram)
+
+    def _deliver(self, dgram: Datagram) -> None:
+        self._sink(dgram.data)
+
+    def _relink(self) -> None:
+        for i, stub in enumerate(self.stubs):
+            stub.next = self.stubs[i + 1].feed if i + 1 < len(self.stubs) else self._deliver
+        self._entry = self.stubs[0].feed if self.stubs else self._deliver
+
+    def add(self, toxic: Toxic) -> None:
+        """Append a stub for ``toxic``; its draws come from ``Random(seed or 0)``."""
+        impl = DATAGRAM_TOXICS[toxic.type]
+        self.stubs.append(DatagramStub(toxic, impl, random.Random(toxic.seed or 0)))
+        self._relink()
+
+    def remove(self, key: str) -> None:
+        """Take out the stub for ``key``, releasing what it holds first."""
+        for stub in [s for s in self.stubs if s.toxic.key == key]:
+            stub.release()
+            self.stubs.remove(stub)
+        self._relink()
+
+    def close(self) -> None:
+        """Drop whatever is held and stop every timer."""
+        for stub in self.stubs:
+            stub.cancel()
+
+
+class _Flow:
+    """One client address: its upstream socket and its two links."""
+
+    def __init__(self, proxy: UdpProxy, seq: int, client: SockAddr, sock: socket.socket) -> None:
+        self.proxy = proxy
+        self.seq = seq
+        self.client = client
+        self.sock = sock
+        self.last_active = asyncio.get_running_loop().time()
+        self.up = _DatagramLink(self._to_server)
+        self.down = _DatagramLink(self._to_client)
+        for entry in proxy.table.entries:
+            self.attach(entry)
+        asyncio.get_running_loop().add_reader(sock.fileno(), self._on_readable)
+
+    def attach(self, entry: AppliedToxic) -> None:
+        """Put ``entry``'s toxic on this flow if it selects it (connection filter, toxicity)."""
+        if entry.rng_for(self.seq) is not None:
+            link = self.up if entry.toxic.stream == "upstream" else self.down
+            link.add(entry.toxic)
+
+    def detach(self, key: str) -> None:
+        """Take toxic ``key`` off both directions."""
+        self.up.remove(key)
+        self.down.remove(key)
+
+    def _to_server(self, data: bytes) -> None:
+        try:
+            self.sock.send(data)
+        except OSError as exc:  # full buffer, ICMP error from an earlier send, closed
+            log.debug("flow %s: datagram to server lost: %s", self.client, exc)
+
+    def _to_client(self, data: bytes) -> None:
+        self.proxy.send_to_client(data, self.client)
+
+    def _on_readable(self) -> None:
+        for _ in range(_BATCH):
+            try:
+                data = self.sock.recv(_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. ECONNREFUSED: the server port is closed
+                log.debug("flow %s: %s", self.client, exc)
+                continue
+            self.last_active = asyncio.get_running_loop().time()
+            self.down.feed(data)
+
+    def close(self) -> None:
+        """Stop reading, drop held datagrams and close the upstream socket."""
+        self.up.close()
+        self.down.close()
+        asyncio.get_running_loop().remove_reader(self.sock.fileno())
+        self.sock.close()
+
+
+class UdpProxy(ProxyCore):
+    """A UDP listener that forwards each client's datagrams through its own flow."""
+
+    def __init__(
+        self, name: str, upstream: Address, listen: Address, *, idle_timeout: float = 60.0
+    ) -> None:
+        super().__init__(name, upstream, listen)
+        self.idle_timeout = idle_timeout
+        self.flows: dict[SockAddr, _Flow] = {}
+        self._sock: socket.socket | None = None
+        self._upstream: tuple[socket.AddressFamily, SockAddr] | None = None
+        self._sweeper: asyncio.TimerHandle | None = None
+
+    async def start(self) -> None:
+        """Resolve the upstream, bind the listen address and start the idle sweep."""
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(
+                self.upstream.host, self.upstream.port, type=socket.SOCK_DGRAM
+            )
+        except OSError as exc:
+            raise FaultLayerError(
+                f"cannot resolve the UDP upstream {self.upstream}: {exc}; "
+                "give an IP address or a resolvable name"
+            ) from exc
+        family, _, _, _, sockaddr = infos[0]
+        self._upstream = (family, cast(SockAddr, sockaddr))
+        self._bind()
+        self._schedule_sweep()
+
+    def _bind(self) -> None:
+        sock = socket.socket(self.listen.family, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.listen.host, self.listen.port))
+            sock.setblocking(False)
+        except OSError as exc:
+            sock.close()
+            raise bind_error("bind", self.listen, exc) from exc
+        self.listen = self.listen.with_port(sock.getsockname()[1])
+        self._sock = sock
+        asyncio.get_running_loop().add_reader(sock.fileno(), self._on_readable)
+
+    def _on_readable(self) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        for _ in range(_BATCH):
+            try:
+                data, client = sock.recvfrom(_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.debug("proxy %s: %s", self.name, exc)
+                continue
+            flow = self.flows.get(client) or self._open_flow(client)
+            if flow is not None:
+                flow.last_active = asyncio.get_running_loop().time()
+                flow.up.feed(data)
+
+    def _open_flow(self, client: SockAddr) -> _Flow | None:
+        assert self._upstream is not None  # set by start()
+        family, sockaddr = self._upstream
+        seq = self.table.next_connection()
+        try:
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+        except OSError as exc:
+            log.warning("proxy %s: no socket for client %s: %s", self.name, client, exc)
+            return None
+        try:
+            sock.setblocking(False)
+            sock.connect(sockaddr)
+        except OSError as exc:
+            sock.close()
+            log.warning("proxy %s: cannot reach %s: %s", self.name, self.upstream, exc)
+            return None
+        flow = _Flow(self, seq, client, sock)
+        self.flows[client] = flow
+        return flow
+
+    def send_to_client(self, data: bytes, client: SockAddr) -> None:
+        """Send a reply from the listen socket; lost if the socket is gone or full."""
+        if self._sock is None:
+            return
+        try:
+            self._sock.sendto(data, client)
+        except OSError as exc:
+            log.debug("proxy %s: datagram to %s lost: %s", self.name, client, exc)
+
+    def _schedule_sweep(self) -> None:
+        interval = max(min(self.idle_timeout / 4, 5.0), 0.05)
+        self._sweeper = asyncio.get_running_loop().call_later(interval, self._sweep)
+
+    def _sweep(self) -> None:
+        cutoff = asyncio.get_running_loop().time() - self.idle_timeout
+        for client, flow in list(self.flows.items()):
+            if flow.last_active < cutoff:
+                del self.flows[client]
+                flow.close()
+        self._schedule_sweep()
+
+    async def add_toxic(self, toxic: Toxic) -> None:
+        """Record ``toxic`` and put it on every live flow it selects."""
+        entry = self.table.add(toxic)
+        for flow in list(self.flows.values()):
+            flow.attach(entry)
+
+    async def remove_toxic(self, key: str) -> None:
+        """Forget toxic ``key``; held datagrams are released, not lost."""
+        self.table.remove(key)
+        for flow in list(self.flows.values()):
+            flow.detach(key)
+
+    async def disable(self) -> None:
+        """Close the listen socket and forget every flow."""
+        if self._sock is not None:
+            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+        for flow in self.flows.values():
+            flow.close()
+        self.flows.clear()
+
+    async def enable(self) -> None:
+        """Bind the same port again."""
+        if self._sock is None:
+            self._bind()
+
+    async def close(self) -> None:
+        """Disable and stop the idle sweep."""
+        await self.disable()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
