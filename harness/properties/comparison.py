@@ -96,8 +96,8 @@ class LargePayload(Property):
             if result.outcome == "timeout" and result.pending:
                 reader = "slow" if result.conn == 1 else "fast"
                 return Verdict.failed(
-                    f"large-payload: the server stopped mid-frame: the {reader} reader (c{result.conn}) "
-                    f"got {result.pending} bytes of an unfinished response, then nothing for "
+                    f"large-payload: the server stopped mid-frame: the {reader} reader "
+                    f"(c{result.conn}) got {result.pending} bytes of an unfinished response, then nothing for "
                     f"{result.elapsed:.1f}s (a short write left unsent?)"
                 )
         return _compare(transcript, codec, "a fast reader", "a slow reader", what="large-payload")
