@@ -97,8 +97,8 @@ class LargePayload(Property):
                 reader = "slow" if result.conn == 1 else "fast"
                 return Verdict.failed(
                     f"large-payload: the server stopped mid-frame: the {reader} reader "
-                    f"(c{result.conn}) got {result.pending} bytes of an unfinished response, then nothing for "
-                    f"{result.elapsed:.1f}s (a short write left unsent?)"
+                    f"(c{result.conn}) got {result.pending} bytes of an unfinished response, "
+                    f"then nothing for {result.elapsed:.1f}s (a short write left unsent?)"
                 )
         return _compare(transcript, codec, "a fast reader", "a slow reader", what="large-payload")
 
