@@ -67,7 +67,9 @@ def format_hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def parse_hostport(text: str, *, what: str = "address", allow_zero: bool = False) -> tuple[str, int]:
+def parse_hostport(
+    text: str, *, what: str = "address", allow_zero: bool = False
+) -> tuple[str, int]:
     """Parse ``HOST:PORT`` or ``[V6]:PORT`` into ``(host, port)``.
 
     Raises:

@@ -148,7 +148,9 @@ def load_replay(path: str | Path) -> Replay:
             "is it truncated?"
         ) from None
     if not isinstance(data, dict) or "wirefault_replay" not in data:
-        raise ReplayError(f"{p} is JSON but not a wirefault replay file (no 'wirefault_replay' key)")
+        raise ReplayError(
+            f"{p} is JSON but not a wirefault replay file (no 'wirefault_replay' key)"
+        )
     if data["wirefault_replay"] != FORMAT_VERSION:
         raise ReplayError(
             f"{p} has replay format {data['wirefault_replay']!r}; this wirefault reads "

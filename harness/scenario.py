@@ -186,7 +186,18 @@ class RemoveToxic(Step):
 
 STEPS: dict[str, type[Step]] = {
     cls.op: cls
-    for cls in (Open, Send, Expect, ExpectClose, HalfClose, Abort, Close, Pause, AddToxic, RemoveToxic)
+    for cls in (
+        Open,
+        Send,
+        Expect,
+        ExpectClose,
+        HalfClose,
+        Abort,
+        Close,
+        Pause,
+        AddToxic,
+        RemoveToxic,
+    )
 }
 
 

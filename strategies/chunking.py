@@ -1,0 +1,122 @@
+"""Chunkings: the same bytes cut into writes, the way a network may deliver them.
+
+A chunking is a tuple of non-empty chunks that join back to the data. Cut
+points are drawn as a list and then sorted and deduplicated (construction, not
+filtering), mixing three kinds of cut:
+
+* anywhere in the data;
+* next to a frame boundary (at it, one before, one after) — where reassembly
+  bugs live;
+* around one byte (two cuts), isolating a single byte as its own write.
+
+A whole byte-at-a-time plan is drawn too. Every chunking shrinks toward one
+chunk: the data as a single write.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from strategies._common import check_size
+
+__all__ = ["byte_at_a_time", "chunkings", "coalesced", "cut_at"]
+
+#: Most cuts drawn when ``max_chunks`` is not given (plus byte-at-a-time plans).
+_DEFAULT_CUTS = 32
+#: One plan in about this many sends every byte as its own write.
+_BYTE_AT_A_TIME_ODDS = 8
+
+
+def coalesced(wire: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    """Many frames as one write: ``(b"".join(wire),)``.
+
+    Example::
+
+        >>> coalesced((b"a\\n", b"b\\n"))
+        (b'a\\nb\\n',)
+    """
+    return (b"".join(wire),)
+
+
+def byte_at_a_time(data: bytes) -> tuple[bytes, ...]:
+    """Each byte of ``data`` as its own write (``b""`` gives no chunks).
+
+    Example::
+
+        >>> byte_at_a_time(b"ab\\n")
+        (b'a', b'b', b'\\n')
+    """
+    return tuple(data[i : i + 1] for i in range(len(data)))
+
+
+def cut_at(data: bytes, points: list[int] | tuple[int, ...]) -> tuple[bytes, ...]:
+    """``data`` cut at ``points`` (sorted, deduplicated, ends ignored) into non-empty chunks.
+
+    Example::
+
+        >>> cut_at(b"abcd", [3, 1, 1, 0])
+        (b'a', b'bc', b'd')
+    """
+    inner = sorted({p for p in points if 0 < p < len(data)})
+    edges = [0, *inner, len(data)]
+    chunks = tuple(data[a:b] for a, b in itertools.pairwise(edges))
+    return chunks or (data,)
+
+
+def _cut_kinds(size: int, boundaries: tuple[int, ...]) -> SearchStrategy[tuple[int, ...]]:
+    anywhere = st.integers(1, size - 1).map(lambda i: (i,))
+    lone_byte = st.integers(0, size - 1).map(lambda i: (i, i + 1))
+    near = sorted({b + d for b in boundaries for d in (-1, 0, 1) if 0 < b + d < size})
+    if not near:
+        return st.one_of(anywhere, lone_byte)
+    return st.one_of(anywhere, st.sampled_from(near).map(lambda i: (i,)), lone_byte)
+
+
+@st.composite
+def _planned(
+    draw: st.DrawFn, data: bytes, limit: int, boundaries: tuple[int, ...], every_byte: bool
+) -> tuple[bytes, ...]:
+    # Half the plans make at most two cuts: a frame split once or twice, right at a
+    # boundary, is the likeliest trigger and would be rare among many cuts.
+    most = draw(st.sampled_from(sorted({min(2, limit), limit})))
+    groups = draw(st.lists(_cut_kinds(len(data), boundaries), max_size=most))
+    # Drawn after the cuts, so "no cut, not byte by byte" is the simplest choice of all
+    # (a separate strategy branch would be simpler still, and shrink to byte by byte).
+    if every_byte and draw(st.integers(0, _BYTE_AT_A_TIME_ODDS - 1)) == 1:
+        return byte_at_a_time(data)
+    points = sorted({p for g in groups for p in g if 0 < p < len(data)})[:limit]
+    return cut_at(data, points)
+
+
+def chunkings(
+    data: bytes, *, max_chunks: int | None = None, boundaries: tuple[int, ...] = ()
+) -> SearchStrategy[tuple[bytes, ...]]:
+    """Ways to cut ``data`` into writes; each joins back to ``data``.
+
+    Args:
+        data: the bytes to send.
+        max_chunks: most chunks (None: up to 33 drawn cuts, or byte at a time).
+        boundaries: offsets where frames meet (``Requests.boundaries``); cuts
+            land at them and one byte either side more often.
+
+    Raises:
+        UsageError: ``max_chunks`` < 1 or a negative boundary.
+
+    Example::
+
+        @given(chunkings(b"PING\\r\\nPING\\r\\n", boundaries=(6,)))
+        def test_split(chunks: tuple[bytes, ...]) -> None:
+            assert b"".join(chunks) == b"PING\\r\\nPING\\r\\n"
+    """
+    if max_chunks is not None:
+        check_size("chunkings", "max_chunks", max_chunks, minimum=1)
+    for b in boundaries:
+        check_size("chunkings", "boundaries", b)
+    if len(data) <= 1 or max_chunks == 1:
+        return st.just((data,))
+    limit = min(len(data) - 1, (max_chunks - 1) if max_chunks else _DEFAULT_CUTS)
+    every_byte = max_chunks is None or max_chunks >= len(data)
+    return _planned(data, limit, tuple(boundaries), every_byte)

@@ -1,0 +1,92 @@
+"""Connection actions: where a client aborts, and the step sequences clients perform.
+
+:func:`abort_points` is a strategy (a byte position to reset at); the other
+functions are plain builders of :mod:`harness.scenario` steps, so scenario
+strategies read as the shapes they produce.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from harness.scenario import Abort, Close, Expect, ExpectClose, HalfClose, Send, Step
+from strategies._common import check_seconds, check_size
+
+__all__ = ["abort_points", "aborted_after", "exchange", "half_close", "probe_steps"]
+
+
+def abort_points(data: bytes, *, boundaries: tuple[int, ...] = ()) -> SearchStrategy[int]:
+    """Byte positions 0..len(data) at which a client resets, shrinking toward 0.
+
+    The edges (nothing sent, everything sent) and frame ``boundaries`` with one
+    byte either side are drawn often; any position can be drawn.
+
+    Raises:
+        UsageError: a negative boundary.
+
+    Example::
+
+        @given(abort_points(b"PING\\r\\n"))
+        def test_cut(position: int) -> None:
+            assert 0 <= position <= 6
+    """
+    for b in boundaries:
+        check_size("abort_points", "boundaries", b)
+    size = len(data)
+    edges = {0, size} | {b + d for b in boundaries for d in (-1, 0, 1) if 0 <= b + d <= size}
+    # Any position first, so shrinking can walk down from an edge (see large_payloads).
+    return st.one_of(st.integers(0, size), st.sampled_from(sorted(edges)))
+
+
+def exchange(
+    conn: int, chunks: tuple[bytes, ...], *, count: int, pause: float = 0.0
+) -> tuple[Step, ...]:
+    """Send ``chunks`` on ``conn`` (``pause`` s apart), then expect ``count`` responses.
+
+    Example::
+
+        >>> [s.op for s in exchange(0, (b"a\\n",), count=1)]
+        ['send', 'expect']
+    """
+    check_size("exchange", "count", count)
+    pause = check_seconds("exchange", "pause", pause)
+    return (Send(conn=conn, chunks=chunks, pause=pause), Expect(conn=conn, count=count))
+
+
+def probe_steps(conn: int, request: bytes) -> tuple[Step, ...]:
+    """A client ``conn`` sends ``request``, expects one response, and closes.
+
+    Example::
+
+        >>> [s.op for s in probe_steps(1, b"PING\\r\\n")]
+        ['send', 'expect', 'close']
+    """
+    return (*exchange(conn, (request,), count=1), Close(conn=conn))
+
+
+def aborted_after(conn: int, data: bytes) -> tuple[Step, ...]:
+    """A client ``conn`` sends ``data`` (maybe nothing) in one write, then resets (RST).
+
+    Example::
+
+        >>> [s.op for s in aborted_after(0, b"PI")]
+        ['send', 'abort']
+    """
+    return (Send(conn=conn, chunks=(data,)), Abort(conn=conn))
+
+
+def half_close(conn: int, chunks: tuple[bytes, ...], *, pause: float = 0.0) -> tuple[Step, ...]:
+    """Send ``chunks`` on ``conn``, shut down the write side, and read until the server closes.
+
+    Example::
+
+        >>> [s.op for s in half_close(0, (b"a\\n", b"b\\n"))]
+        ['send', 'half_close', 'expect_close']
+    """
+    pause = check_seconds("half_close", "pause", pause)
+    return (
+        Send(conn=conn, chunks=chunks, pause=pause),
+        HalfClose(conn=conn),
+        ExpectClose(conn=conn),
+    )

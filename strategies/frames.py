@@ -1,0 +1,82 @@
+"""Valid requests: payloads and their wire bytes, as a codec encodes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from harness.codecs.base import Codec
+from harness.errors import UsageError
+from strategies._common import check_codec, check_range, check_size, cumulative_ends
+from strategies.payloads import payloads
+
+__all__ = ["Requests", "requests"]
+
+
+@dataclass(frozen=True)
+class Requests:
+    """A run of valid requests.
+
+    Attributes:
+        payloads: what each request carries.
+        wire: ``codec.encode(p)`` for each payload: one frame each.
+    """
+
+    payloads: tuple[bytes, ...]
+    wire: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.payloads) != len(self.wire):
+            raise UsageError(
+                f"Requests: {len(self.payloads)} payloads but {len(self.wire)} wire frames; "
+                "give one wire frame per payload"
+            )
+
+    @property
+    def data(self) -> bytes:
+        """Every frame joined: the stream a client sends to pipeline them all."""
+        return b"".join(self.wire)
+
+    @property
+    def boundaries(self) -> tuple[int, ...]:
+        """Offsets in :attr:`data` where one frame ends and the next begins."""
+        return cumulative_ends(self.wire)
+
+    def __len__(self) -> int:
+        return len(self.wire)
+
+
+def requests(
+    codec: Codec,
+    *,
+    min_frames: int = 1,
+    max_frames: int = 4,
+    max_payload: int = 64,
+    min_payload: int = 0,
+) -> SearchStrategy[Requests]:
+    """Between ``min_frames`` and ``max_frames`` valid requests of ``codec``.
+
+    Payloads are any bytes of ``min_payload`` to ``max_payload`` bytes (capped
+    at ``codec.max_frame``); the codec maps bytes its frames cannot carry.
+    Shrinks toward ``min_frames`` payloads of ``min_payload`` zero bytes.
+
+    Raises:
+        UsageError: negative sizes, ``min_frames > max_frames``, or
+            ``min_payload`` above the cap.
+
+    Example::
+
+        @given(requests(get_codec("line"), max_frames=3))
+        def test_pipelined(reqs: Requests) -> None:
+            assert len(reqs.wire) == len(reqs.payloads)
+    """
+    check_codec("requests", codec)
+    check_range("requests", "min_frames", min_frames, "max_frames", max_frames)
+    check_size("requests", "max_payload", max_payload)
+    cap = min(max_payload, codec.max_frame)
+    check_range("requests", "min_payload", min_payload, "max_payload (or codec.max_frame)", cap)
+    sizes = payloads(min_size=min_payload, max_size=cap)
+    drawn = st.lists(sizes, min_size=min_frames, max_size=max_frames)
+    return drawn.map(lambda ps: Requests(tuple(ps), tuple(codec.encode(p) for p in ps)))

@@ -1,0 +1,280 @@
+"""Malformed frames: bytes a server of the codec's protocol must not hang on.
+
+Each codec has its own kinds of malformation, and every codec also gets
+random garbage. A :class:`MalformedFrame` says whether it is a finished piece
+of input (``complete``) or an unfinished prefix after which the client
+half-closes, and whether the codec's own request decoder rejects it
+(``must_fail``). Frames with ``must_fail=False`` (garbage, a NUL byte in a
+line) may be valid for a lenient server; for them the malformed property only
+asks for a reply or a close, never a hang.
+
+==========  ============================================================================
+codec       kinds (``*`` = complete=False, ``?`` = must_fail=False)
+==========  ============================================================================
+lenprefix   truncated-header*, truncated-body*, length-beyond-max
+line        over-long-line, missing-delimiter*, invalid-utf8?, nul-bytes?
+http        conflicting-content-length, content-length-and-chunked, bad-chunk-size,
+            garbage-request-line, header-without-colon, truncated-body*,
+            over-long-header-line?
+resp        bad-type-byte, bad-bulk-length, truncated-bulk*
+any         garbage*? (the only kind for raw, datagram and unknown codecs)
+==========  ============================================================================
+
+Garbage is sent as unfinished (``complete=False``): random bytes are often the
+start of a valid frame, which a correct server waits to complete; after the
+half-close it must answer or close.
+
+For ``lenprefix`` a length that disagrees with the body *is* a truncated body:
+a shorter body is an unfinished frame, and a longer one is a complete frame
+followed by the start of the next, so there is no separate mismatch kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from harness.codecs.base import Codec
+from harness.errors import UsageError
+from strategies._common import FILL_ALPHABET, check_codec, repeat_to
+from strategies.payloads import payloads
+
+__all__ = ["MalformedFrame", "malformed_frames"]
+
+#: Longest body or filler drawn for small malformations.
+_SMALL = 64
+#: Bytes a line may hold without ending it, letters first so shrinking stays readable.
+_LINE_SAFE = FILL_ALPHABET + bytes(b for b in range(256) if b not in b"\n\r" + FILL_ALPHABET)
+#: Byte sequences that are never valid UTF-8: lone continuation, overlong, bad lead, surrogate.
+_INVALID_UTF8 = (b"\x80", b"\xc0\xaf", b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\xf8\x88\x80")
+
+
+@dataclass(frozen=True)
+class MalformedFrame:
+    """One malformed request.
+
+    Attributes:
+        kind: what is wrong, e.g. ``truncated-body`` (see the module table).
+        data: the bytes to send.
+        complete: False when ``data`` is an unfinished prefix: the client
+            half-closes after it so the server reads EOF mid-frame.
+        must_fail: True when the codec's request decoder rejects ``data``
+            (fed whole, then EOF); False when a server may answer it normally.
+    """
+
+    kind: str
+    data: bytes
+    complete: bool = True
+    must_fail: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            raise UsageError("MalformedFrame: kind must name the malformation")
+
+
+def _frame(
+    kind: str, *, complete: bool = True, must_fail: bool = True
+) -> Callable[[bytes], MalformedFrame]:
+    return lambda data: MalformedFrame(kind, data, complete=complete, must_fail=must_fail)
+
+
+def _garbage() -> SearchStrategy[MalformedFrame]:
+    # Random bytes are often the start of a frame (one byte of a length header, a line
+    # without its newline) that a correct server rightly waits to complete: the client
+    # half-closes after them, so every server can answer, close, or be caught hanging.
+    return st.binary(min_size=1, max_size=_SMALL).map(
+        _frame("garbage", complete=False, must_fail=False)
+    )
+
+
+def _letters(min_size: int = 1, max_size: int = 16) -> SearchStrategy[bytes]:
+    return payloads(min_size=min_size, max_size=max_size, alphabet=FILL_ALPHABET)
+
+
+def _option(codec: Codec, name: str, default: int | str) -> int | str:
+    value = codec.options().get(name, default)
+    return value if isinstance(value, int | str) and not isinstance(value, bool) else default
+
+
+# -- lenprefix ---------------------------------------------------------------------------------
+
+
+def _lenprefix(codec: Codec) -> list[SearchStrategy[MalformedFrame]]:
+    width = int(_option(codec, "header_bytes", 4))
+    order: Literal["little", "big"] = (
+        "little" if _option(codec, "byteorder", "big") == "little" else "big"
+    )
+    largest = 2 ** (8 * width) - 1
+    top = min(codec.max_frame, largest)
+
+    def header(n: int) -> bytes:
+        return n.to_bytes(width, order)
+
+    @st.composite
+    def truncated_body(draw: st.DrawFn) -> MalformedFrame:
+        length = draw(st.integers(1, max(1, min(top, _SMALL))))
+        body = repeat_to(draw(_letters()), draw(st.integers(0, length - 1)))
+        return MalformedFrame("truncated-body", header(length) + body, complete=False)
+
+    kinds: list[SearchStrategy[MalformedFrame]] = []
+    if width > 1:
+        partial = st.integers(1, width - 1).map(lambda n: header(top)[:n])
+        kinds.append(partial.map(_frame("truncated-header", complete=False)))
+    if top >= 1:
+        kinds.append(truncated_body())
+    if codec.max_frame < largest:
+        lengths = st.one_of(
+            st.integers(codec.max_frame + 1, largest),
+            st.sampled_from(sorted({codec.max_frame + 1, largest})),
+        )
+        over = st.tuples(lengths, _letters(0)).map(lambda lb: header(lb[0]) + lb[1])
+        kinds.append(over.map(_frame("length-beyond-max")))
+    return kinds
+
+
+# -- line --------------------------------------------------------------------------------------
+
+
+def _line(codec: Codec) -> list[SearchStrategy[MalformedFrame]]:
+    max_line = int(_option(codec, "max_line", codec.max_frame))
+    safe = payloads(min_size=1, max_size=8, alphabet=_LINE_SAFE)
+    # max_line + 1 bytes could still be a full line plus the "\r" of its "\r\n":
+    # only from max_line + 2 is the line over-long for every server.
+    over = st.tuples(safe, st.integers(max_line + 2, max_line + _SMALL)).map(
+        lambda fs: repeat_to(fs[0], fs[1])
+    )
+    unterminated = payloads(min_size=1, max_size=max(1, min(max_line, _SMALL)), alphabet=_LINE_SAFE)
+    text = _letters(0, 8)
+    invalid = st.tuples(text, st.sampled_from(_INVALID_UTF8), text).map(
+        lambda parts: b"".join(parts) + b"\n"
+    )
+    nul = st.tuples(text, st.integers(1, 4), text).map(
+        lambda parts: parts[0] + b"\x00" * parts[1] + parts[2] + b"\n"
+    )
+    return [
+        over.map(_frame("over-long-line")),
+        unterminated.map(_frame("missing-delimiter", complete=False)),
+        invalid.map(_frame("invalid-utf8", must_fail=False)),
+        nul.map(_frame("nul-bytes", must_fail=False)),
+    ]
+
+
+# -- http --------------------------------------------------------------------------------------
+
+_HEAD = b"POST /wirefault HTTP/1.1\r\nHost: wirefault\r\n"
+#: Letters that are not hex digits: never a valid chunk size.
+_NOT_HEX = b"ghijklmnopqrstuvwxyz"
+#: Header lines h11 and common servers refuse (16 KiB is h11's default buffer limit).
+_LONG_HEADER_SIZES = (16 * 1024 + 1, 64 * 1024 + 1)
+
+
+def _http(codec: Codec) -> list[SearchStrategy[MalformedFrame]]:
+    body = _letters(1, 16)
+
+    def conflicting(parts: tuple[bytes, int]) -> bytes:
+        data, extra = parts
+        first, second = len(data), len(data) + extra
+        lengths = b"Content-Length: %d\r\nContent-Length: %d\r\n" % (first, second)
+        return _HEAD + lengths + b"\r\n" + repeat_to(data, second)
+
+    def both(word: bytes) -> bytes:
+        # The body is illegal as chunked, so a parser honouring Transfer-Encoding fails
+        # at once, and one honouring Content-Length has a whole body to answer.
+        chunk = word + b"\r\n"
+        framing = b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n" % len(chunk)
+        return _HEAD + framing + b"\r\n" + chunk
+
+    def bad_chunk(word: bytes) -> bytes:
+        return _HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + word + b"\r\n"
+
+    def truncated(parts: tuple[bytes, int]) -> bytes:
+        data, missing = parts
+        whole = len(data) + missing
+        return _HEAD + b"Content-Length: %d\r\n\r\n" % whole + data
+
+    def long_header(parts: tuple[bytes, int]) -> bytes:
+        fill, size = parts
+        return _HEAD + b"X-Wirefault: " + repeat_to(fill, size) + b"\r\n\r\n"
+
+    not_hex = payloads(min_size=1, max_size=8, alphabet=_NOT_HEX)
+    return [
+        st.tuples(body, st.integers(1, 16))
+        .map(conflicting)
+        .map(_frame("conflicting-content-length")),
+        not_hex.map(both).map(_frame("content-length-and-chunked")),
+        not_hex.map(bad_chunk).map(_frame("bad-chunk-size")),
+        _letters().map(lambda w: w + b"\r\n\r\n").map(_frame("garbage-request-line")),
+        _letters().map(lambda w: _HEAD + w + b"\r\n\r\n").map(_frame("header-without-colon")),
+        st.tuples(_letters(0), st.integers(1, 16))
+        .map(truncated)
+        .map(_frame("truncated-body", complete=False)),
+        st.tuples(_letters(), st.sampled_from(_LONG_HEADER_SIZES))
+        .map(long_header)
+        .map(_frame("over-long-header-line", must_fail=False)),
+    ]
+
+
+# -- resp --------------------------------------------------------------------------------------
+
+#: Bytes that start no RESP2 value (``+ - : $ *`` do), printable ones first.
+_NOT_RESP_TYPE = b"!#%&?@^~\x00\xff"
+
+
+def _resp(codec: Codec) -> list[SearchStrategy[MalformedFrame]]:
+    # Each malformation sits inside a one-element array, so a request decoder that
+    # also takes inline commands (``PING\r\n``) cannot read it as one.
+    def bad_type(parts: tuple[int, bytes]) -> bytes:
+        return b"*1\r\n" + bytes([parts[0]]) + parts[1] + b"\r\n"
+
+    def bad_length(text: bytes) -> bytes:
+        return b"*1\r\n$" + text + b"\r\nwirefault\r\n"
+
+    def truncated(parts: tuple[bytes, int]) -> bytes:
+        data, missing = parts
+        return b"*1\r\n$%d\r\n" % (len(data) + missing) + data
+
+    negative = st.integers(2, 1000).map(lambda n: b"-%d" % n)
+    lengths = st.one_of(negative, _letters(1, 8))
+    return [
+        st.tuples(st.sampled_from(_NOT_RESP_TYPE), _letters(0, 8))
+        .map(bad_type)
+        .map(_frame("bad-type-byte")),
+        lengths.map(bad_length).map(_frame("bad-bulk-length")),
+        st.tuples(_letters(0), st.integers(1, 16))
+        .map(truncated)
+        .map(_frame("truncated-bulk", complete=False)),
+    ]
+
+
+#: Codec-specific malformations by codec name; every codec also gets garbage.
+_KINDS: dict[str, Callable[[Codec], list[SearchStrategy[MalformedFrame]]]] = {
+    "lenprefix": _lenprefix,
+    "line": _line,
+    "http": _http,
+    "resp": _resp,
+}
+
+
+def malformed_frames(codec: Codec) -> SearchStrategy[MalformedFrame]:
+    """Malformed requests for ``codec``: its own kinds (module table), then garbage.
+
+    Kinds are drawn in table order, so shrinking prefers the first kind and
+    its smallest instance; raw, datagram and unknown codecs get garbage only.
+
+    Raises:
+        UsageError: ``codec`` is not a Codec.
+
+    Example::
+
+        @given(malformed_frames(get_codec("lenprefix")))
+        def test_rejected(bad: MalformedFrame) -> None:
+            assert bad.data
+    """
+    check_codec("malformed_frames", codec)
+    build = _KINDS.get(codec.name)
+    kinds = build(codec) if build is not None else []
+    return st.one_of(*kinds, _garbage())

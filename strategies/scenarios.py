@@ -1,0 +1,398 @@
+"""Scenario builders: one per property, each producing exactly the shape its judge reads.
+
+Connection numbers are part of the contract (``n`` = number of request frames):
+
+=========================  ===================================================================
+builder                    steps
+=========================  ===================================================================
+reassembly_scenarios       c0 sends all frames whole, expects n, closes; c1 sends them in
+                           drawn chunks (pause apart), expects n, closes; toxics if a backend
+pipelining_scenarios       c0 sends and expects each frame in turn, closes; c1 sends all in
+                           one write, expects n, closes
+malformed_scenarios        c0 [sends k valid frames, expects k], sends the malformed frame,
+                           [half-closes if unfinished], expects 1, closes; c1 probes
+stall_scenarios            mid-request: c0 sends a frame prefix; c1 probes; c0 aborts.
+                           no-read: c0 opens with rcvbuf=4096 and sends >= 2 MiB of frames;
+                           c1 probes; c0 aborts
+reset_scenarios            c0..c(r-1) each send a prefix of the frames and abort; cr probes
+half_close_scenarios       c0 sends n frames in chunks, half-closes, reads until closed
+large_payload_scenarios    c0 sends one big frame, expects 1 (fast reader), closes; c1 with
+                           rcvbuf=8192 sends it, expects 1 reading 8 KiB every 0.5 ms, closes
+echo_scenarios             c0 sends frames (chunked, or one datagram each), expects n, closes
+datagram_reply_scenarios   per datagram: its client (c0 or c1) sends it and expects 1; closes
+datagram_size_scenarios    c0 sends 1-3 edge-size datagrams, pause, closes; c1 probes
+datagram_fault_scenarios   toxics (embedded); c0 sends k datagrams, pause, closes; c1 probes
+=========================  ===================================================================
+
+"c probes" means: sends the probe request (``probe=``, default ``codec.probe()``),
+expects one response, closes. Probes go to a fresh connection so they show
+whether the server still serves others. Every builder takes ``backend`` (None,
+``embedded``, ``toxiproxy``) and ``deadline`` (the runner's, in seconds); the
+UDP builders live in :mod:`strategies._datagram_scenarios`.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from harness.codecs.base import Codec
+from harness.scenario import Abort, Close, Expect, HalfClose, Open, Scenario, Send, Step
+from strategies._common import (
+    FILL_ALPHABET,
+    check_backend,
+    check_codec,
+    check_seconds,
+    check_size,
+    check_transport,
+    probe_request,
+    repeat_to,
+)
+from strategies._datagram_scenarios import (
+    datagram_fault_scenarios,
+    datagram_reply_scenarios,
+    datagram_size_scenarios,
+)
+from strategies.chunking import chunkings
+from strategies.connections import abort_points, aborted_after, exchange, half_close, probe_steps
+from strategies.datagrams import datagrams
+from strategies.frames import requests
+from strategies.malformed import MalformedFrame, malformed_frames
+from strategies.payloads import large_payloads, payloads
+from strategies.timing import pauses
+from strategies.toxics import toxic_schedules
+
+__all__ = [
+    "datagram_fault_scenarios",
+    "datagram_reply_scenarios",
+    "datagram_size_scenarios",
+    "echo_scenarios",
+    "half_close_scenarios",
+    "large_payload_scenarios",
+    "malformed_cases",
+    "malformed_scenarios",
+    "pipelining_scenarios",
+    "reassembly_scenarios",
+    "reset_scenarios",
+    "stall_scenarios",
+]
+
+#: The no-read stall: the silent client's receive buffer and how much it sends.
+NO_READ_RCVBUF = 4096
+NO_READ_BYTES = 2 * 1024 * 1024
+#: Size of each frame of the no-read stall (capped by the codec's max_frame).
+NO_READ_FRAME = 64 * 1024
+#: The slow reader of large_payload_scenarios.
+SLOW_RCVBUF = 8192
+SLOW_RECV_SIZE = 8192
+SLOW_READ_PAUSE = 0.0005
+
+
+def _stream(where: str, codec: Codec, backend: str | None, deadline: float) -> None:
+    check_transport(where, codec, "stream", "the datagram_*_scenarios builders")
+    check_backend(where, backend)
+    check_seconds(where, "deadline", deadline, positive=True)
+
+
+def _min_payload(codec: Codec) -> int:
+    # An unframed codec's empty payload is no bytes at all: nothing to answer.
+    return 0 if codec.framed else 1
+
+
+def _pause_budget(chunks: int, deadline: float) -> float:
+    # All pauses of one Send together stay under 0.1 s (and well under the deadline).
+    return min(0.02, 0.1 / max(chunks - 1, 1), deadline / 10)
+
+
+# -- stream properties -----------------------------------------------------------------------
+
+
+@st.composite
+def _reassembly(
+    draw: st.DrawFn, codec: Codec, backend: str | None, deadline: float, max_frames: int
+) -> Scenario:
+    reqs = draw(requests(codec, max_frames=max_frames, min_payload=_min_payload(codec)))
+    chunks = draw(chunkings(reqs.data, boundaries=reqs.boundaries))
+    pause = draw(pauses(max_pause=_pause_budget(len(chunks), deadline))) if len(chunks) > 1 else 0
+    toxics = draw(toxic_schedules(backend=backend)) if backend is not None else ()
+    n = len(reqs)
+    steps = (
+        *exchange(0, (reqs.data,), count=n),
+        Close(conn=0),
+        *exchange(1, chunks, count=n, pause=pause),
+        Close(conn=1),
+    )
+    return Scenario(steps=steps, toxics=toxics)
+
+
+def reassembly_scenarios(
+    codec: Codec, *, backend: str | None = None, deadline: float = 1.0, max_frames: int = 4
+) -> SearchStrategy[Scenario]:
+    """Requests sent whole on c0 and in drawn chunks on c1 (see the module table).
+
+    With a ``backend``, data-preserving toxics are drawn too (they apply to both
+    connections alike). Shrinks toward one frame in one chunk, no toxic.
+
+    Example::
+
+        @given(reassembly_scenarios(get_codec("line")))
+        def test_shape(scenario: Scenario) -> None:
+            assert scenario.connections() == [0, 1]
+    """
+    _stream("reassembly_scenarios", codec, backend, deadline)
+    check_size("reassembly_scenarios", "max_frames", max_frames, minimum=1)
+    return _reassembly(codec, backend, deadline, max_frames)
+
+
+@st.composite
+def _pipelining(draw: st.DrawFn, codec: Codec, max_frames: int) -> Scenario:
+    reqs = draw(
+        requests(codec, min_frames=2, max_frames=max_frames, min_payload=_min_payload(codec))
+    )
+    steps: list[Step] = []
+    for frame in reqs.wire:
+        steps.extend(exchange(0, (frame,), count=1))
+    steps.append(Close(conn=0))
+    steps.extend((*exchange(1, (reqs.data,), count=len(reqs)), Close(conn=1)))
+    return Scenario(steps=tuple(steps))
+
+
+def pipelining_scenarios(
+    codec: Codec, *, backend: str | None = None, deadline: float = 1.0, max_frames: int = 4
+) -> SearchStrategy[Scenario]:
+    """Two to ``max_frames`` requests one by one on c0, all in one write on c1.
+
+    Example::
+
+        @given(pipelining_scenarios(get_codec("resp")))
+        def test_shape(scenario: Scenario) -> None:
+            assert scenario.steps[-1] == Close(conn=1)
+    """
+    _stream("pipelining_scenarios", codec, backend, deadline)
+    check_size("pipelining_scenarios", "max_frames", max_frames, minimum=2)
+    return _pipelining(codec, max_frames)
+
+
+@st.composite
+def _malformed(draw: st.DrawFn, codec: Codec, probe: bytes) -> tuple[MalformedFrame, Scenario]:
+    bad = draw(malformed_frames(codec))
+    valid = draw(requests(codec, min_frames=0, max_frames=2, min_payload=_min_payload(codec)))
+    steps: list[Step] = []
+    if valid.wire:
+        steps.extend(exchange(0, (valid.data,), count=len(valid)))
+    steps.append(Send(conn=0, chunks=(bad.data,)))
+    if not bad.complete:
+        steps.append(HalfClose(conn=0))
+    steps.extend((Expect(conn=0, count=1), Close(conn=0), *probe_steps(1, probe)))
+    return bad, Scenario(steps=tuple(steps))
+
+
+def malformed_cases(
+    codec: Codec, *, backend: str | None = None, deadline: float = 1.0, probe: bytes | None = None
+) -> SearchStrategy[tuple[MalformedFrame, Scenario]]:
+    """A malformed frame and the scenario that sends it, so its ``kind`` is at hand.
+
+    Example::
+
+        @given(malformed_cases(get_codec("http")))
+        def test_kinds(case: tuple[MalformedFrame, Scenario]) -> None:
+            bad, scenario = case
+            assert any(isinstance(s, Send) and s.chunks == (bad.data,) for s in scenario.steps)
+    """
+    _stream("malformed_cases", codec, backend, deadline)
+    return _malformed(codec, probe_request(codec, probe))
+
+
+def malformed_scenarios(
+    codec: Codec, *, backend: str | None = None, deadline: float = 1.0, probe: bytes | None = None
+) -> SearchStrategy[Scenario]:
+    """c0 sends 0-2 valid frames then a malformed one; c1 probes (see the module table).
+
+    Shrinks toward no valid frame and the codec's first, smallest malformation.
+
+    Example::
+
+        @given(malformed_scenarios(get_codec("lenprefix")))
+        def test_shape(scenario: Scenario) -> None:
+            assert scenario.connections() == [0, 1]
+    """
+    _stream("malformed_scenarios", codec, backend, deadline)
+    return _malformed(codec, probe_request(codec, probe)).map(lambda case: case[1])
+
+
+@st.composite
+def _big_frame(draw: st.DrawFn, codec: Codec) -> bytes:
+    cap = min(codec.max_frame, NO_READ_FRAME)
+    size = cap - draw(st.integers(0, min(15, cap)))
+    fill = draw(payloads(min_size=1, max_size=8, alphabet=FILL_ALPHABET))
+    return codec.encode(repeat_to(fill, size))
+
+
+@st.composite
+def _stall(draw: st.DrawFn, codec: Codec, no_read_bytes: int) -> Scenario:
+    kind = draw(st.sampled_from(("mid-request", "no-read")))
+    frame = draw(requests(codec, min_frames=1, max_frames=1, min_payload=2)).wire[0]
+    served = probe_steps(1, frame)
+    if kind == "mid-request":
+        prefix = frame[: draw(st.integers(1, max(1, len(frame) - 1)))]
+        steps: tuple[Step, ...] = (Send(conn=0, chunks=(prefix,)), *served)
+    else:
+        big = draw(_big_frame(codec))
+        flood = big * -(-no_read_bytes // len(big))
+        steps = (Open(conn=0, rcvbuf=NO_READ_RCVBUF), Send(conn=0, chunks=(flood,)), *served)
+    return Scenario(steps=(*steps, Abort(conn=0)))
+
+
+def stall_scenarios(
+    codec: Codec,
+    *,
+    backend: str | None = None,
+    deadline: float = 1.0,
+    no_read_bytes: int = NO_READ_BYTES,
+) -> SearchStrategy[Scenario]:
+    """c0 stalls (mid-request, or sending ``no_read_bytes`` without reading); c1 is served.
+
+    The no-read flood is big frames (up to 64 KiB, or the codec's maximum: long
+    lines for line codecs) repeated to at least ``no_read_bytes``; the runner
+    sends it with its deadline and records a short send. Shrinks toward the
+    mid-request stall after one byte.
+
+    Example::
+
+        @given(stall_scenarios(get_codec("line")))
+        def test_shape(scenario: Scenario) -> None:
+            assert scenario.steps[-1] == Abort(conn=0)
+    """
+    _stream("stall_scenarios", codec, backend, deadline)
+    check_size("stall_scenarios", "no_read_bytes", no_read_bytes, minimum=1)
+    return _stall(codec, no_read_bytes)
+
+
+@st.composite
+def _reset(draw: st.DrawFn, codec: Codec, probe: bytes, max_clients: int) -> Scenario:
+    reqs = draw(requests(codec, min_payload=_min_payload(codec)))
+    clients = draw(st.integers(1, max_clients))
+    steps: list[Step] = []
+    for conn in range(clients):
+        cut = draw(abort_points(reqs.data, boundaries=reqs.boundaries))
+        steps.extend(aborted_after(conn, reqs.data[:cut]))
+    steps.extend(probe_steps(clients, probe))
+    return Scenario(steps=tuple(steps))
+
+
+def reset_scenarios(
+    codec: Codec,
+    *,
+    backend: str | None = None,
+    deadline: float = 1.0,
+    probe: bytes | None = None,
+    max_clients: int = 4,
+) -> SearchStrategy[Scenario]:
+    """1 to ``max_clients`` clients send a prefix of the frames and reset; the next probes.
+
+    Cuts fall anywhere, including 0 (nothing sent), the whole data and frame
+    boundaries. Shrinks toward one client resetting before sending anything.
+
+    Example::
+
+        @given(reset_scenarios(get_codec("http")))
+        def test_shape(scenario: Scenario) -> None:
+            assert isinstance(scenario.steps[1], Abort)
+    """
+    _stream("reset_scenarios", codec, backend, deadline)
+    check_size("reset_scenarios", "max_clients", max_clients, minimum=1)
+    return _reset(codec, probe_request(codec, probe), max_clients)
+
+
+@st.composite
+def _half_close(draw: st.DrawFn, codec: Codec, max_frames: int) -> Scenario:
+    reqs = draw(requests(codec, max_frames=max_frames, min_payload=_min_payload(codec)))
+    chunks = draw(chunkings(reqs.data, boundaries=reqs.boundaries))
+    return Scenario(steps=half_close(0, chunks))
+
+
+def half_close_scenarios(
+    codec: Codec, *, backend: str | None = None, deadline: float = 1.0, max_frames: int = 4
+) -> SearchStrategy[Scenario]:
+    """c0 sends frames in chunks, half-closes, and reads until the server closes.
+
+    Example::
+
+        @given(half_close_scenarios(get_codec("line")))
+        def test_shape(scenario: Scenario) -> None:
+            assert [s.op for s in scenario.steps] == ["send", "half_close", "expect_close"]
+    """
+    _stream("half_close_scenarios", codec, backend, deadline)
+    check_size("half_close_scenarios", "max_frames", max_frames, minimum=1)
+    return _half_close(codec, max_frames)
+
+
+def _large(codec: Codec, payload: bytes) -> Scenario:
+    wire = codec.encode(payload)
+    return Scenario(
+        steps=(
+            *exchange(0, (wire,), count=1),
+            Close(conn=0),
+            Open(conn=1, rcvbuf=SLOW_RCVBUF),
+            Send(conn=1, chunks=(wire,)),
+            Expect(conn=1, count=1, recv_size=SLOW_RECV_SIZE, read_pause=SLOW_READ_PAUSE),
+            Close(conn=1),
+        )
+    )
+
+
+def large_payload_scenarios(
+    codec: Codec, *, backend: str | None = None, deadline: float = 1.0, max_size: int = 1 << 20
+) -> SearchStrategy[Scenario]:
+    """One frame of up to ``codec.max_frame`` bytes (at most ``max_size``) read fast, then slowly.
+
+    Sizes come from :func:`~strategies.payloads.large_payloads`: the edges 0, 1,
+    max - 1, max, and anything between. Payloads are letters: the property is
+    about size, and a codec that splits on some bytes (RESP arguments on spaces)
+    would turn binary fill into up to six times more wire bytes. Shrinks toward
+    the smallest payload.
+
+    Example::
+
+        @given(large_payload_scenarios(get_codec("lenprefix")))
+        def test_shape(scenario: Scenario) -> None:
+            assert scenario.steps[3] == Open(conn=1, rcvbuf=8192)
+    """
+    _stream("large_payload_scenarios", codec, backend, deadline)
+    check_size("large_payload_scenarios", "max_size", max_size, minimum=1)
+    cap = min(codec.max_frame, max_size)
+    sizes = large_payloads(
+        min_size=min(_min_payload(codec), cap), max_size=cap, alphabet=FILL_ALPHABET
+    )
+    return sizes.map(lambda payload: _large(codec, payload))
+
+
+@st.composite
+def _echo(draw: st.DrawFn, codec: Codec, max_frames: int) -> Scenario:
+    if codec.transport == "datagram":
+        # One datagram per frame, sizes up to the maximum: a short receive buffer
+        # truncates only datagrams longer than it.
+        sizes = st.lists(datagrams(max_size=codec.max_frame), min_size=1, max_size=max_frames)
+        chunks = tuple(codec.encode(d) for d in draw(sizes))
+        return Scenario(steps=(*exchange(0, chunks, count=len(chunks)), Close(conn=0)))
+    reqs = draw(requests(codec, max_frames=max_frames, min_payload=_min_payload(codec)))
+    chunks = draw(chunkings(reqs.data, boundaries=reqs.boundaries))
+    return Scenario(steps=(*exchange(0, chunks, count=len(reqs)), Close(conn=0)))
+
+
+def echo_scenarios(
+    codec: Codec, *, backend: str | None = None, deadline: float = 1.0, max_frames: int = 4
+) -> SearchStrategy[Scenario]:
+    """c0 sends frames (in drawn chunks; for UDP one datagram each, any size), expects n, closes.
+
+    Example::
+
+        @given(echo_scenarios(get_codec("datagram")))
+        def test_shape(scenario: Scenario) -> None:
+            assert scenario.connections() == [0]
+    """
+    check_codec("echo_scenarios", codec)
+    check_backend("echo_scenarios", backend)
+    check_seconds("echo_scenarios", "deadline", deadline, positive=True)
+    check_size("echo_scenarios", "max_frames", max_frames, minimum=1)
+    return _echo(codec, max_frames)
