@@ -30,7 +30,7 @@ from harness.properties import Property, PropertyContext, Verdict, get_property,
 from harness.replay import save_replay
 from harness.runner import Runner, RunnerOptions
 from harness.scenario import Scenario
-from harness.target import ServerProcess
+from harness.target import CrashReport, ServerProcess
 from harness.transcript import Transcript
 from strategies.profiles import PROFILES, register_profiles
 
@@ -55,8 +55,11 @@ class CampaignConfig:
         out_dir: where replay files go.
         verify: extra replays of each shrunk failure (the agreement rate).
         shrink_budget: seconds Hypothesis may spend shrinking one failure; past it the
-            smallest failing scenario found so far is kept (each shrink step that fails
-            by a timeout costs a whole deadline).
+            smallest failing scenario found so far is kept.
+        shrink_deadline: the runner's deadline while shrinking (default: a quarter of
+            ``deadline``, at least 0.25 s). A shrink step that fails by a timeout costs
+            a whole deadline; the shrunk failure is then verified with the full one, so
+            a verdict that only a shorter deadline produces is never reported.
         label: distinguishes example-database entries of different servers.
     """
 
@@ -71,6 +74,7 @@ class CampaignConfig:
     out_dir: Path = Path("wirefault-out")
     verify: int = 3
     shrink_budget: float = 30.0
+    shrink_deadline: float | None = None
     label: str = ""
     greeting: bool = False
     probe: bytes | None = None
@@ -101,6 +105,10 @@ class PropertyResult:
     elapsed: float = 0.0
     failure: Failure | None = None
     note: str = ""
+    #: Examples run until the first failing one (inclusive); 0 when none failed.
+    examples_to_failure: int = 0
+    #: Seconds from the property's start to its first failing example.
+    seconds_to_failure: float = 0.0
 
 
 @dataclass
@@ -168,6 +176,7 @@ class Campaign:
         self.progress = progress
         self.address = server.address if server is not None else config.address
         self._proxy: FaultProxy | None = None
+        self._deadline = config.deadline
         self._failures = 0
         self._started = 0.0
 
@@ -206,8 +215,13 @@ class Campaign:
             pass
         except Flaky:
             state.flaky = True
+        finally:
+            self._deadline = self.config.deadline
         outcome = self._conclude(prop, state)
         outcome.elapsed = time.monotonic() - began
+        if state.first_failure:
+            outcome.examples_to_failure = state.examples_to_failure
+            outcome.seconds_to_failure = state.first_failure - began
         return outcome
 
     def check_reachable(self) -> None:
@@ -240,7 +254,10 @@ class Campaign:
         transcript = self.play(scenario)
         verdict = prop.judge(scenario, transcript, self.config.codec)
         if verdict.ok:
-            verdict = self._liveness()
+            return self._liveness(), transcript
+        crash = self._crash_after_failure()
+        if crash is not None:
+            verdict = Verdict.failed(f"{verdict.message}; crash: the {crash.describe()}")
         return verdict, transcript
 
     # -- internals -----------------------------------------------------------------------------
@@ -280,7 +297,10 @@ class Campaign:
                 self.progress(prop.name, state.examples, self._failures)
             if not verdict.ok:
                 state.failure = (scenario, transcript, verdict)
-                state.first_failure = state.first_failure or time.monotonic()
+                if not state.first_failure:
+                    state.first_failure = time.monotonic()
+                    state.examples_to_failure = state.examples
+                    self._deadline = self._shrink_deadline()
                 raise _Failed(verdict.message)
 
         options = sorted(cfg.codec.options().items())
@@ -331,7 +351,7 @@ class Campaign:
 
     def _runner(self, scenario: Scenario) -> Runner:
         proxy = self._fault_proxy() if scenario.needs_fault_layer() else None
-        options = RunnerOptions(deadline=self.config.deadline, greeting=self.config.greeting)
+        options = RunnerOptions(deadline=self._deadline, greeting=self.config.greeting)
         return Runner(self.address, self.config.codec, options=options, proxy=proxy)
 
     def _fault_proxy(self) -> FaultProxy:
@@ -351,6 +371,30 @@ class Campaign:
         if crash is not None:
             return Verdict.failed(f"crash: after this scenario the {crash.describe()}")
         return Verdict.failed(f"after this scenario, {verdict.message}")
+
+    def _shrink_deadline(self) -> float:
+        chosen = self.config.shrink_deadline
+        if chosen is None:
+            chosen = max(0.25, self.config.deadline / 4)
+        return min(chosen, self.config.deadline)
+
+    def _crash_after_failure(self) -> CrashReport | None:
+        """After a failing example, whether the managed server died of it.
+
+        A dying process may still hold its port for a moment; waiting for it here
+        keeps the next example (a shrink candidate) from being blamed for this one.
+        """
+        if self.server is None:
+            return None
+        if self._liveness().ok:
+            return None
+        deadline = time.monotonic() + self.config.deadline
+        while time.monotonic() < deadline:
+            crash = self.server.poll_crash()
+            if crash is not None:
+                return crash
+            time.sleep(0.01)
+        return None
 
     def _ensure_server(self) -> None:
         if self.server is None or self.server.alive():
@@ -373,6 +417,7 @@ class _State:
     examples: int = 0
     failure: tuple[Scenario, Transcript, Verdict] | None = None
     first_failure: float = 0.0
+    examples_to_failure: int = 0
     flaky: bool = False
 
 

@@ -35,6 +35,7 @@ _CHECK_KEYS = frozenset(
         "greeting",
         "time_budget",
         "seed",
+        "shrink_budget",
     }
 )
 
@@ -169,6 +170,7 @@ def make_check(
             greeting=bool(check_opts.get("greeting", False)),
             probe=probe.encode() if isinstance(probe, str) else probe,
             start=server.command if server else None,
+            shrink_budget=float(check_opts.get("shrink_budget", 30.0)),
         )
         campaign = Campaign(
             config, server=server, fault_layer=fault_layer, database=example_database(out_dir)

@@ -236,6 +236,18 @@ class Scenario:
         sent = sum(len(s.data) for s in self.steps if isinstance(s, Send))
         return len(self.steps) + sent + len(self.toxics)
 
+    def __repr__(self) -> str:
+        # Short on purpose: Hypothesis prints falsifying examples with repr(), and a
+        # scenario may carry megabytes of payload.
+        lines = "; ".join(self.describe())
+        if len(lines) > 2000:
+            lines = lines[:2000] + "..."
+        return f"<Scenario size={self.size()}: {lines}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Hypothesis's pretty printer uses this instead of listing every field."""
+        printer.text(repr(self))
+
     def describe(self) -> Iterator[str]:
         """One line per toxic and step."""
         for toxic in self.toxics:
