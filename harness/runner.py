@@ -71,6 +71,9 @@ class _Live:
         self.decoder = decoder
         self.consumed = 0  # frames already claimed by earlier Expect steps
         self.last_datagram = b""
+        # How reading ended (eof/rst/refused), apart from record.end: a write that
+        # hits a reset must not stop us reading the reply already in our buffer.
+        self.read_end: PeerState | None = None
 
     @property
     def usable(self) -> bool:
@@ -247,8 +250,10 @@ class _Play:
                 return "garbage"
             if target >= 0 and len(record.frames) >= target and self.codec.framed:
                 return "ok"
-            if record.end in ("eof", "rst", "refused"):
-                return "ok" if target < 0 else _outcome(record.end)
+            if live.channel is None:
+                return "refused"
+            if live.read_end is not None:
+                return "ok" if target < 0 else _outcome(live.read_end)
             if not live.usable:
                 return "timeout"
             now = time.monotonic()
@@ -282,6 +287,7 @@ class _Play:
             elif result.state in ("eof", "rst", "refused"):
                 if result.state == "eof":
                     self.decode(live, b"")
+                live.read_end = result.state
                 self.mark_end(live, result.state)
 
     def decode(self, live: _Live, data: bytes) -> None:

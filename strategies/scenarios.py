@@ -308,19 +308,24 @@ def reset_scenarios(
 def _half_close(draw: st.DrawFn, codec: Codec, max_frames: int) -> Scenario:
     reqs = draw(requests(codec, max_frames=max_frames, min_payload=_min_payload(codec)))
     chunks = draw(chunkings(reqs.data, boundaries=reqs.boundaries))
-    return Scenario(steps=half_close(0, chunks))
+    # c0 is the baseline: how many replies these requests get without a half-close
+    # (a one-request-per-connection server answers one, then closes, and is right to).
+    baseline = (*exchange(0, (reqs.data,), count=len(reqs.wire)), Close(conn=0))
+    return Scenario(steps=(*baseline, *half_close(1, chunks)))
 
 
 def half_close_scenarios(
     codec: Codec, *, backend: str | None = None, deadline: float = 1.0, max_frames: int = 4
 ) -> SearchStrategy[Scenario]:
-    """c0 sends frames in chunks, half-closes, and reads until the server closes.
+    """c0 sends frames and reads replies; c1 sends the same in chunks, half-closes, reads to EOF.
 
     Example::
 
         @given(half_close_scenarios(get_codec("line")))
         def test_shape(scenario: Scenario) -> None:
-            assert [s.op for s in scenario.steps] == ["send", "half_close", "expect_close"]
+            assert [s.op for s in scenario.steps] == [
+                "send", "expect", "close", "send", "half_close", "expect_close"
+            ]
     """
     _stream("half_close_scenarios", codec, backend, deadline)
     check_size("half_close_scenarios", "max_frames", max_frames, minimum=1)

@@ -36,6 +36,7 @@ def _worker_argv(args: argparse.Namespace, names: list[str], out: Path) -> list[
         "backend",
         "profile",
         "probe",
+        "shrink_budget",
         "codec_max_frame",
         "codec_header_bytes",
         "codec_byteorder",

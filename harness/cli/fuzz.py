@@ -89,6 +89,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="SECONDS",
         help="seconds without progress that count as a hang (default 1)",
     )
+    p.add_argument(
+        "--shrink-budget",
+        type=positive_float,
+        default=30.0,
+        metavar="SECONDS",
+        help="time allowed to shrink each failure (default 30)",
+    )
     p.add_argument("--workers", type=positive_int, default=1, help="parallel workers (default 1)")
     p.add_argument(
         "--backend", choices=BACKENDS, default="auto", help="fault backend (default auto)"
@@ -118,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.properties import select_properties
     from harness.target import ServerProcess
 
-    address = parse_address(args.target, allow_zero=bool(args.start))
+    address = parse_address(args.target, allow_zero=True)
     if address.transport != "unix" and address.port == 0 and not args.start:
         raise UsageError("port 0 needs --start CMD (wirefault then picks a free port for {port})")
     codec = _codec(args, address)
@@ -150,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
             probe=parse_escaped(args.probe) if args.probe else None,
             start=args.start,
             backend=layer.backend if layer else None,
+            shrink_budget=args.shrink_budget,
         )
         database = example_database(args.out)
         progress = stack.enter_context(progress_display(enabled=_interactive(args)))

@@ -122,7 +122,10 @@ def _plan(args: argparse.Namespace) -> _Plan:
             a unix socket...).
     """
     text: str = args.upstream
-    upstream = parse_address(text)
+    try:
+        upstream = parse_address(text)
+    except UsageError as exc:
+        raise UsageError(f"--upstream: {exc}") from None
     if args.udp and upstream.transport == "tcp" and "://" not in text:
         upstream = Address("udp", upstream.host, upstream.port)
     if args.udp and upstream.transport != "udp":

@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             start=start,
         )
         campaign = Campaign(config, server=server, fault_layer=layer)
+        campaign.check_reachable()
         messages: list[str] = []
         for _ in range(args.repeat):
             verdict, _transcript = campaign.judge_once(prop, replay.scenario)

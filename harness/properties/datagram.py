@@ -59,7 +59,9 @@ class DatagramSizes(Property):
     transports: ClassVar[frozenset[str]] = _UDP
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
-        return built.datagram_size_scenarios(codec, backend=ctx.backend, deadline=ctx.deadline)
+        return built.datagram_size_scenarios(
+            codec, backend=ctx.backend, deadline=ctx.deadline, probe=ctx.probe
+        )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
         last = scenario.connections()[-1]
@@ -82,7 +84,9 @@ class DatagramFaults(Property):
     transports: ClassVar[frozenset[str]] = _UDP
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
-        return built.datagram_fault_scenarios(codec, backend=ctx.backend, deadline=ctx.deadline)
+        return built.datagram_fault_scenarios(
+            codec, backend=ctx.backend, deadline=ctx.deadline, probe=ctx.probe
+        )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
         faults = ", ".join(t.type for t in scenario.toxics) or "no faults"

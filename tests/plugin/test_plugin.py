@@ -15,7 +15,9 @@ def serve(name: str) -> str:
 
 def test_options_are_registered_under_their_group(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
-    result.stdout.fnmatch_lines(["wirefault:*", "*--wirefault-backend*", "*--wirefault-profile*", "*--wirefault-out*"])
+    result.stdout.fnmatch_lines(
+        ["wirefault:*", "*--wirefault-backend*", "*--wirefault-profile*", "*--wirefault-out*"]
+    )
 
 
 def test_a_correct_server_passes_one_test_per_property(pytester: pytest.Pytester) -> None:
@@ -30,28 +32,39 @@ def test_a_correct_server_passes_one_test_per_property(pytester: pytest.Pytester
     )
     result = pytester.runpytest_subprocess("--wirefault-backend", "embedded", "-v")
     result.assert_outcomes(passed=8)
-    result.stdout.fnmatch_lines(["*test_robust?reassembly? PASSED*", "*test_robust?half-close? PASSED*"])
+    result.stdout.fnmatch_lines(
+        ["*test_robust?reassembly? PASSED*", "*test_robust?half-close? PASSED*"]
+    )
 
 
-def test_a_failure_shows_the_property_scenario_and_replay_command(pytester: pytest.Pytester) -> None:
+def test_a_failure_shows_the_property_scenario_and_replay_command(
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makepyfile(
         f"""
         import pytest
 
-        @pytest.mark.wirefault(codec="line", properties=["pipelining"], max_examples=25, shrink_budget=5)
+        @pytest.mark.wirefault(
+            codec="line", properties=["pipelining"], max_examples=25, shrink_budget=5
+        )
         def test_robust(wirefault_server, wirefault_check, wirefault_property):
-            wirefault_check(wirefault_server({serve("buggy-first-frame-only")!r}), wirefault_property, seed=0)
+            server = wirefault_server({serve("buggy-first-frame-only")!r})
+            wirefault_check(server, wirefault_property, seed=0)
         """
     )
     out = pytester.path / "replays"
-    result = pytester.runpytest_subprocess("--wirefault-out", str(out), "--wirefault-backend", "embedded")
+    result = pytester.runpytest_subprocess(
+        "--wirefault-out", str(out), "--wirefault-backend", "embedded"
+    )
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*wirefault property 'pipelining' failed:*",
-        "*minimal scenario*",
-        "*c1 send*",
-        "*reproduce:   wirefault replay *replays*pipelining-line-*.json*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*wirefault property 'pipelining' failed:*",
+            "*minimal scenario*",
+            "*c1 send*",
+            "*reproduce:   wirefault replay *replays*pipelining-line-*.json*",
+        ]
+    )
     assert list(out.glob("pipelining-line-*.json"))
 
 
@@ -60,9 +73,12 @@ def test_a_crashing_server_fails_the_test_with_its_exit_status(pytester: pytest.
         f"""
         import pytest
 
-        @pytest.mark.wirefault(codec="lenprefix", properties=["malformed"], max_examples=25, shrink_budget=5)
+        @pytest.mark.wirefault(
+            codec="lenprefix", properties=["malformed"], max_examples=25, shrink_budget=5
+        )
         def test_robust(wirefault_server, wirefault_check, wirefault_property):
-            wirefault_check(wirefault_server({serve("buggy-oversize-crash")!r}), wirefault_property, seed=0)
+            server = wirefault_server({serve("buggy-oversize-crash")!r})
+            wirefault_check(server, wirefault_property, seed=0)
         """
     )
     result = pytester.runpytest_subprocess("--wirefault-backend", "embedded")

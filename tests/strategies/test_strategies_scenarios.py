@@ -235,13 +235,22 @@ def test_resets_shrink_to_one_client_sending_nothing() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(STREAM_CODECS))
-def test_half_close_sends_frames_then_shuts_down(name: str) -> None:
+def test_half_close_sends_frames_then_shuts_down_after_a_baseline(name: str) -> None:
     codec = STREAM_CODECS[name]
 
     def check(s: Scenario) -> None:
-        assert shape(s) == [("send", 0), ("half_close", 0), ("expect_close", 0)]
+        assert shape(s) == [
+            ("send", 0),
+            ("expect", 0),
+            ("close", 0),
+            ("send", 1),
+            ("half_close", 1),
+            ("expect_close", 1),
+        ]
+        assert s.steps[0].data == s.steps[3].data  # type: ignore[attr-defined]
         if codec.framed:
             assert _frames(codec, s.steps[0].data) >= 1  # type: ignore[attr-defined]
+            assert s.steps[1].count == _frames(codec, s.steps[0].data)  # type: ignore[attr-defined]
 
     _check(half_close_scenarios(codec), check)
 

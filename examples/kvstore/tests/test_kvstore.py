@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from kvstore import Store  # noqa: E402
+from kvstore import Store
 
 
 def test_set_then_get_returns_the_value():

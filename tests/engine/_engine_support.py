@@ -1,0 +1,53 @@
+"""Shared pieces of the engine tests: start a target, run a campaign on it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from harness.addresses import Address
+from harness.campaign import Campaign, CampaignConfig, CampaignResult
+from harness.codecs import get_codec
+from harness.faults.base import FaultLayer
+from harness.properties import Property
+from harness.target import ServerProcess
+
+
+def serve_command(name: str) -> str:
+    """The command that starts target ``name`` on ``{port}``."""
+    return f"{sys.executable} -m harness serve {name} --port {{port}}"
+
+
+def start_target(name: str, transport: str) -> ServerProcess:
+    """Start target ``name`` on a free loopback port (the caller closes it)."""
+    server = ServerProcess(serve_command(name), Address(transport, "127.0.0.1", 0))  # type: ignore[arg-type]
+    server.start()
+    return server
+
+
+def run_campaign(
+    server: ServerProcess,
+    protocol: str,
+    props: list[Property],
+    out_dir: Path,
+    *,
+    max_examples: int | None = None,
+    seed: int = 0,
+    deadline: float = 1.0,
+    fault_layer: FaultLayer | None = None,
+    shrink_budget: float = 15.0,
+) -> CampaignResult:
+    """Run ``props`` against ``server`` under the ``ci`` profile, no example database."""
+    config = CampaignConfig(
+        address=server.address,
+        codec=get_codec(protocol),
+        properties=tuple(props),
+        profile="ci",
+        max_examples=max_examples,
+        seed=seed,
+        deadline=deadline,
+        out_dir=out_dir,
+        shrink_budget=shrink_budget,
+        start=server.command,
+    )
+    return Campaign(config, server=server, fault_layer=fault_layer).run()

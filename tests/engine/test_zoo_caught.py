@@ -1,0 +1,61 @@
+"""Every buggy server in the zoo is caught by the property aimed at it; its replay reproduces it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from _engine_support import run_campaign, serve_command, start_target
+
+from harness.properties import get_property
+from harness.replay import load_replay
+from targets import all_targets
+
+ZOO = [t for t in all_targets() if t.kind == "buggy"]
+
+
+@pytest.mark.parametrize("target", ZOO, ids=[t.name for t in ZOO])
+def test_the_aimed_property_catches_the_bug_and_the_replay_reproduces_it(
+    target, tmp_path: Path
+) -> None:
+    prop = get_property(target.caught_by)
+    server = start_target(target.name, target.transport)
+    try:
+        began = time.monotonic()
+        result = run_campaign(server, target.protocol, [prop], tmp_path)
+        elapsed = time.monotonic() - began
+    finally:
+        server.close()
+    (outcome,) = result.results
+    assert outcome.status == "failed", (
+        f"{target.name}: {outcome.note or 'not caught'} in {elapsed:.1f}s"
+    )
+    failure = outcome.failure
+    assert failure is not None and failure.replay is not None
+    assert failure.agreement[1] >= 1
+    replay = load_replay(failure.replay)
+    assert replay.property == prop.name
+    assert replay.scenario == failure.scenario
+    # The replay file alone reproduces it against a fresh server, through the real CLI.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "replay",
+            str(failure.replay),
+            "--repeat",
+            "2",
+            "--start",
+            serve_command(target.name),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "reproduced in" in done.stdout
