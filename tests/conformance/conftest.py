@@ -1,0 +1,66 @@
+"""Fixtures for the conformance suites: the ``backend`` fixture runs a test on each fault layer.
+
+The ``embedded`` layer is made per test. The ``toxiproxy`` layer uses
+``$TOXIPROXY_URL`` when set, else starts a real ``toxiproxy-server`` once per
+session (per xdist worker). Without either, the Toxiproxy half of the suite is
+skipped with the reason shown — unless ``WIREFAULT_REQUIRE_TOXIPROXY=1`` (CI
+sets it), when it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from _conformance_support import EchoServer, need_toxiproxy
+
+from harness.faults.base import FaultLayer, FaultProxy
+from harness.faults.embedded import EmbeddedFaultLayer
+from harness.faults.toxiproxy import ToxiproxyFaultLayer
+
+BACKENDS = ("embedded", "toxiproxy")
+
+
+@pytest.fixture(scope="session")
+def toxiproxy_layer() -> Iterator[ToxiproxyFaultLayer]:
+    """The session's Toxiproxy layer (a server started here, or ``$TOXIPROXY_URL``)."""
+    need_toxiproxy()
+    url = os.environ.get("TOXIPROXY_URL")
+    layer = ToxiproxyFaultLayer.connect(url) if url else ToxiproxyFaultLayer.start()
+    with layer:
+        yield layer
+
+
+@pytest.fixture
+def embedded_layer() -> Iterator[EmbeddedFaultLayer]:
+    """An embedded layer for one test.
+
+    Cheap to start, and per test on purpose: a layer's loop thread outliving the
+    test would show up in other suites' thread-leak checks run by the same worker.
+    """
+    with EmbeddedFaultLayer() as layer:
+        yield layer
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> FaultLayer:
+    """Each fault backend in turn."""
+    layer: FaultLayer = request.getfixturevalue(f"{request.param}_layer")
+    return layer
+
+
+@pytest.fixture
+def echo() -> Iterator[EchoServer]:
+    """A recording echo server for one test."""
+    server = EchoServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def proxy(backend: FaultLayer, echo: EchoServer) -> Iterator[FaultProxy]:
+    """A proxy of ``backend`` in front of ``echo``, closed after the test."""
+    opened = backend.open_proxy(echo.address)
+    yield opened
+    opened.close()
