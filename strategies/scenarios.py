@@ -99,9 +99,14 @@ def _min_payload(codec: Codec) -> int:
     return 0 if codec.framed else 1
 
 
+#: The least pause between a reassembly scenario's chunks: without one, writes made
+#: back to back coalesce in the kernel and the server never sees the split at all.
+SPLIT_PAUSE = 0.001
+
+
 def _pause_budget(chunks: int, deadline: float) -> float:
-    # All pauses of one Send together stay under 0.1 s (and well under the deadline).
-    return min(0.02, 0.1 / max(chunks - 1, 1), deadline / 10)
+    # All pauses of one Send together stay around 0.1 s (and well under the deadline).
+    return min(0.02, max(SPLIT_PAUSE, 0.1 / max(chunks - 1, 1)), deadline / 10)
 
 
 # -- stream properties -----------------------------------------------------------------------
@@ -113,7 +118,8 @@ def _reassembly(
 ) -> Scenario:
     reqs = draw(requests(codec, max_frames=max_frames, min_payload=_min_payload(codec)))
     chunks = draw(chunkings(reqs.data, boundaries=reqs.boundaries))
-    pause = draw(pauses(max_pause=_pause_budget(len(chunks), deadline))) if len(chunks) > 1 else 0
+    budget = _pause_budget(len(chunks), deadline)
+    pause = draw(pauses(max_pause=budget, min_pause=SPLIT_PAUSE)) if len(chunks) > 1 else 0
     toxics = draw(toxic_schedules(backend=backend)) if backend is not None else ()
     n = len(reqs)
     steps = (
@@ -286,7 +292,7 @@ def reset_scenarios(
     backend: str | None = None,
     deadline: float = 1.0,
     probe: bytes | None = None,
-    max_clients: int = 4,
+    max_clients: int = 8,
 ) -> SearchStrategy[Scenario]:
     """1 to ``max_clients`` clients send a prefix of the frames and reset; the next probes.
 

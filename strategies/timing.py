@@ -20,10 +20,11 @@ PAUSE_LADDER = (0.0, 0.001, 0.005, 0.02)
 STALL_FACTORS = (1.5, 2.0, 3.0)
 
 
-def pauses(*, max_pause: float = 0.02) -> SearchStrategy[float]:
-    """Pauses in seconds from {0, 1 ms, 5 ms, 20 ms} up to ``max_pause``, shrinking to 0.
+def pauses(*, max_pause: float = 0.02, min_pause: float = 0.0) -> SearchStrategy[float]:
+    """Pauses in seconds from {0, 1 ms, 5 ms, 20 ms} within [min_pause, max_pause].
 
-    ``max_pause`` itself is drawn too when it is not on the ladder.
+    Shrinks to ``min_pause`` (0 by default). ``max_pause`` and ``min_pause`` are
+    drawn too when not on the ladder; ``min_pause`` above ``max_pause`` is capped.
 
     Raises:
         UsageError: ``max_pause`` is negative or not a number.
@@ -34,7 +35,8 @@ def pauses(*, max_pause: float = 0.02) -> SearchStrategy[float]:
         def test_slow_writer(chunks, pause): ...
     """
     top = check_seconds("pauses", "max_pause", max_pause)
-    values = sorted({v for v in PAUSE_LADDER if v <= top} | {top})
+    low = min(check_seconds("pauses", "min_pause", min_pause), top)
+    values = sorted({v for v in PAUSE_LADDER if low <= v <= top} | {low, top})
     return st.sampled_from(values)
 
 

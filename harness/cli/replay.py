@@ -33,6 +33,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--start", metavar="CMD", help="start the server with this command ({port})")
     p.add_argument("--backend", choices=BACKENDS, help="fault backend (default: the file's)")
     p.add_argument("--repeat", type=positive_int, default=1, metavar="N", help="play N times")
+    p.add_argument(
+        "--stop-early",
+        action="store_true",
+        help="stop at the first run that reproduces (a leak may need many runs of a fresh server)",
+    )
     p.add_argument("--deadline", type=positive_float, help="override the file's deadline")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
@@ -92,10 +97,14 @@ def run(args: argparse.Namespace) -> int:
         campaign = Campaign(config, server=server, fault_layer=layer)
         campaign.check_reachable()
         messages: list[str] = []
+        runs = 0
         for _ in range(args.repeat):
+            runs += 1
             verdict, _transcript = campaign.judge_once(prop, replay.scenario)
             if not verdict.ok:
                 messages.append(verdict.message)
+                if args.stop_early:
+                    break
     reproduced = len(messages)
     if args.json:
         print(
@@ -103,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
                 {
                     "file": str(args.file),
                     "property": prop.name,
-                    "runs": args.repeat,
+                    "runs": runs,
                     "reproduced": reproduced,
                     "messages": sorted(set(messages)),
                 },
@@ -112,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         verb = "reproduced" if reproduced else "did not reproduce"
-        print(f"{prop.name}: {verb} in {reproduced}/{args.repeat} run(s) against {address}")
+        print(f"{prop.name}: {verb} in {reproduced}/{runs} run(s) against {address}")
         for message in sorted(set(messages)):
             print(f"  {message}")
     return 1 if reproduced else 0

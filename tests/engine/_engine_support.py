@@ -35,7 +35,7 @@ def run_campaign(
     seed: int = 0,
     deadline: float = 1.0,
     fault_layer: FaultLayer | None = None,
-    shrink_budget: float = 15.0,
+    shrink_budget: float = 8.0,
 ) -> CampaignResult:
     """Run ``props`` against ``server`` under the ``ci`` profile, no example database."""
     config = CampaignConfig(

@@ -86,7 +86,10 @@ def test_reassembly_sends_the_same_bytes_whole_then_chunked(name: str) -> None:
         assert step_of(s, 4, Expect).count == n
         if codec.framed:
             assert _frames(codec, whole.data) == n
-        assert chunked.pause * (len(chunked.chunks) - 1) <= 0.1 + 1e-9
+        # Pauses keep chunks apart (at least 1 ms) yet add up to little.
+        assert chunked.pause * (len(chunked.chunks) - 1) <= max(0.1, 0.001 * len(chunked.chunks))
+        if len(chunked.chunks) > 1:
+            assert chunked.pause >= 0.001
         assert s.toxics == ()
 
     _check(reassembly_scenarios(codec), check)
@@ -217,7 +220,7 @@ def test_reset_clients_send_prefixes_then_abort_and_the_next_probes(name: str) -
 
     def check(s: Scenario) -> None:
         r = (len(s.steps) - 3) // 2
-        assert 1 <= r <= 4
+        assert 1 <= r <= 8
         expected = [op for i in range(r) for op in (("send", i), ("abort", i))]
         assert shape(s) == [*expected, ("send", r), ("expect", r), ("close", r)]
         sent = [sends_on(s, i)[0].data for i in range(r)]
