@@ -42,6 +42,8 @@ from harness.transcript import ConnRecord, Event, ExpectResult, Outcome, Transcr
 __all__ = ["Runner", "RunnerOptions"]
 
 _TOTAL_FACTOR = 20
+#: The least time a connect may take: more than one SYN retransmission (1 s).
+CONNECT_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,10 @@ class _Play:
         live = self.live.get(number)
         if live is not None:
             return live
-        channel, state = open_channel(self.address, timeout=self.opts.deadline, rcvbuf=rcvbuf)
+        # A full accept queue drops SYNs, and Linux resends one after 1 s: a connect
+        # gets that long and more before it counts as failed.
+        timeout = max(self.opts.deadline, CONNECT_TIMEOUT)
+        channel, state = open_channel(self.address, timeout=timeout, rcvbuf=rcvbuf)
         record = ConnRecord(conn=number)
         if channel is None:
             record.end = "refused"

@@ -48,6 +48,10 @@ def found(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
         "report.xml",
         "--backend",
         "none",
+        "--shrink-budget",
+        "5",
+        "--deadline",
+        "0.5",
         cwd=cwd,
     )
     assert done.returncode == 1, done.stderr

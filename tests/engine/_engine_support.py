@@ -36,6 +36,7 @@ def run_campaign(
     deadline: float = 1.0,
     fault_layer: FaultLayer | None = None,
     shrink_budget: float = 8.0,
+    verify: int = 3,
 ) -> CampaignResult:
     """Run ``props`` against ``server`` under the ``ci`` profile, no example database."""
     config = CampaignConfig(
@@ -48,6 +49,7 @@ def run_campaign(
         deadline=deadline,
         out_dir=out_dir,
         shrink_budget=shrink_budget,
+        verify=verify,
         start=server.command,
     )
     return Campaign(config, server=server, fault_layer=fault_layer).run()
