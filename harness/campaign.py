@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import hypothesis
 from hypothesis import Verbosity, given, settings
@@ -28,6 +27,7 @@ from harness.errors import TargetError, WirefaultError
 from harness.faults.base import FaultLayer, FaultProxy
 from harness.properties import Property, PropertyContext, Verdict, get_property, probe_scenario
 from harness.replay import save_replay
+from harness.results import CampaignResult, Failure, PropertyResult
 from harness.runner import Runner, RunnerOptions
 from harness.scenario import Scenario
 from harness.target import CrashReport, ServerProcess
@@ -35,8 +35,6 @@ from harness.transcript import Transcript
 from strategies.profiles import PROFILES, register_profiles
 
 __all__ = ["Campaign", "CampaignConfig", "CampaignResult", "Failure", "PropertyResult"]
-
-Status = Literal["passed", "failed", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -80,53 +78,6 @@ class CampaignConfig:
     probe: bytes | None = None
     start: str | None = None
     backend: str | None = None
-
-
-@dataclass
-class Failure:
-    """A shrunk, verified failure of one property."""
-
-    property: str
-    message: str
-    scenario: Scenario
-    transcript: Transcript
-    replay: Path | None = None
-    agreement: tuple[int, int] = (0, 0)
-    crash: str = ""
-
-
-@dataclass
-class PropertyResult:
-    """How one property fared."""
-
-    name: str
-    status: Status
-    examples: int = 0
-    elapsed: float = 0.0
-    failure: Failure | None = None
-    note: str = ""
-    #: Examples run until the first failing one (inclusive); 0 when none failed.
-    examples_to_failure: int = 0
-    #: Seconds from the property's start to its first failing example.
-    seconds_to_failure: float = 0.0
-
-
-@dataclass
-class CampaignResult:
-    """Every property's result, in order."""
-
-    results: list[PropertyResult] = field(default_factory=list)
-    elapsed: float = 0.0
-
-    @property
-    def failures(self) -> list[Failure]:
-        """The failures found, one per failed property."""
-        return [r.failure for r in self.results if r.failure is not None]
-
-    @property
-    def examples(self) -> int:
-        """Examples run over all properties."""
-        return sum(r.examples for r in self.results)
 
 
 class _Stop(BaseException):
