@@ -127,3 +127,24 @@ def test_marker_misuse_fails_loudly(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess()
     result.stdout.fnmatch_lines(["*keyword arguments only*"])
     assert result.ret != 0
+
+
+def test_fault_proxy_puts_a_toxic_between_the_test_and_its_server(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        f"""
+        import socket, time
+        from harness.faults.toxics import Latency
+
+        def test_latency(wirefault_server, fault_proxy):
+            server = wirefault_server({serve("line")!r})
+            proxy = fault_proxy(server.address)
+            proxy.add_toxic(Latency(latency=300))
+            began = time.monotonic()
+            with socket.create_connection(proxy.listen.sockaddr(), timeout=5) as s:
+                s.sendall(b"hello\\n")
+                assert s.recv(100) == b"OK hello\\n"
+            assert time.monotonic() - began >= 0.25
+        """
+    )
+    result = pytester.runpytest_subprocess("--wirefault-backend", "embedded")
+    result.assert_outcomes(passed=1)
