@@ -8,7 +8,7 @@ and ``run(args) -> int``. Exit statuses, the same for every subcommand:
 * 2 — usage or setup error: bad arguments, unreachable target, a server command
   that will not start, a bad replay file; one line on stderr, no traceback;
 * 3 — internal error (a bug in wirefault: please report it with ``WIREFAULT_DEBUG=1`` output);
-* 130 — interrupted by Ctrl-C.
+* 130 — interrupted by Ctrl-C or SIGTERM (what the command started is stopped first).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -74,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wirefault`` console script and ``python -m harness``."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so every server, proxy and toxiproxy-server a
+    # command started is stopped on the way out (serve and proxy set their own).
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.func(args))
     except WirefaultError as exc:
@@ -94,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def entry() -> None:

@@ -178,3 +178,63 @@ def test_workers_share_out_the_properties(tmp_path: Path) -> None:
     assert summary["workers"] == 2
     assert set(summary["properties"].values()) == {"passed"}
     assert len(summary["properties"]) == 8
+
+
+def _pids_with_marker(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_sigterm_stops_fuzz_and_the_server_it_started(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    marker = f"WIREFAULT_TEST_MARKER={os.getpid()}-{time.monotonic_ns()}"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "fuzz",
+            "127.0.0.1:0",
+            "--codec",
+            "line",
+            "--start",
+            f"{marker} {serve('line')}",
+            "--max-examples",
+            "100000",
+            "--backend",
+            "none",
+            "-q",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _pids_with_marker(marker):
+            assert time.monotonic() < deadline, "the server never started"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    deadline = time.monotonic() + 10
+    while _pids_with_marker(marker):
+        assert time.monotonic() < deadline, "the server outlived wirefault fuzz"
+        time.sleep(0.05)
