@@ -88,10 +88,6 @@ class _Stop(BaseException):
         self.error = error
 
 
-class _ShrinkBudgetSpent(BaseException):
-    """Ends shrinking early; the smallest failure so far is in the state."""
-
-
 class _Failed(Exception):
     """Raised inside the Hypothesis test to mark a failing example."""
 
@@ -162,7 +158,7 @@ class Campaign:
             test()
         except _Stop as stop:
             raise stop.error from None
-        except (_Failed, _ShrinkBudgetSpent):
+        except _Failed:
             pass
         except Flaky:
             state.flaky = True
@@ -197,7 +193,14 @@ class Campaign:
 
     def play(self, scenario: Scenario) -> Transcript:
         """Play one scenario (through the fault proxy when it carries toxics)."""
-        return self._runner(scenario).play(scenario)
+        try:
+            return self._runner(scenario).play(scenario)
+        finally:
+            if self.fault_layer is not None and self.fault_layer.backend == "toxiproxy":
+                # Toxiproxy 2.12 can panic (link.go AddToxic: index out of range) when
+                # toxics change while an old connection's link is still being torn
+                # down; a fresh proxy per scenario keeps links and toxics in step.
+                self._drop_proxy()
 
     def judge_once(self, prop: Property, scenario: Scenario) -> tuple[Verdict, Transcript]:
         """Play ``scenario``, judge it, and probe liveness afterwards."""
@@ -235,10 +238,14 @@ class Campaign:
         def test(scenario: Scenario) -> None:
             if state.failure is None and self._out_of_time():
                 return  # budget spent: let Hypothesis finish with no-op examples
-            if state.first_failure and time.monotonic() - state.first_failure > cfg.shrink_budget:
-                # Every candidate Hypothesis tries while shrinking is smaller than the
-                # last failure it accepted, so the last failure recorded is the best.
-                raise _ShrinkBudgetSpent
+            over = (
+                state.first_failure and time.monotonic() - state.first_failure > cfg.shrink_budget
+            )
+            if over and state.failure is not None and scenario != state.failure[0]:
+                # Shrink budget spent: every further candidate is rejected unplayed, so
+                # shrinking winds down at once and the best failure so far stands (and
+                # nothing that passes is saved to the example database).
+                hypothesis.reject()
             try:
                 verdict, transcript = self.judge_once(prop, scenario)
             except WirefaultError as exc:
@@ -310,6 +317,11 @@ class Campaign:
         proxy = self._fault_proxy() if scenario.needs_fault_layer() else None
         options = RunnerOptions(deadline=self._deadline, greeting=self.config.greeting)
         return Runner(self.address, self.config.codec, options=options, proxy=proxy)
+
+    def _drop_proxy(self) -> None:
+        if self._proxy is not None:
+            self._proxy.close()
+            self._proxy = None
 
     def _fault_proxy(self) -> FaultProxy:
         if self._proxy is None:

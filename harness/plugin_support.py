@@ -6,6 +6,7 @@ and so these pieces can be used from any test runner.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,10 +173,17 @@ def make_check(
             start=server.command if server else None,
             shrink_budget=float(check_opts.get("shrink_budget", 30.0)),
         )
-        campaign = Campaign(
-            config, server=server, fault_layer=fault_layer, database=example_database(out_dir)
-        )
-        result = campaign.run()
+        with contextlib.ExitStack() as stack:
+            layer = fault_layer
+            if codec.transport == "datagram" and getattr(layer, "backend", None) != "embedded":
+                # Toxiproxy is TCP only: UDP faults always come from the embedded proxy.
+                from harness.faults import open_fault_layer
+
+                layer = stack.enter_context(open_fault_layer("embedded", transport="udp"))
+            campaign = Campaign(
+                config, server=server, fault_layer=layer, database=example_database(out_dir)
+            )
+            result = campaign.run()
         if result.failures:
             report = failure_report(result)
             if fail is not None:

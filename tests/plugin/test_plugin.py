@@ -129,7 +129,9 @@ def test_marker_misuse_fails_loudly(pytester: pytest.Pytester) -> None:
     assert result.ret != 0
 
 
-def test_fault_proxy_puts_a_toxic_between_the_test_and_its_server(pytester: pytest.Pytester) -> None:
+def test_fault_proxy_puts_a_toxic_between_the_test_and_its_server(
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makepyfile(
         f"""
         import socket, time
