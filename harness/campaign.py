@@ -47,7 +47,8 @@ class CampaignConfig:
         properties: the properties to run, in order.
         profile: Hypothesis profile: ``ci``, ``dev`` or ``thorough``.
         max_examples: examples per property (None: the profile's).
-        time_budget: seconds for the whole campaign; properties share it.
+        time_budget: seconds for the whole campaign; each property gets an equal share
+            of what is left when its turn comes.
         seed: makes Hypothesis's choices reproducible.
         deadline: runner deadline (seconds without progress that count as a hang).
         out_dir: where replay files go.
@@ -88,6 +89,10 @@ class _Stop(BaseException):
         self.error = error
 
 
+class _OutOfTime(BaseException):
+    """Ends a property's run when the campaign's time budget is spent (no failure yet)."""
+
+
 class _Failed(Exception):
     """Raised inside the Hypothesis test to mark a failing example."""
 
@@ -124,6 +129,7 @@ class Campaign:
         self.address = server.address if server is not None else config.address
         self._proxy: FaultProxy | None = None
         self._deadline = config.deadline
+        self._until: float | None = None  # when the current property's budget share ends
         self._failures = 0
         self._started = 0.0
 
@@ -137,8 +143,14 @@ class Campaign:
         """
         self._started = time.monotonic()
         result = CampaignResult()
+        budget = self.config.time_budget
         try:
-            for prop in self.config.properties:
+            for index, prop in enumerate(self.config.properties):
+                if budget is not None:
+                    # Each property gets a fair share of what is left of the budget.
+                    left = budget - (time.monotonic() - self._started)
+                    share = left / (len(self.config.properties) - index)
+                    self._until = time.monotonic() + max(share, 0.0)
                 result.results.append(self.run_property(prop))
         finally:
             if self._proxy is not None:
@@ -160,6 +172,8 @@ class Campaign:
             raise stop.error from None
         except _Failed:
             pass
+        except _OutOfTime:
+            state.out_of_time = True
         except Flaky:
             state.flaky = True
         finally:
@@ -237,7 +251,7 @@ class Campaign:
         @given(prop.scenarios(cfg.codec, ctx))
         def test(scenario: Scenario) -> None:
             if state.failure is None and self._out_of_time():
-                return  # budget spent: let Hypothesis finish with no-op examples
+                raise _OutOfTime
             over = (
                 state.first_failure and time.monotonic() - state.first_failure > cfg.shrink_budget
             )
@@ -273,7 +287,8 @@ class Campaign:
 
     def _conclude(self, prop: Property, state: _State) -> PropertyResult:
         if state.failure is None:
-            return PropertyResult(prop.name, "passed", state.examples)
+            note = "time budget spent: stopped early" if state.out_of_time else ""
+            return PropertyResult(prop.name, "passed", state.examples, note=note)
         scenario, transcript, verdict = state.failure
         reproduced = 0
         verified = False
@@ -377,8 +392,7 @@ class Campaign:
             self._proxy = None
 
     def _out_of_time(self) -> bool:
-        budget = self.config.time_budget
-        return budget is not None and time.monotonic() - self._started > budget
+        return self._until is not None and time.monotonic() > self._until
 
 
 @dataclass
@@ -388,6 +402,7 @@ class _State:
     first_failure: float = 0.0
     examples_to_failure: int = 0
     flaky: bool = False
+    out_of_time: bool = False
 
 
 def describe_property(name: str) -> str:

@@ -1,0 +1,60 @@
+"""Two small line servers for the CLI tests, run as scripts.
+
+``python tiny_servers.py unix PATH``   a line server on an AF_UNIX socket;
+``python tiny_servers.py greeting PORT`` a TCP line server that greets first (SMTP style).
+Both answer ``OK <line>`` per line and stop on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+
+
+def serve_client(conn: socket.socket, greeting: bytes) -> None:
+    with conn:
+        conn.settimeout(30)
+        try:
+            if greeting:
+                conn.sendall(greeting)
+            buf = b""
+            while chunk := conn.recv(65536):
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    conn.sendall(b"OK " + line.rstrip(b"\r") + b"\n")
+                if len(buf) > 8192:
+                    conn.sendall(b"ERR line too long\n")
+                    return
+        except OSError:
+            return
+
+
+def main() -> None:
+    mode, where = sys.argv[1], sys.argv[2]
+    if mode == "unix":
+        if os.path.exists(where):
+            os.unlink(where)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(where)
+        greeting = b""
+    else:
+        listener = socket.create_server(("127.0.0.1", int(where)))
+        greeting = b"220 wirefault test server ready\n"
+    listener.listen(64)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while True:
+            conn, _ = listener.accept()
+            threading.Thread(target=serve_client, args=(conn, greeting), daemon=True).start()
+    finally:
+        listener.close()
+        if mode == "unix" and os.path.exists(where):
+            os.unlink(where)
+
+
+if __name__ == "__main__":
+    main()
