@@ -33,7 +33,7 @@ def test_every_property_passes_on_a_correct_reference_server(target, tmp_path: P
     server = start_target(target.name, target.transport)
     try:
         # Unframed (raw) codecs read each reply until 50 ms of quiet: fewer examples.
-        examples = 15 if codec.framed else 8
+        examples = 12 if codec.framed else 6
         result = run_campaign(server, target.protocol, props, tmp_path, max_examples=examples)
     finally:
         server.close()

@@ -26,7 +26,9 @@ def test_the_aimed_property_catches_the_bug_and_the_replay_reproduces_it(
     try:
         began = time.monotonic()
         # A short deadline: these servers are known to hang, and every hang costs one.
-        result = run_campaign(server, target.protocol, [prop], tmp_path, deadline=0.5, verify=2)
+        result = run_campaign(
+            server, target.protocol, [prop], tmp_path, deadline=0.5, verify=2, shrink_budget=3
+        )
         elapsed = time.monotonic() - began
     finally:
         server.close()
