@@ -94,14 +94,14 @@ def test_every_tox_env_the_workflow_runs_is_defined_in_tox_ini() -> None:
             assert set(envs) <= defined, f"not in tox.ini: {set(envs) - defined}"
 
 
-def test_the_toxiproxy_and_examples_envs_run_somewhere() -> None:
+def test_the_slow_toxiproxy_and_examples_envs_run_somewhere() -> None:
     everywhere = {
         env
         for job in jobs().values()
         for entry in matrix_entries(job) or [None]
         for env in tox_envs_run(job, entry)
     }
-    assert {"toxiproxy", "examples"} <= everywhere
+    assert {"slow", "toxiproxy", "examples"} <= everywhere
 
 
 def test_missing_interpreters_fail_instead_of_being_skipped() -> None:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# Campaigns against live servers: timing-bound, run once per tox run (the `slow` env).
+pytestmark = pytest.mark.slow
+
 
 def wirefault(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

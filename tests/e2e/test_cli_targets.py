@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# Campaigns against live servers: timing-bound, run once per tox run (the `slow` env).
+pytestmark = pytest.mark.slow
+
 SERVERS = Path(__file__).parent / "tiny_servers.py"
 
 

@@ -17,6 +17,9 @@ from harness.properties import select_properties
 from harness.target import ServerProcess
 from targets import all_targets
 
+# Campaigns against live servers: timing-bound, run once per tox run (the `slow` env).
+pytestmark = pytest.mark.slow
+
 REFERENCE = [t for t in all_targets() if t.kind == "reference"]
 
 

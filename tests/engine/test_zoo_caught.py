@@ -14,6 +14,9 @@ from harness.properties import get_property
 from harness.replay import load_replay
 from targets import all_targets
 
+# Campaigns against live servers: timing-bound, run once per tox run (the `slow` env).
+pytestmark = pytest.mark.slow
+
 ZOO = [t for t in all_targets() if t.kind == "buggy"]
 
 

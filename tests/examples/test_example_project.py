@@ -22,6 +22,9 @@ import pytest
 
 from harness.plugin_support import property_names_for
 
+# Campaigns against live servers: timing-bound, run once per tox run (the `slow` env).
+pytestmark = pytest.mark.slow
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "kvstore"
 # The marker of examples/kvstore/tests/test_robustness.py (its codec options).
 MARKER = {"codec": "line", "max_line": 4096}

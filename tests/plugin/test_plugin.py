@@ -37,6 +37,7 @@ def test_a_correct_server_passes_one_test_per_property(pytester: pytest.Pytester
     )
 
 
+@pytest.mark.slow
 def test_a_failure_shows_the_property_scenario_and_replay_command(
     pytester: pytest.Pytester,
 ) -> None:
@@ -68,6 +69,7 @@ def test_a_failure_shows_the_property_scenario_and_replay_command(
     assert list(out.glob("pipelining-line-*.json"))
 
 
+@pytest.mark.slow
 def test_a_crashing_server_fails_the_test_with_its_exit_status(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         f"""

@@ -42,7 +42,10 @@ from harness.addresses import Address
 from harness.database import REDIS_ENV
 from harness.target import ServerProcess
 
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+    pytest.mark.slow,
+]
 
 SERVER = f"{shlex.quote(sys.executable)} -m harness serve buggy-oversize-crash --port {{port}}"
 REQUIRE_ENV = "WIREFAULT_REQUIRE_PEERS"
