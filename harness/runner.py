@@ -76,6 +76,10 @@ class _Live:
         # How reading ended (eof/rst/refused), apart from record.end: a write that
         # hits a reset must not stop us reading the reply already in our buffer.
         self.read_end: PeerState | None = None
+        # Grown in place (bytes += would copy a megabyte reply once per recv) and
+        # frozen into the record when the scenario ends.
+        self.sent = bytearray()
+        self.received = bytearray()
 
     @property
     def usable(self) -> bool:
@@ -218,7 +222,7 @@ class _Play:
             assert live.channel is not None
             result = live.channel.send(chunk, time.monotonic() + self.opts.deadline)
             sent = chunk[: result.sent]
-            live.record.sent += sent
+            live.sent += sent
             live.last_datagram = chunk
             self.note("send", step.conn, sent)
             if result.state == "timeout":
@@ -279,7 +283,7 @@ class _Play:
             assert live.channel is not None
             result = live.channel.recv(size, limit)
             if result.data:
-                record.received += result.data
+                live.received += result.data
                 self.note("recv", record.conn, result.data)
                 self.decode(live, result.data)
                 idle_deadline = time.monotonic() + self.opts.deadline
@@ -335,6 +339,8 @@ class _Play:
         for live in self.live.values():
             if live.channel is not None:
                 live.channel.close()
+            live.record.sent = bytes(live.sent)
+            live.record.received = bytes(live.received)
         self.transcript.elapsed = time.monotonic() - self.start
 
 
