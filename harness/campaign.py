@@ -403,8 +403,3 @@ class _State:
     examples_to_failure: int = 0
     flaky: bool = False
     out_of_time: bool = False
-
-
-def describe_property(name: str) -> str:
-    """One line saying what property ``name`` checks."""
-    return get_property(name).summary

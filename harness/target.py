@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shlex
 import signal
 import socket
 import subprocess
@@ -231,8 +230,3 @@ class ServerProcess:
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-
-
-def split_command(command: str) -> list[str]:
-    """Split a command line as a POSIX shell would (for display and checks)."""
-    return shlex.split(command)
