@@ -11,8 +11,16 @@ inside ``threading.Condition.wait``, a logging lock or an at-fork hook, it
 leaves a lock in the wrong state. So the reference servers run their loop
 inside :func:`signals_deferred` (SIGINT and SIGTERM are blocked, for the main
 thread and every thread or child it starts) and let the signals in only
-around their one blocking wait, with :func:`interruptible`. The buggy zoo
-does without, as most quick servers do.
+around their one blocking wait, :func:`wait_readable` (or, for a selector
+loop, :func:`interruptible` with :func:`stop_fd` registered beside the
+sockets).
+
+Letting a signal in around a blocking call is not enough by itself: a signal
+that lands after CPython's last check for signals but before the call enters
+the kernel is noted by the C-level handler and then waits, with the process
+blocked in ``accept()`` for good. :func:`run_target` therefore also points
+``signal.set_wakeup_fd`` at a pipe, and every wait includes that pipe: a byte
+in it means "stop", however late the signal came.
 
 :func:`serve_thread_per_connection` is the accept loop of the threaded
 servers (echo-threaded, line, lenprefix, http).
@@ -24,6 +32,7 @@ import contextlib
 import errno
 import logging
 import os
+import select
 import signal
 import socket
 import sys
@@ -44,6 +53,7 @@ __all__ = [
     "Ready",
     "ServerStopped",
     "TargetModule",
+    "check_stop",
     "drain_before_close",
     "family_for",
     "idle_timeout",
@@ -52,6 +62,8 @@ __all__ = [
     "run_target",
     "serve_thread_per_connection",
     "signals_deferred",
+    "stop_fd",
+    "wait_readable",
 ]
 
 Ready = Callable[[tuple[str, int]], None]
@@ -112,13 +124,90 @@ def interruptible(call: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -
     A pending signal is handled as the mask opens (CPython checks for signals
     right there), and one that arrives during the call interrupts it; either way
     :class:`ServerStopped` is raised here, where no lock is held. Wrap only calls
-    that are safe to abandon: accept(), select(), recvfrom(), waitpid(), sleep().
+    that are safe to abandon, and that also wake up when :func:`stop_fd` becomes
+    readable (see the module docstring): ``select()`` on a set that includes it,
+    or a call with a short timeout.
     """
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     try:
         return call(*args, **kwargs)
     finally:
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
+class _StopPipe:
+    """The pipe ``signal.set_wakeup_fd`` writes a byte to for every stop signal."""
+
+    def __init__(self) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        os.set_blocking(self.read_fd, False)
+        os.set_blocking(self.write_fd, False)  # set_wakeup_fd requires it
+        self.stopping = False
+
+    def take(self) -> int | None:
+        """The first signal number written since the last call, or None."""
+        try:
+            data = os.read(self.read_fd, 64)
+        except BlockingIOError:
+            return None
+        return data[0] if data else None
+
+    def close(self) -> None:
+        os.close(self.read_fd)
+        os.close(self.write_fd)
+
+
+_stop_pipe: _StopPipe | None = None  # set by run_target, for the process's main thread
+
+
+def stop_fd() -> int | None:
+    """The file descriptor that becomes readable when a stop signal arrives.
+
+    Register it in a selector beside the sockets and call :func:`check_stop`
+    when it fires. None when the target runs without :func:`run_target` (for
+    example in a test's thread): then only the signal mask applies.
+    """
+    return _stop_pipe.read_fd if _stop_pipe is not None else None
+
+
+def check_stop() -> None:
+    """Raise :class:`ServerStopped` if a stop signal has arrived; otherwise return.
+
+    Raises:
+        ServerStopped: a stop signal arrived, even one whose Python-level handler
+            has not run yet.
+    """
+    if _stop_pipe is None or _stop_pipe.stopping:
+        return
+    signum = _stop_pipe.take()
+    if signum is not None:
+        _stop_pipe.stopping = True  # the handler, if it still runs, must not raise again
+        raise ServerStopped(signum)
+
+
+def wait_readable(sock: socket.socket | None, timeout: float | None = None) -> bool:
+    """Wait until ``sock`` is readable or ``timeout`` seconds pass; stop signals let in.
+
+    With ``sock`` None, just wait out the timeout. This is the one blocking wait
+    of the threaded, forking and UDP reference servers; the read that follows
+    must be non-blocking, since readiness can be withdrawn (a client resets
+    before ``accept()``, a datagram fails its checksum).
+
+    Returns:
+        whether ``sock`` is readable (False: the timeout passed).
+
+    Raises:
+        ServerStopped: SIGINT or SIGTERM arrived before or during the wait.
+    """
+    watched: list[socket.socket | int] = [] if sock is None else [sock]
+    wakeup = stop_fd()
+    if wakeup is not None:
+        watched.append(wakeup)
+    readable, _, _ = interruptible(select.select, watched, [], [], timeout)
+    if wakeup is not None and wakeup in readable:
+        check_stop()
+        readable.remove(wakeup)
+    return bool(readable)
 
 
 def idle_timeout() -> float:
@@ -203,6 +292,7 @@ def serve_thread_per_connection(
     connection is shut down, which wakes its thread from ``recv()``.
     """
     timeout = idle_timeout()
+    listener.setblocking(False)  # accepted sockets get their own timeout below
     slots = threading.BoundedSemaphore(max_clients)
     lock = threading.Lock()  # guards `live`; a socket is closed only after leaving it
     live: dict[socket.socket, threading.Thread] = {}
@@ -226,9 +316,15 @@ def serve_thread_per_connection(
                 # Full: new clients wait in the listen backlog. Poll for a free slot,
                 # since a wait on the semaphore itself is not safe to interrupt.
                 while not slots.acquire(timeout=0.05):
-                    interruptible(time.sleep, 0)
+                    wait_readable(None, 0)
+                if not wait_readable(listener):
+                    slots.release()
+                    continue
                 try:
-                    conn, _ = interruptible(listener.accept)
+                    conn, _ = listener.accept()
+                except BlockingIOError:
+                    slots.release()  # the client gave up between select() and accept()
+                    continue
                 except OSError as exc:
                     slots.release()
                     _accept_failed(exc)
@@ -254,7 +350,7 @@ def _accept_failed(exc: OSError) -> None:
     """Log a failed accept(); back off when out of file descriptors instead of spinning."""
     if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
         log.warning("accept() failed (%s); pausing new connections for a second", exc)
-        interruptible(time.sleep, 1.0)
+        wait_readable(None, 1.0)
     else:
         log.info("accept() failed: %s", exc)  # e.g. ECONNABORTED: the client gave up first
 
@@ -284,13 +380,20 @@ def run_target(module: TargetModule, host: str, port: int) -> int:
             announced = True
             print(f"listening on {format_hostport(address[0], address[1])}", flush=True)
 
+    global _stop_pipe
+    pipe = _StopPipe()
+
     def stop(signum: int, frame: FrameType | None) -> None:
         # Ignore repeats so that a second signal cannot interrupt the cleanup.
         for sig in STOP_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
-        raise ServerStopped(signum)
+        if not pipe.stopping:  # check_stop may have raised for this signal already
+            pipe.stopping = True
+            raise ServerStopped(signum)
 
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    previous_wakeup = signal.set_wakeup_fd(pipe.write_fd, warn_on_full_buffer=False)
+    _stop_pipe = pipe
     try:
         for sig in previous:
             signal.signal(sig, stop)
@@ -304,6 +407,9 @@ def run_target(module: TargetModule, host: str, port: int) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        signal.set_wakeup_fd(previous_wakeup)
+        _stop_pipe = None
+        pipe.close()
     sys.stdout.flush()
     return 0
 

@@ -14,9 +14,9 @@ from targets._serving import (
     STOP_SIGNALS,
     Ready,
     idle_timeout,
-    interruptible,
     listen_tcp,
     signals_deferred,
+    wait_readable,
 )
 
 NAME = "echo-forking"
@@ -24,10 +24,10 @@ PROTOCOL = "raw"
 TRANSPORT = "tcp"
 
 CHUNK = 65536
-# How often the parent wakes from accept() to reap children that have exited.
-# Reaping on a timer (waitpid with WNOHANG) rather than in a SIGCHLD handler keeps
-# all process bookkeeping in one place of the main loop: a handler could run in
-# the middle of it, and would race with the blocking waitpid used when full.
+# How often the parent wakes from waiting for clients to reap children that have
+# exited. Reaping on a timer (waitpid with WNOHANG) rather than in a SIGCHLD handler
+# keeps all process bookkeeping in one place of the main loop, where a handler
+# could otherwise run in the middle of it.
 REAP_INTERVAL = 0.5
 
 log = logging.getLogger(NAME)
@@ -53,6 +53,7 @@ def _child(listener: socket.socket, conn: socket.socket, idle: float) -> NoRetur
         # the default action, dying at once, is the right one: restore it, unblock.
         for sig in STOP_SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
+        signal.set_wakeup_fd(-1)  # the parent's stop pipe is the parent's business
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         conn.settimeout(idle)  # a silent or stalled client ends this child, not others
         _echo(conn)
@@ -68,20 +69,17 @@ def _child(listener: socket.socket, conn: socket.socket, idle: float) -> NoRetur
         os._exit(status)
 
 
-def _reap(children: set[int], *, block: bool = False) -> None:
-    """Collect exited children so none stays a zombie; with ``block``, wait for one first."""
-    flags = 0 if block else os.WNOHANG
+def _reap(children: set[int]) -> None:
+    """Collect every child that has exited, without waiting, so none stays a zombie."""
     while children:
         try:
-            # Only a blocking wait may be interrupted by a stop signal.
-            pid, _ = os.waitpid(-1, flags) if flags else interruptible(os.waitpid, -1, 0)
+            pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             children.clear()
             return
         if pid == 0:
             return  # children remain, none has exited
         children.discard(pid)
-        flags = os.WNOHANG  # after the first, only collect what is ready
 
 
 def _stop_children(children: set[int], timeout: float = 2.0) -> None:
@@ -111,18 +109,20 @@ def serve(host: str, port: int, ready: Ready) -> None:
     children: set[int] = set()
     listener = listen_tcp(host, port)
     try:
-        listener.settimeout(REAP_INTERVAL)
+        listener.setblocking(False)  # accept() only after wait_readable() says a client is there
         ready(listener.getsockname()[:2])
         with signals_deferred():  # forks happen with stop signals held back
             while True:
                 _reap(children)
                 if len(children) >= MAX_CLIENTS:
-                    _reap(children, block=True)  # full: new clients wait in the backlog
+                    wait_readable(None, REAP_INTERVAL)  # full: new clients wait in the backlog
                     continue
-                try:
-                    conn, _ = interruptible(listener.accept)
-                except TimeoutError:
+                if not wait_readable(listener, REAP_INTERVAL):
                     continue  # time to reap
+                try:
+                    conn, _ = listener.accept()
+                except BlockingIOError:
+                    continue  # the client gave up between select() and accept()
                 except OSError as exc:
                     log.warning("accept() failed: %s", exc)
                     continue

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from targets._serving import (
     MAX_CLIENTS,
     Ready,
+    check_stop,
     idle_timeout,
     interruptible,
     listen_tcp,
     signals_deferred,
+    stop_fd,
 )
 
 NAME = "echo-selectors"
@@ -28,6 +30,8 @@ CHUNK = 65536
 MAX_OUTGOING = 1 << 20
 
 log = logging.getLogger(NAME)
+
+_STOP = object()  # selector data of the stop pipe (None marks the listener)
 
 
 @dataclass(eq=False)
@@ -52,6 +56,9 @@ class _EchoLoop:
         self.accepting = True
         self.resume_at: float | None = None  # when to accept again after a failed accept()
         self.selector.register(listener, selectors.EVENT_READ, None)
+        wakeup = stop_fd()  # readable once a stop signal arrives, however late
+        if wakeup is not None:
+            self.selector.register(wakeup, selectors.EVENT_READ, _STOP)
 
     def run(self) -> None:
         """Serve until an exception (ServerStopped on a signal) ends the loop."""
@@ -63,7 +70,9 @@ class _EchoLoop:
             timeout = max(min(deadlines) - time.monotonic(), 0.0) if deadlines else None
             # The one place a stop signal may interrupt: see _serving.signals_deferred.
             for key, events in interruptible(self.selector.select, timeout):
-                if key.data is None:
+                if key.data is _STOP:
+                    check_stop()
+                elif key.data is None:
                     self._accept()
                 else:
                     self._service(key.data, events)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 
-from targets._serving import Ready, family_for, interruptible, signals_deferred
+from targets._serving import Ready, family_for, signals_deferred, wait_readable
 
 NAME = "udp-echo"
 PROTOCOL = "datagram"
@@ -24,8 +24,11 @@ def _echo_one(sock: socket.socket) -> None:
     # One datagram is one message: no buffering, no reassembly, and so no per-client
     # state that an idle client could pin. An empty datagram is a real message too
     # (recvfrom returns b"", which on UDP is not EOF).
+    wait_readable(sock)
     try:
-        data, peer = interruptible(sock.recvfrom, RECV_BUFFER)
+        data, peer = sock.recvfrom(RECV_BUFFER)
+    except BlockingIOError:
+        return  # readiness withdrawn (a datagram that failed its checksum): wait again
     except OSError as exc:
         # E.g. ECONNREFUSED from an ICMP error about an earlier reply: that concerns
         # one peer only, so keep serving the rest.
@@ -44,8 +47,9 @@ def serve(host: str, port: int, ready: Ready) -> None:
     sock = socket.socket(family_for(host), socket.SOCK_DGRAM)
     try:
         sock.bind((host, port))
+        sock.setblocking(False)  # recvfrom() only after wait_readable() says a datagram is there
         ready(sock.getsockname()[:2])
-        with signals_deferred():  # a stop signal may only interrupt the recvfrom() wait
+        with signals_deferred():  # a stop signal may only interrupt the wait
             while True:
                 _echo_one(sock)
     finally:
