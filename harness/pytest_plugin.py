@@ -61,9 +61,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("wirefault", "wirefault: fuzzing and fault injection for servers")
     group.addoption(
         BACKEND_OPTION,
-        choices=("auto", "embedded", "toxiproxy"),
+        choices=("auto", "embedded", "toxiproxy", "none"),
         default=None,
-        help="fault backend for wirefault fixtures (default: $WIREFAULT_BACKEND or auto)",
+        help="fault backend for wirefault fixtures; none: no faults "
+        "(default: $WIREFAULT_BACKEND or auto)",
     )
     group.addoption(
         PROFILE_OPTION,
@@ -116,10 +117,16 @@ def _profile(config: pytest.Config) -> str:
 
 @pytest.fixture(scope="session")
 def fault_layer(pytestconfig: pytest.Config) -> Iterator[Any]:
-    """The session's fault layer (``--wirefault-backend``), closed at the end of the session."""
+    """The session's fault layer (``--wirefault-backend``), closed at the end of the session.
+
+    With the backend ``none`` a test that asks for it is skipped, with the reason.
+    """
     from harness.faults import open_fault_layer
 
-    with open_fault_layer(_backend(pytestconfig)) as layer:
+    backend = _backend(pytestconfig)
+    if backend == "none":
+        pytest.skip("faults are off (wirefault backend 'none'); this test needs a fault layer")
+    with open_fault_layer(backend) as layer:
         yield layer
 
 

@@ -152,3 +152,23 @@ def test_fault_proxy_puts_a_toxic_between_the_test_and_its_server(
     )
     result = pytester.runpytest_subprocess("--wirefault-backend", "embedded")
     result.assert_outcomes(passed=1)
+
+
+def test_backend_none_skips_fault_proxy_tests_and_checks_without_faults(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        def test_needs_a_proxy(wirefault_server, fault_proxy):
+            fault_proxy(wirefault_server({serve("line")!r}).address)
+
+        @pytest.mark.wirefault(codec="line", properties=["reassembly"], max_examples=5)
+        def test_check(wirefault_server, wirefault_check):
+            wirefault_check(wirefault_server({serve("line")!r}))
+        """
+    )
+    result = pytester.runpytest_subprocess("--wirefault-backend", "none", "-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*faults are off (wirefault backend 'none')*"])
