@@ -114,7 +114,11 @@ def serve(name: str = "lenprefix") -> Iterator[Served]:
 
 
 def run_command(
-    argv: Sequence[str], *, timeout: float, cwd: Path | None = None
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` to the end, capturing its output, in a process group of its own.
 
@@ -124,6 +128,7 @@ def run_command(
     child = subprocess.Popen(
         list(argv),
         cwd=cwd,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -168,6 +173,27 @@ def recv_exactly(sock: socket.socket, size: int) -> bytes:
 def three_chunks(data: bytes) -> tuple[bytes, bytes, bytes]:
     """``data`` cut in three writes: the first two bytes, the middle, the last byte."""
     return data[:2], data[2:-1], data[-1:]
+
+
+def baseline_env(checkout: Path) -> dict[str, str]:
+    """The environment that makes a child import wirefault from another checkout.
+
+    ``PYTHONPATH`` comes before the installed (editable) wirefault on ``sys.path``,
+    so a child started with it measures that checkout's code: how "before" numbers
+    are taken side by side with "after" ones in one run.
+    """
+    return {**os.environ, "PYTHONPATH": str(checkout.resolve())}
+
+
+def checkout_label(checkout: Path) -> str:
+    """``<short commit>`` of a git checkout, or its path when git cannot tell."""
+    done = subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or str(checkout)
 
 
 def progress(message: str) -> None:

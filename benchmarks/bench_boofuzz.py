@@ -20,10 +20,15 @@ nothing per example either), its SQLite case log in a temporary folder.
 Each fuzzer runs in a child process of this script (``--child``), so that CPU time
 is its own: "per core" is test cases per CPU-second of the fuzzer process plus the
 server process (read from ``/proc``), which is what a machine's cores pay.
+With ``--baseline DIR`` (another checkout of wirefault, e.g. ``git worktree add
+/tmp/before <commit>``) every wirefault row is also run with that checkout's code,
+in the same rounds: a before/after comparison that the machine's load cannot skew.
+
 Prints Markdown. A script, not a test::
 
     python benchmarks/bench_boofuzz.py            # about 2 minutes
     python benchmarks/bench_boofuzz.py --quick
+    python benchmarks/bench_boofuzz.py --baseline /tmp/before
 """
 
 from __future__ import annotations
@@ -39,7 +44,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import header, median, process_cpu_seconds, progress, run_command, serve, table
+from _common import (
+    baseline_env,
+    checkout_label,
+    header,
+    median,
+    process_cpu_seconds,
+    progress,
+    run_command,
+    serve,
+    table,
+)
 
 FUZZERS = (
     "boofuzz-send",
@@ -152,10 +167,18 @@ class Runs:
     """One fuzzer's rounds."""
 
     name: str
+    baseline: Path | None = None  # measure this checkout's code instead of ours
     cases: list[float] = field(default_factory=list)
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)  # fuzzer + server CPU seconds
     server_cpu: list[float] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """The row's name in the table."""
+        if self.baseline is None:
+            return LABELS[self.name]
+        return f"{LABELS[self.name]} at {checkout_label(self.baseline)} (before)"
 
     def rate(self) -> float:
         """Median test cases per wall second."""
@@ -174,13 +197,15 @@ class Runs:
         return median([c / u for c, u in zip(self.cases, self.cpu, strict=True)])
 
 
-def run_child(name: str, port: int, cases: int, round_: int, server_pid: int) -> dict[str, float]:
+def run_child(run: Runs, port: int, cases: int, round_: int, server_pid: int) -> dict[str, float]:
     """Run one fuzzer in a child process; add the server's CPU over the run."""
+    name = run.name
     before = process_cpu_seconds(server_pid)
     done = run_command(
         [sys.executable, __file__, "--child", name, "--port", str(port),
          "--cases", str(cases), "--round", str(round_)],
         timeout=600,
+        env=baseline_env(run.baseline) if run.baseline else None,
     )  # fmt: skip
     if done.returncode != 0:
         raise SystemExit(f"{name} failed:\n{done.stderr[-2000:]}")
@@ -192,13 +217,15 @@ def run_child(name: str, port: int, cases: int, round_: int, server_pid: int) ->
 def measure(args: argparse.Namespace) -> list[Runs]:
     """``--rounds`` rounds, each fuzzer once per round, the order rotating."""
     runs = [Runs(name) for name in FUZZERS]
+    if args.baseline:
+        runs += [Runs(n, args.baseline) for n in FUZZERS if n.startswith("wirefault")]
     with serve("lenprefix") as served:
         for round_ in range(args.rounds):
             progress(f"round {round_ + 1}/{args.rounds} ...")
             for i in range(len(runs)):
                 run = runs[(round_ + i) % len(runs)]
                 cases = args.boofuzz_cases if run.name.startswith("boofuzz") else args.examples
-                numbers = run_child(run.name, served.address.port, cases, round_, served.pid)
+                numbers = run_child(run, served.address.port, cases, round_, served.pid)
                 run.cases.append(numbers["cases"])
                 run.wall.append(numbers["wall"])
                 run.cpu.append(numbers["cpu"] + numbers["server_cpu"])
@@ -218,7 +245,7 @@ def report(runs: list[Runs], args: argparse.Namespace) -> str:
         )
         rows.append(
             (
-                LABELS[run.name],
+                run.label,
                 f"{median(run.cases):.0f}",
                 f"{run.rate():.1f}",
                 f"{run.per_core():.1f}",
@@ -247,6 +274,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, help="rounds (default 5, quick 2)")
     parser.add_argument("--examples", type=int, help="wirefault examples (default 200, quick 50)")
     parser.add_argument("--boofuzz-cases", type=int, help="boofuzz cases (default 1000, quick 200)")
+    parser.add_argument(
+        "--baseline", type=Path, help="also run the wirefault rows with this checkout's code"
+    )
     parser.add_argument("--child", choices=FUZZERS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--cases", type=int, help=argparse.SUPPRESS)
