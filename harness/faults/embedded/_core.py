@@ -4,27 +4,44 @@ The table decides, once per connection (TCP) or client flow (UDP) and toxic,
 whether the toxic applies — its ``connection`` filter, then its toxicity —
 and hands out the stub's seeded random generator. Nothing here touches the
 global ``random``.
+
+The table is the one piece of a proxy that any thread may touch: a caller
+adds a toxic to it directly (so a bad or duplicate toxic fails at once, in
+the caller's thread) and reads the toxics without a round trip to the loop.
+Each change publishes a new immutable :class:`ToxicSnapshot` in a single
+attribute assignment; connections compare its :attr:`~ToxicSnapshot.serial`
+with the last one they applied before they touch any bytes (see
+``ProxyCore.sync_toxics``), so a toxic applies to every byte read after
+:meth:`ToxicTable.add` returned, even before the loop has run a line for it.
 """
 
 from __future__ import annotations
 
 import abc
 import random
+import threading
 from dataclasses import dataclass
 
 from harness.addresses import Address
 from harness.errors import FaultLayerError
 from harness.faults.toxics import Toxic
 
-__all__ = ["AppliedToxic", "ProxyCore", "ToxicTable", "bind_error"]
+__all__ = ["AppliedToxic", "ProxyCore", "ToxicSnapshot", "ToxicTable", "bind_error"]
 
 
 @dataclass(frozen=True)
 class AppliedToxic:
-    """A toxic on a proxy, and how many connections the proxy had accepted when it came."""
+    """A toxic on a proxy, and how many connections the proxy had accepted when it came.
+
+    Attributes:
+        toxic: the toxic.
+        base: the number of connections accepted before it was added.
+        serial: its place in the order of additions to this proxy, from 1.
+    """
 
     toxic: Toxic
     base: int
+    serial: int
 
     def rng_for(self, seq: int) -> random.Random | None:
         """The generator for connection number ``seq``, or None if the toxic skips it.
@@ -44,43 +61,68 @@ class AppliedToxic:
         return rng
 
 
+@dataclass(frozen=True)
+class ToxicSnapshot:
+    """The toxics of a proxy at one moment; never changes once published.
+
+    Attributes:
+        serial: the :attr:`AppliedToxic.serial` of the last toxic added (0: none
+            yet). A connection that has applied every toxic up to ``serial`` is
+            in step; removals do not change it (they are applied by the loop
+            before :meth:`ProxyCore.remove_toxic` returns).
+        entries: the toxics now applied, in the order added.
+    """
+
+    serial: int = 0
+    entries: tuple[AppliedToxic, ...] = ()
+
+    def added_after(self, serial: int) -> tuple[AppliedToxic, ...]:
+        """The toxics added after the one numbered ``serial`` and still applied."""
+        return tuple(e for e in self.entries if e.serial > serial)
+
+
 class ToxicTable:
-    """The toxics of one proxy, in the order added, and its connection counter."""
+    """The toxics of one proxy, in the order added, and its connection counter; thread-safe."""
 
     def __init__(self, proxy: str) -> None:
         self._proxy = proxy
-        self._entries: list[AppliedToxic] = []
+        self._lock = threading.Lock()
         self._accepted = 0
+        #: The current toxics; replaced (never mutated) under the lock, read without it.
+        self.snapshot = ToxicSnapshot()
 
     @property
-    def entries(self) -> list[AppliedToxic]:
-        """The applied toxics, in the order added (a copy)."""
-        return list(self._entries)
+    def entries(self) -> tuple[AppliedToxic, ...]:
+        """The applied toxics, in the order added."""
+        return self.snapshot.entries
 
     def toxics(self) -> list[Toxic]:
         """The toxic values, in the order added."""
-        return [e.toxic for e in self._entries]
+        return [e.toxic for e in self.snapshot.entries]
 
     def next_connection(self) -> int:
         """Number the next accepted connection (or new client flow), from 0."""
-        seq = self._accepted
-        self._accepted += 1
-        return seq
+        with self._lock:
+            seq = self._accepted
+            self._accepted += 1
+            return seq
 
     def add(self, toxic: Toxic) -> AppliedToxic:
-        """Record ``toxic``.
+        """Record ``toxic``; from now on every connection applies it before it forwards a byte.
 
         Raises:
             FaultLayerError: a toxic of that name is already on the proxy.
         """
-        if any(e.toxic.key == toxic.key for e in self._entries):
-            raise FaultLayerError(
-                f"proxy {self._proxy!r} already has a toxic named {toxic.key!r}; "
-                "remove it first or give the new toxic another name"
-            )
-        entry = AppliedToxic(toxic, self._accepted)
-        self._entries.append(entry)
-        return entry
+        with self._lock:
+            now = self.snapshot
+            if any(e.toxic.key == toxic.key for e in now.entries):
+                raise FaultLayerError(
+                    f"proxy {self._proxy!r} already has a toxic named {toxic.key!r}; "
+                    "remove it first or give the new toxic another name"
+                )
+            entry = AppliedToxic(toxic, self._accepted, now.serial + 1)
+            self.snapshot = ToxicSnapshot(entry.serial, (*now.entries, entry))
+            return entry
 
     def remove(self, key: str) -> AppliedToxic:
         """Forget the toxic called ``key``.
@@ -88,18 +130,31 @@ class ToxicTable:
         Raises:
             FaultLayerError: no toxic of that name (the message lists those present).
         """
-        for i, entry in enumerate(self._entries):
-            if entry.toxic.key == key:
-                del self._entries[i]
-                return entry
-        present = ", ".join(e.toxic.key for e in self._entries) or "none"
+        with self._lock:
+            now = self.snapshot
+            for entry in now.entries:
+                if entry.toxic.key == key:
+                    kept = tuple(e for e in now.entries if e is not entry)
+                    self.snapshot = ToxicSnapshot(now.serial, kept)
+                    return entry
+        present = ", ".join(e.toxic.key for e in now.entries) or "none"
         raise FaultLayerError(
             f"proxy {self._proxy!r} has no toxic named {key!r}; toxics present: {present}"
         )
 
+    def clear(self) -> tuple[AppliedToxic, ...]:
+        """Forget every toxic; the ones forgotten, in the order added."""
+        with self._lock:
+            now = self.snapshot
+            self.snapshot = ToxicSnapshot(now.serial)
+            return now.entries
+
 
 class ProxyCore(abc.ABC):
-    """A proxy as it lives on the event loop; every method runs on the loop's thread."""
+    """A proxy as it lives on the event loop; every method runs on the loop's thread.
+
+    Only :attr:`table` may be used from other threads.
+    """
 
     def __init__(self, name: str, upstream: Address, listen: Address) -> None:
         self.name = name
@@ -117,12 +172,29 @@ class ProxyCore(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def add_toxic(self, toxic: Toxic) -> None:
-        """Apply ``toxic`` to future connections and, where it selects them, live ones."""
+    def sync_toxics(self) -> None:
+        """Put the toxics added to :attr:`table` since last time on every live connection.
+
+        Connections also do this themselves before they forward anything, so
+        calling it is only needed to start toxics on idle connections
+        (``timeout``, ``reset_peer``) promptly.
+        """
 
     @abc.abstractmethod
+    async def detach(self, entries: tuple[AppliedToxic, ...]) -> None:
+        """Take ``entries`` (already gone from :attr:`table`) off every live connection."""
+
     async def remove_toxic(self, key: str) -> None:
-        """Remove the toxic ``key`` from the table and from every live connection."""
+        """Remove the toxic ``key`` from the table and from every live connection.
+
+        Raises:
+            FaultLayerError: no toxic of that name.
+        """
+        await self.detach((self.table.remove(key),))
+
+    async def clear_toxics(self) -> None:
+        """Remove every toxic from the table and from every live connection."""
+        await self.detach(self.table.clear())
 
     @abc.abstractmethod
     async def disable(self) -> None:
@@ -135,10 +207,6 @@ class ProxyCore(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Disable for good and wait until every socket is closed."""
-
-    async def toxics(self) -> list[Toxic]:
-        """The toxics now applied, in order."""
-        return self.table.toxics()
 
 
 def bind_error(what: str, address: Address, exc: OSError) -> FaultLayerError:

@@ -2,8 +2,9 @@
 
 The embedded layer's public methods are synchronous and may be called from
 any thread; they hand coroutines to this loop and wait for the result with a
-deadline. Stopping cancels what is left, shuts the loop down and joins the
-thread, so nothing outlives the layer.
+deadline (:meth:`LoopThread.run`), or, when nothing needs to come back, hand
+it a callback and go on (:meth:`LoopThread.post`). Stopping cancels what is
+left, shuts the loop down and joins the thread, so nothing outlives the layer.
 """
 
 from __future__ import annotations
@@ -120,6 +121,20 @@ class LoopThread:
             raise
         except OSError as exc:
             raise FaultLayerError(f"the embedded proxy could not {what}: {exc}") from exc
+
+    def post(self, callback: Callable[[], object], *, what: str) -> None:
+        """Have the loop call ``callback()`` soon, after what was handed to it before; no waiting.
+
+        Errors the callback raises go to the loop's exception handler (logged).
+
+        Raises:
+            FaultLayerError: the layer is closed.
+        """
+        loop = self._ensure()
+        try:
+            loop.call_soon_threadsafe(callback)
+        except RuntimeError as exc:  # the loop closed between _ensure() and here
+            raise FaultLayerError(f"cannot {what}: the embedded proxy has stopped") from exc
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the loop and join the thread; idempotent.

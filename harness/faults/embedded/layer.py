@@ -1,7 +1,11 @@
 """The embedded fault layer: the synchronous, thread-safe face of the asyncio proxies.
 
-Every call is run on the layer's own event-loop thread (see ``_loop.py``) and
+Calls are run on the layer's own event-loop thread (see ``_loop.py``) and
 waited for with a deadline; OS errors come back as :class:`FaultLayerError`.
+Toxics are the exception, because a campaign changes them around every
+scenario and each wait for the loop costs a thread switch both ways: a
+proxy's toxic table is thread-safe (see ``_core.py``), so adding a toxic or
+listing them does not wait for the loop at all, and clearing them is one call.
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ class EmbeddedProxy(FaultProxy):
     def add_toxic(self, toxic: Toxic) -> None:
         """Apply ``toxic`` to live and future connections.
 
+        It applies to every byte the proxy reads after this returns, without
+        waiting for the proxy's loop.
+
         Raises:
             FaultLayerError: the toxic does not apply to this proxy's transport,
                 or its name is taken.
@@ -60,7 +67,16 @@ class EmbeddedProxy(FaultProxy):
                 f"the embedded backend cannot apply {toxic.type!r} to a {transport.upper()} "
                 f"proxy; toxics for {transport}: {valid}"
             )
-        self._layer.call(lambda: self._core.add_toxic(toxic), f"add toxic {toxic.key}")
+        table = self._core.table
+        table.add(toxic)  # a duplicate name fails here, in the caller's thread
+        try:
+            # Every connection takes the toxic up before it forwards another byte, so
+            # there is nothing to wait for; this starts it at once on idle connections
+            # too (a timeout or reset_peer toxic acts without data).
+            self._layer.post(self._core.sync_toxics, f"add toxic {toxic.key}")
+        except FaultLayerError:
+            table.remove(toxic.key)
+            raise
 
     def remove_toxic(self, name: str) -> None:
         """Remove the toxic called ``name``.
@@ -72,7 +88,12 @@ class EmbeddedProxy(FaultProxy):
 
     def toxics(self) -> list[Toxic]:
         """The toxics now applied, in the order added."""
-        return self._layer.call(self._core.toxics, "list toxics")
+        return self._core.table.toxics()
+
+    def clear_toxics(self) -> None:
+        """Remove every toxic, in one call to the loop (none when there are no toxics)."""
+        if self._core.table.entries:
+            self._layer.call(self._core.clear_toxics, f"clear the toxics of proxy {self.name}")
 
     def disable(self) -> None:
         """Close the listener and drop every connection (FIN to both sides)."""
@@ -125,6 +146,14 @@ class EmbeddedFaultLayer(FaultLayer):
             FaultLayerError: the layer is closed, the call failed or timed out.
         """
         return self._loop.run(factory, timeout=self.timeout, what=what)
+
+    def post(self, callback: Callable[[], object], what: str) -> None:
+        """Have the layer's loop call ``callback()`` soon, without waiting for it.
+
+        Raises:
+            FaultLayerError: the layer is closed.
+        """
+        self._loop.post(callback, what=what)
 
     def open_proxy(
         self, upstream: Address, *, name: str | None = None, listen: Address | None = None

@@ -24,7 +24,6 @@ from harness.addresses import Address
 from harness.faults.embedded._core import AppliedToxic, ProxyCore, bind_error
 from harness.faults.embedded._link import Link
 from harness.faults.embedded.toxics import End
-from harness.faults.toxics import Toxic
 
 __all__ = ["TcpProxy"]
 
@@ -58,10 +57,12 @@ class _Side(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if not self.conn.closing:
+            self.conn.sync()
             self.feeds.feed(data)
 
     def eof_received(self) -> bool:
         if not self.conn.closing:
+            self.conn.sync()
             self.feeds.feed_end()
         return True  # keep the socket open: the other direction may still flow
 
@@ -126,10 +127,24 @@ class _Conn:
         self._open_sides = 0
         self._dial: asyncio.Task[None] | None = None
         self.gone = asyncio.get_running_loop().create_future()
-        for entry in proxy.table.entries:
-            self.attach(entry)
+        #: The serial of the last toxic this connection has taken up (see ToxicSnapshot).
+        self.synced = 0
+        self.sync()
 
-    def attach(self, entry: AppliedToxic) -> None:
+    def sync(self) -> None:
+        """Take up the toxics added to the proxy since last time (cheap when there are none).
+
+        Called before any byte or EOF is forwarded, so a toxic applies to what
+        is read after :meth:`ToxicTable.add` returned in the caller's thread.
+        """
+        snapshot = self.proxy.table.snapshot
+        if snapshot.serial == self.synced:
+            return
+        for entry in snapshot.added_after(self.synced):
+            self._attach(entry)
+        self.synced = snapshot.serial
+
+    def _attach(self, entry: AppliedToxic) -> None:
         """Put ``entry``'s toxic on this connection's link if it selects this connection."""
         link = self.up if entry.toxic.stream == "upstream" else self.down
         if self.closing or link.ended:
@@ -138,10 +153,11 @@ class _Conn:
         if rng is not None:
             link.add(entry.toxic, rng)
 
-    async def detach(self, key: str) -> None:
-        """Take toxic ``key`` off both links."""
-        await self.up.remove(key)
-        await self.down.remove(key)
+    async def detach(self, keys: list[str]) -> None:
+        """Take the toxics called ``keys`` off both links, in that order."""
+        for key in keys:
+            await self.up.remove(key)
+            await self.down.remove(key)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -271,16 +287,17 @@ class TcpProxy(ProxyCore):
         self.conns.add(conn)
         return conn.client
 
-    async def add_toxic(self, toxic: Toxic) -> None:
-        """Record ``toxic`` and put it on every live connection it selects."""
-        entry = self.table.add(toxic)
+    def sync_toxics(self) -> None:
+        """Put the toxics added since last time on every live connection they select."""
         for conn in list(self.conns):
-            conn.attach(entry)
+            conn.sync()
 
-    async def remove_toxic(self, key: str) -> None:
-        """Forget toxic ``key`` and take it off every live connection."""
-        self.table.remove(key)
-        await asyncio.gather(*(conn.detach(key) for conn in list(self.conns)))
+    async def detach(self, entries: tuple[AppliedToxic, ...]) -> None:
+        """Take ``entries`` off every live connection, the last added first."""
+        if not entries or not self.conns:
+            return
+        keys = [entry.toxic.key for entry in reversed(entries)]
+        await asyncio.gather(*(conn.detach(keys) for conn in list(self.conns)))
 
     async def disable(self) -> None:
         """Close the listener and drop every connection (FIN to both sides)."""

@@ -91,15 +91,22 @@ class _Flow:
         self.last_active = asyncio.get_running_loop().time()
         self.up = _DatagramLink(self._to_server)
         self.down = _DatagramLink(self._to_client)
-        for entry in proxy.table.entries:
-            self.attach(entry)
+        #: The serial of the last toxic this flow has taken up (see ToxicSnapshot).
+        self.synced = 0
+        self.sync()
         asyncio.get_running_loop().add_reader(sock.fileno(), self._on_readable)
 
-    def attach(self, entry: AppliedToxic) -> None:
-        """Put ``entry``'s toxic on this flow if it selects it (connection filter, toxicity)."""
-        if entry.rng_for(self.seq) is not None:
-            link = self.up if entry.toxic.stream == "upstream" else self.down
-            link.add(entry.toxic)
+    def sync(self) -> None:
+        """Take up the toxics added to the proxy since last time (before any datagram passes)."""
+        snapshot = self.proxy.table.snapshot
+        if snapshot.serial == self.synced:
+            return
+        for entry in snapshot.added_after(self.synced):
+            # The connection filter, then toxicity; datagram stubs draw from the seed alone.
+            if entry.rng_for(self.seq) is not None:
+                link = self.up if entry.toxic.stream == "upstream" else self.down
+                link.add(entry.toxic)
+        self.synced = snapshot.serial
 
     def detach(self, key: str) -> None:
         """Take toxic ``key`` off both directions."""
@@ -125,6 +132,7 @@ class _Flow:
                 log.debug("flow %s: %s", self.client, exc)
                 continue
             self.last_active = asyncio.get_running_loop().time()
+            self.sync()
             self.down.feed(data)
 
     def close(self) -> None:
@@ -193,6 +201,7 @@ class UdpProxy(ProxyCore):
             flow = self.flows.get(client) or self._open_flow(client)
             if flow is not None:
                 flow.last_active = asyncio.get_running_loop().time()
+                flow.sync()
                 flow.up.feed(data)
 
     def _open_flow(self, client: SockAddr) -> _Flow | None:
@@ -236,17 +245,16 @@ class UdpProxy(ProxyCore):
                 flow.close()
         self._schedule_sweep()
 
-    async def add_toxic(self, toxic: Toxic) -> None:
-        """Record ``toxic`` and put it on every live flow it selects."""
-        entry = self.table.add(toxic)
+    def sync_toxics(self) -> None:
+        """Put the toxics added since last time on every live flow they select."""
         for flow in list(self.flows.values()):
-            flow.attach(entry)
+            flow.sync()
 
-    async def remove_toxic(self, key: str) -> None:
-        """Forget toxic ``key``; held datagrams are released, not lost."""
-        self.table.remove(key)
-        for flow in list(self.flows.values()):
-            flow.detach(key)
+    async def detach(self, entries: tuple[AppliedToxic, ...]) -> None:
+        """Take ``entries`` off every live flow, the last added first; held datagrams go on."""
+        for entry in reversed(entries):
+            for flow in list(self.flows.values()):
+                flow.detach(entry.toxic.key)
 
     async def disable(self) -> None:
         """Close the listen socket and forget every flow."""
