@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from harness.codecs.base import Codec
+from harness.faults.toxics import Toxic
 from harness.scenario import Close, Pause, Scenario, Send, Step
 from strategies._common import (
     check_backend,
@@ -33,9 +34,10 @@ def _datagram(where: str, codec: Codec, backend: str | None, deadline: float) ->
 
 
 @st.composite
-def _datagram_reply(draw: st.DrawFn, codec: Codec, max_datagrams: int) -> Scenario:
-    cap = min(64, codec.max_frame)
-    sequence = draw(datagram_sequences(max_size=max_datagrams, max_datagram=cap))
+def _datagram_reply(
+    draw: st.DrawFn, codec: Codec, sequences: SearchStrategy[tuple[bytes, ...]]
+) -> Scenario:
+    sequence = draw(sequences)
     clients = draw(st.lists(st.integers(0, 1), min_size=len(sequence), max_size=len(sequence)))
     steps: list[Step] = []
     for datagram, conn in zip(sequence, clients, strict=True):
@@ -60,7 +62,8 @@ def datagram_reply_scenarios(
     """
     _datagram("datagram_reply_scenarios", codec, backend, deadline)
     check_size("datagram_reply_scenarios", "max_datagrams", max_datagrams, minimum=1)
-    return _datagram_reply(codec, max_datagrams)
+    sequences = datagram_sequences(max_size=max_datagrams, max_datagram=min(64, codec.max_frame))
+    return _datagram_reply(codec, sequences)
 
 
 def _sent_then_probe(datagrams_sent: tuple[bytes, ...], probe: bytes) -> tuple[Step, ...]:
@@ -87,11 +90,14 @@ def datagram_size_scenarios(
 
 @st.composite
 def _datagram_fault(
-    draw: st.DrawFn, codec: Codec, backend: str | None, probe: bytes, max_datagrams: int
+    draw: st.DrawFn,
+    codec: Codec,
+    schedules: SearchStrategy[tuple[Toxic, ...]] | None,
+    sequences: SearchStrategy[tuple[bytes, ...]],
+    probe: bytes,
 ) -> Scenario:
-    toxics = draw(datagram_toxic_schedules()) if backend == "embedded" else ()
-    cap = min(64, codec.max_frame)
-    sequence = draw(datagram_sequences(max_size=max_datagrams, max_datagram=cap))
+    toxics = draw(schedules) if schedules is not None else ()
+    sequence = draw(sequences)
     sent = tuple(codec.encode(d) for d in sequence)
     return Scenario(steps=_sent_then_probe(sent, probe), toxics=toxics)
 
@@ -117,4 +123,6 @@ def datagram_fault_scenarios(
     """
     _datagram("datagram_fault_scenarios", codec, backend, deadline)
     check_size("datagram_fault_scenarios", "max_datagrams", max_datagrams, minimum=1)
-    return _datagram_fault(codec, backend, probe_request(codec, probe), max_datagrams)
+    schedules = datagram_toxic_schedules() if backend == "embedded" else None
+    sequences = datagram_sequences(max_size=max_datagrams, max_datagram=min(64, codec.max_frame))
+    return _datagram_fault(codec, schedules, sequences, probe_request(codec, probe))

@@ -15,6 +15,7 @@ chunk: the data as a single write.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 from hypothesis import strategies as st
@@ -66,29 +67,79 @@ def cut_at(data: bytes, points: list[int] | tuple[int, ...]) -> tuple[bytes, ...
     return chunks or (data,)
 
 
-def _cut_kinds(size: int, boundaries: tuple[int, ...]) -> SearchStrategy[tuple[int, ...]]:
-    anywhere = st.integers(1, size - 1).map(lambda i: (i,))
-    lone_byte = st.integers(0, size - 1).map(lambda i: (i, i + 1))
-    near = sorted({b + d for b in boundaries for d in (-1, 0, 1) if 0 < b + d < size})
+def _near(size: int, boundaries: tuple[int, ...]) -> tuple[int, ...]:
+    """Inner offsets at a boundary or one byte either side of it."""
+    return tuple(sorted({b + d for b in boundaries for d in (-1, 0, 1) if 0 < b + d < size}))
+
+
+# The strategies below depend on the data only through small numbers that recur from one
+# example to the next, so they are memoised: a strategy built afresh for every example is
+# also validated afresh, which costs more than drawing from it. They are immutable values.
+
+
+@functools.lru_cache(maxsize=64)
+def _most_cuts(limit: int) -> SearchStrategy[int]:
+    return st.sampled_from(sorted({min(2, limit), limit}))
+
+
+@functools.lru_cache(maxsize=256)
+def _single_cuts(size: int) -> SearchStrategy[tuple[int, ...]]:
+    return st.integers(1, size - 1).map(lambda i: (i,))
+
+
+@functools.lru_cache(maxsize=256)
+def _lone_bytes(size: int) -> SearchStrategy[tuple[int, ...]]:
+    return st.integers(0, size - 1).map(lambda i: (i, i + 1))
+
+
+@functools.lru_cache(maxsize=1024)
+def _cut_groups(
+    size: int, near: tuple[int, ...], most: int
+) -> SearchStrategy[list[tuple[int, ...]]]:
     if not near:
-        return st.one_of(anywhere, lone_byte)
-    return st.one_of(anywhere, st.sampled_from(near).map(lambda i: (i,)), lone_byte)
+        kinds = st.one_of(_single_cuts(size), _lone_bytes(size))
+    else:
+        at_boundaries = st.sampled_from(near).map(lambda i: (i,))
+        kinds = st.one_of(_single_cuts(size), at_boundaries, _lone_bytes(size))
+    return st.lists(kinds, max_size=most)
 
 
-@st.composite
-def _planned(
+def _cut(
     draw: st.DrawFn, data: bytes, limit: int, boundaries: tuple[int, ...], every_byte: bool
 ) -> tuple[bytes, ...]:
     # Half the plans make at most two cuts: a frame split once or twice, right at a
     # boundary, is the likeliest trigger and would be rare among many cuts.
-    most = draw(st.sampled_from(sorted({min(2, limit), limit})))
-    groups = draw(st.lists(_cut_kinds(len(data), boundaries), max_size=most))
+    most = draw(_most_cuts(limit))
+    groups = draw(_cut_groups(len(data), _near(len(data), boundaries), most))
     # Drawn after the cuts, so "no cut, not byte by byte" is the simplest choice of all
     # (a separate strategy branch would be simpler still, and shrink to byte by byte).
     if every_byte and draw(st.integers(0, _BYTE_AT_A_TIME_ODDS - 1)) == 1:
         return byte_at_a_time(data)
     points = sorted({p for g in groups for p in g if 0 < p < len(data)})[:limit]
     return cut_at(data, points)
+
+
+@st.composite
+def _planned(
+    draw: st.DrawFn, data: bytes, limit: int, boundaries: tuple[int, ...], every_byte: bool
+) -> tuple[bytes, ...]:
+    return _cut(draw, data, limit, boundaries, every_byte)
+
+
+def _draw_chunking(draw: st.DrawFn, data: bytes, boundaries: tuple[int, ...]) -> tuple[bytes, ...]:
+    """``draw(chunkings(data, boundaries=boundaries))``, drawn with the caller's ``draw``.
+
+    For scenario composites, which cut new data in every example: the same choices
+    without building (and validating) a new strategy each time.
+    """
+    if len(data) <= 1:
+        return (data,)
+    return _cut(draw, data, _cut_limit(len(data), None), boundaries, True)
+
+
+def _cut_limit(size: int, max_chunks: int | None) -> int:
+    """The most cuts a plan makes in ``size`` bytes (``size`` >= 2)."""
+    return min(size - 1, (max_chunks - 1) if max_chunks else _DEFAULT_CUTS)
 
 
 def chunkings(
@@ -117,6 +168,5 @@ def chunkings(
         check_size("chunkings", "boundaries", b)
     if len(data) <= 1 or max_chunks == 1:
         return st.just((data,))
-    limit = min(len(data) - 1, (max_chunks - 1) if max_chunks else _DEFAULT_CUTS)
     every_byte = max_chunks is None or max_chunks >= len(data)
-    return _planned(data, limit, tuple(boundaries), every_byte)
+    return _planned(data, _cut_limit(len(data), max_chunks), tuple(boundaries), every_byte)

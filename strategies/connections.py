@@ -7,6 +7,8 @@ strategies read as the shapes they produce.
 
 from __future__ import annotations
 
+import functools
+
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
@@ -35,8 +37,16 @@ def abort_points(data: bytes, *, boundaries: tuple[int, ...] = ()) -> SearchStra
         check_size("abort_points", "boundaries", b)
     size = len(data)
     edges = {0, size} | {b + d for b in boundaries for d in (-1, 0, 1) if 0 <= b + d <= size}
-    # Any position first, so shrinking can walk down from an edge (see large_payloads).
-    return st.one_of(st.integers(0, size), st.sampled_from(sorted(edges)))
+    return _positions(size, tuple(sorted(edges)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _positions(size: int, edges: tuple[int, ...]) -> SearchStrategy[int]:
+    # Memoised: scenario builders call abort_points for every example, sizes and edges
+    # recur, and a strategy built afresh is also validated afresh (it cost more than
+    # drawing from it). Any position first, so shrinking can walk down from an edge
+    # (see large_payloads).
+    return st.one_of(st.integers(0, size), st.sampled_from(edges))
 
 
 def exchange(

@@ -8,6 +8,8 @@ the plain case: a short datagram, sent once, in order, with no toxic.
 
 from __future__ import annotations
 
+import functools
+
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
@@ -56,23 +58,28 @@ def datagrams(*, max_size: int = MAX_UDP_PAYLOAD, max_random: int = 64) -> Searc
     )
 
 
-@st.composite
-def _sequence(
-    draw: st.DrawFn, min_size: int, max_size: int, max_datagram: int
-) -> tuple[bytes, ...]:
-    base = draw(st.lists(payloads(max_size=max_datagram), min_size=min_size, max_size=max_size))
-    if not base:
-        return ()
-    identity = list(range(len(base)))
+@functools.lru_cache(maxsize=256)
+def _orders(count: int, min_size: int, max_size: int) -> SearchStrategy[list[int]]:
+    # Memoised (a handful of counts recur): built afresh for every sequence, this
+    # strategy's validation cost more than drawing from it.
+    identity = list(range(count))
     # In order first (the shrink target), then a permutation built directly, then
     # indices drawn with repetition: duplicates, gaps and reorderings at once.
-    order = draw(
-        st.one_of(
-            st.just(identity),
-            st.permutations(identity),
-            st.lists(st.integers(0, len(base) - 1), min_size=max(min_size, 1), max_size=max_size),
-        )
+    return st.one_of(
+        st.just(identity),
+        st.permutations(identity),
+        st.lists(st.integers(0, count - 1), min_size=max(min_size, 1), max_size=max_size),
     )
+
+
+@st.composite
+def _sequence(
+    draw: st.DrawFn, bases: SearchStrategy[list[bytes]], min_size: int, max_size: int
+) -> tuple[bytes, ...]:
+    base = draw(bases)
+    if not base:
+        return ()
+    order = draw(_orders(len(base), min_size, max_size))
     return tuple(base[i] for i in order)
 
 
@@ -96,7 +103,8 @@ def datagram_sequences(
     """
     check_range("datagram_sequences", "min_size", min_size, "max_size", max_size)
     check_size("datagram_sequences", "max_datagram", max_datagram)
-    return _sequence(min_size, max_size, max_datagram)
+    bases = st.lists(payloads(max_size=max_datagram), min_size=min_size, max_size=max_size)
+    return _sequence(bases, min_size, max_size)
 
 
 def _indices(max_index: int) -> SearchStrategy[tuple[int, ...] | None]:

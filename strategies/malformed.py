@@ -103,6 +103,20 @@ def _option(codec: Codec, name: str, default: int | str) -> int | str:
 # -- lenprefix ---------------------------------------------------------------------------------
 
 
+@st.composite
+def _truncated_body(
+    draw: st.DrawFn,
+    lengths: SearchStrategy[int],
+    fills: SearchStrategy[bytes],
+    header: Callable[[int], bytes],
+) -> MalformedFrame:
+    # Module level, strategies passed in: a composite defined (decorated) inside the
+    # builder cost a look at its own source every time the builder ran.
+    length = draw(lengths)
+    body = repeat_to(draw(fills), draw(st.integers(0, length - 1)))
+    return MalformedFrame("truncated-body", header(length) + body, complete=False)
+
+
 def _lenprefix(codec: Codec) -> list[SearchStrategy[MalformedFrame]]:
     width = int(_option(codec, "header_bytes", 4))
     order: Literal["little", "big"] = (
@@ -114,18 +128,13 @@ def _lenprefix(codec: Codec) -> list[SearchStrategy[MalformedFrame]]:
     def header(n: int) -> bytes:
         return n.to_bytes(width, order)
 
-    @st.composite
-    def truncated_body(draw: st.DrawFn) -> MalformedFrame:
-        length = draw(st.integers(1, max(1, min(top, _SMALL))))
-        body = repeat_to(draw(_letters()), draw(st.integers(0, length - 1)))
-        return MalformedFrame("truncated-body", header(length) + body, complete=False)
-
     kinds: list[SearchStrategy[MalformedFrame]] = []
     if width > 1:
         partial = st.integers(1, width - 1).map(lambda n: header(top)[:n])
         kinds.append(partial.map(_frame("truncated-header", complete=False)))
     if top >= 1:
-        kinds.append(truncated_body())
+        lengths = st.integers(1, max(1, min(top, _SMALL)))
+        kinds.append(_truncated_body(lengths, _letters(), header))
     if codec.max_frame < largest:
         lengths = st.one_of(
             st.integers(codec.max_frame + 1, largest),

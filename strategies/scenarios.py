@@ -33,10 +33,13 @@ UDP builders live in :mod:`strategies._datagram_scenarios`.
 
 from __future__ import annotations
 
+import functools
+
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from harness.codecs.base import Codec
+from harness.faults.toxics import Toxic
 from harness.scenario import Abort, Close, Expect, HalfClose, Open, Scenario, Send, Step
 from strategies._common import (
     FILL_ALPHABET,
@@ -53,10 +56,10 @@ from strategies._datagram_scenarios import (
     datagram_reply_scenarios,
     datagram_size_scenarios,
 )
-from strategies.chunking import chunkings
+from strategies.chunking import _draw_chunking
 from strategies.connections import abort_points, aborted_after, exchange, half_close, probe_steps
 from strategies.datagrams import datagrams
-from strategies.frames import requests
+from strategies.frames import Requests, requests
 from strategies.malformed import MalformedFrame, malformed_frames
 from strategies.payloads import large_payloads, payloads
 from strategies.timing import pauses
@@ -109,18 +112,31 @@ def _pause_budget(chunks: int, deadline: float) -> float:
     return min(0.02, max(SPLIT_PAUSE, 0.1 / max(chunks - 1, 1)), deadline / 10)
 
 
+@functools.lru_cache(maxsize=256)
+def _split_pauses(chunks: int, deadline: float) -> SearchStrategy[float]:
+    # Memoised: a strategy built afresh for every example is validated afresh too,
+    # and chunk counts repeat (at most a few hundred, one byte per write).
+    return pauses(max_pause=_pause_budget(chunks, deadline), min_pause=SPLIT_PAUSE)
+
+
 # -- stream properties -----------------------------------------------------------------------
+
+# Each public builder makes the strategies that depend only on its arguments (requests,
+# malformed frames, toxic schedules) and hands them to its composite: a strategy made
+# inside a composite is made, and validated, again for every example drawn.
 
 
 @st.composite
 def _reassembly(
-    draw: st.DrawFn, codec: Codec, backend: str | None, deadline: float, max_frames: int
+    draw: st.DrawFn,
+    requested: SearchStrategy[Requests],
+    schedules: SearchStrategy[tuple[Toxic, ...]] | None,
+    deadline: float,
 ) -> Scenario:
-    reqs = draw(requests(codec, max_frames=max_frames, min_payload=_min_payload(codec)))
-    chunks = draw(chunkings(reqs.data, boundaries=reqs.boundaries))
-    budget = _pause_budget(len(chunks), deadline)
-    pause = draw(pauses(max_pause=budget, min_pause=SPLIT_PAUSE)) if len(chunks) > 1 else 0
-    toxics = draw(toxic_schedules(backend=backend)) if backend is not None else ()
+    reqs = draw(requested)
+    chunks = _draw_chunking(draw, reqs.data, reqs.boundaries)
+    pause = draw(_split_pauses(len(chunks), deadline)) if len(chunks) > 1 else 0
+    toxics = draw(schedules) if schedules is not None else ()
     n = len(reqs)
     steps = (
         *exchange(0, (reqs.data,), count=n),
@@ -147,14 +163,12 @@ def reassembly_scenarios(
     """
     _stream("reassembly_scenarios", codec, backend, deadline)
     check_size("reassembly_scenarios", "max_frames", max_frames, minimum=1)
-    return _reassembly(codec, backend, deadline, max_frames)
+    requested = requests(codec, max_frames=max_frames, min_payload=_min_payload(codec))
+    schedules = toxic_schedules(backend=backend) if backend is not None else None
+    return _reassembly(requested, schedules, deadline)
 
 
-@st.composite
-def _pipelining(draw: st.DrawFn, codec: Codec, max_frames: int) -> Scenario:
-    reqs = draw(
-        requests(codec, min_frames=2, max_frames=max_frames, min_payload=_min_payload(codec))
-    )
+def _pipelined(reqs: Requests) -> Scenario:
     steps: list[Step] = []
     for frame in reqs.wire:
         steps.extend(exchange(0, (frame,), count=1))
@@ -176,13 +190,21 @@ def pipelining_scenarios(
     """
     _stream("pipelining_scenarios", codec, backend, deadline)
     check_size("pipelining_scenarios", "max_frames", max_frames, minimum=2)
-    return _pipelining(codec, max_frames)
+    requested = requests(
+        codec, min_frames=2, max_frames=max_frames, min_payload=_min_payload(codec)
+    )
+    return requested.map(_pipelined)
 
 
 @st.composite
-def _malformed(draw: st.DrawFn, codec: Codec, probe: bytes) -> tuple[MalformedFrame, Scenario]:
-    bad = draw(malformed_frames(codec))
-    valid = draw(requests(codec, min_frames=0, max_frames=2, min_payload=_min_payload(codec)))
+def _malformed_case(
+    draw: st.DrawFn,
+    frames: SearchStrategy[MalformedFrame],
+    requested: SearchStrategy[Requests],
+    probe: bytes,
+) -> tuple[MalformedFrame, Scenario]:
+    bad = draw(frames)
+    valid = draw(requested)
     steps: list[Step] = []
     if valid.wire:
         steps.extend(exchange(0, (valid.data,), count=len(valid)))
@@ -191,6 +213,11 @@ def _malformed(draw: st.DrawFn, codec: Codec, probe: bytes) -> tuple[MalformedFr
         steps.append(HalfClose(conn=0))
     steps.extend((Expect(conn=0, count=1), Close(conn=0), *probe_steps(1, probe)))
     return bad, Scenario(steps=tuple(steps))
+
+
+def _malformed(codec: Codec, probe: bytes) -> SearchStrategy[tuple[MalformedFrame, Scenario]]:
+    valid = requests(codec, min_frames=0, max_frames=2, min_payload=_min_payload(codec))
+    return _malformed_case(malformed_frames(codec), valid, probe)
 
 
 def malformed_cases(
@@ -226,24 +253,32 @@ def malformed_scenarios(
     return _malformed(codec, probe_request(codec, probe)).map(lambda case: case[1])
 
 
+#: The two stalls, the mid-request one first (the shrink target).
+_STALL_KINDS = st.sampled_from(("mid-request", "no-read"))
+
+
 @st.composite
-def _big_frame(draw: st.DrawFn, codec: Codec) -> bytes:
+def _big_frame(draw: st.DrawFn, codec: Codec, fills: SearchStrategy[bytes]) -> bytes:
     cap = min(codec.max_frame, NO_READ_FRAME)
     size = cap - draw(st.integers(0, min(15, cap)))
-    fill = draw(payloads(min_size=1, max_size=8, alphabet=FILL_ALPHABET))
-    return codec.encode(repeat_to(fill, size))
+    return codec.encode(repeat_to(draw(fills), size))
 
 
 @st.composite
-def _stall(draw: st.DrawFn, codec: Codec, no_read_bytes: int) -> Scenario:
-    kind = draw(st.sampled_from(("mid-request", "no-read")))
-    frame = draw(requests(codec, min_frames=1, max_frames=1, min_payload=2)).wire[0]
+def _stall(
+    draw: st.DrawFn,
+    requested: SearchStrategy[Requests],
+    big_frames: SearchStrategy[bytes],
+    no_read_bytes: int,
+) -> Scenario:
+    kind = draw(_STALL_KINDS)
+    frame = draw(requested).wire[0]
     served = probe_steps(1, frame)
     if kind == "mid-request":
         prefix = frame[: draw(st.integers(1, max(1, len(frame) - 1)))]
         steps: tuple[Step, ...] = (Send(conn=0, chunks=(prefix,)), *served)
     else:
-        big = draw(_big_frame(codec))
+        big = draw(big_frames)
         flood = big * -(-no_read_bytes // len(big))
         steps = (Open(conn=0, rcvbuf=NO_READ_RCVBUF), Send(conn=0, chunks=(flood,)), *served)
     return Scenario(steps=(*steps, Abort(conn=0)))
@@ -271,16 +306,21 @@ def stall_scenarios(
     """
     _stream("stall_scenarios", codec, backend, deadline)
     check_size("stall_scenarios", "no_read_bytes", no_read_bytes, minimum=1)
-    return _stall(codec, no_read_bytes)
+    requested = requests(codec, min_frames=1, max_frames=1, min_payload=2)
+    fills = payloads(min_size=1, max_size=8, alphabet=FILL_ALPHABET)
+    return _stall(requested, _big_frame(codec, fills), no_read_bytes)
 
 
 @st.composite
-def _reset(draw: st.DrawFn, codec: Codec, probe: bytes, max_clients: int) -> Scenario:
-    reqs = draw(requests(codec, min_payload=_min_payload(codec)))
+def _reset(
+    draw: st.DrawFn, requested: SearchStrategy[Requests], probe: bytes, max_clients: int
+) -> Scenario:
+    reqs = draw(requested)
     clients = draw(st.integers(1, max_clients))
+    cuts = abort_points(reqs.data, boundaries=reqs.boundaries)
     steps: list[Step] = []
     for conn in range(clients):
-        cut = draw(abort_points(reqs.data, boundaries=reqs.boundaries))
+        cut = draw(cuts)
         steps.extend(aborted_after(conn, reqs.data[:cut]))
     steps.extend(probe_steps(clients, probe))
     return Scenario(steps=tuple(steps))
@@ -307,13 +347,14 @@ def reset_scenarios(
     """
     _stream("reset_scenarios", codec, backend, deadline)
     check_size("reset_scenarios", "max_clients", max_clients, minimum=1)
-    return _reset(codec, probe_request(codec, probe), max_clients)
+    requested = requests(codec, min_payload=_min_payload(codec))
+    return _reset(requested, probe_request(codec, probe), max_clients)
 
 
 @st.composite
-def _half_close(draw: st.DrawFn, codec: Codec, max_frames: int) -> Scenario:
-    reqs = draw(requests(codec, max_frames=max_frames, min_payload=_min_payload(codec)))
-    chunks = draw(chunkings(reqs.data, boundaries=reqs.boundaries))
+def _half_close(draw: st.DrawFn, requested: SearchStrategy[Requests]) -> Scenario:
+    reqs = draw(requested)
+    chunks = _draw_chunking(draw, reqs.data, reqs.boundaries)
     # c0 is the baseline: how many replies these requests get without a half-close
     # (a one-request-per-connection server answers one, then closes, and is right to).
     baseline = (*exchange(0, (reqs.data,), count=len(reqs.wire)), Close(conn=0))
@@ -335,7 +376,7 @@ def half_close_scenarios(
     """
     _stream("half_close_scenarios", codec, backend, deadline)
     check_size("half_close_scenarios", "max_frames", max_frames, minimum=1)
-    return _half_close(codec, max_frames)
+    return _half_close(requests(codec, max_frames=max_frames, min_payload=_min_payload(codec)))
 
 
 def _large(codec: Codec, payload: bytes) -> Scenario:
@@ -378,16 +419,15 @@ def large_payload_scenarios(
     return sizes.map(lambda payload: _large(codec, payload))
 
 
+def _echo_datagrams(codec: Codec, sent: list[bytes]) -> Scenario:
+    chunks = tuple(codec.encode(d) for d in sent)
+    return Scenario(steps=(*exchange(0, chunks, count=len(chunks)), Close(conn=0)))
+
+
 @st.composite
-def _echo(draw: st.DrawFn, codec: Codec, max_frames: int) -> Scenario:
-    if codec.transport == "datagram":
-        # One datagram per frame, sizes up to the maximum: a short receive buffer
-        # truncates only datagrams longer than it.
-        sizes = st.lists(datagrams(max_size=codec.max_frame), min_size=1, max_size=max_frames)
-        chunks = tuple(codec.encode(d) for d in draw(sizes))
-        return Scenario(steps=(*exchange(0, chunks, count=len(chunks)), Close(conn=0)))
-    reqs = draw(requests(codec, max_frames=max_frames, min_payload=_min_payload(codec)))
-    chunks = draw(chunkings(reqs.data, boundaries=reqs.boundaries))
+def _echo_stream(draw: st.DrawFn, requested: SearchStrategy[Requests]) -> Scenario:
+    reqs = draw(requested)
+    chunks = _draw_chunking(draw, reqs.data, reqs.boundaries)
     return Scenario(steps=(*exchange(0, chunks, count=len(reqs)), Close(conn=0)))
 
 
@@ -406,4 +446,10 @@ def echo_scenarios(
     check_backend("echo_scenarios", backend)
     check_seconds("echo_scenarios", "deadline", deadline, positive=True)
     check_size("echo_scenarios", "max_frames", max_frames, minimum=1)
-    return _echo(codec, max_frames)
+    if codec.transport == "datagram":
+        # One datagram per frame, sizes up to the maximum: a short receive buffer
+        # truncates only datagrams longer than it.
+        sizes = st.lists(datagrams(max_size=codec.max_frame), min_size=1, max_size=max_frames)
+        return sizes.map(lambda sent: _echo_datagrams(codec, sent))
+    requested = requests(codec, max_frames=max_frames, min_payload=_min_payload(codec))
+    return _echo_stream(requested)

@@ -46,22 +46,30 @@ _Builder = Callable[[bool], SearchStrategy[Toxic]]
 
 
 @st.composite
-def _latency(draw: st.DrawFn, seeded: bool) -> Toxic:
+def _latency_toxics(draw: st.DrawFn, seed_values: SearchStrategy[int | None]) -> Toxic:
     latency = draw(st.integers(0, MAX_LATENCY_MS))
     jitter = draw(st.integers(0, min(MAX_JITTER_MS, latency)))
-    return Latency(latency=latency, jitter=jitter, stream=draw(STREAMS), seed=draw(seeds(seeded)))
+    return Latency(latency=latency, jitter=jitter, stream=draw(STREAMS), seed=draw(seed_values))
+
+
+def _latency(seeded: bool) -> SearchStrategy[Toxic]:
+    return _latency_toxics(seeds(seeded))
 
 
 @st.composite
-def _slicer(draw: st.DrawFn, seeded: bool) -> Toxic:
+def _slicer_toxics(draw: st.DrawFn, seed_values: SearchStrategy[int | None]) -> Toxic:
     average = draw(st.integers(1, 64))
     return Slicer(
         average_size=average,
         size_variation=draw(st.integers(0, average - 1)),
         delay=draw(st.integers(0, 1000)),
         stream=draw(STREAMS),
-        seed=draw(seeds(seeded)),
+        seed=draw(seed_values),
     )
+
+
+def _slicer(seeded: bool) -> SearchStrategy[Toxic]:
+    return _slicer_toxics(seeds(seeded))
 
 
 def _bandwidth(seeded: bool) -> SearchStrategy[Toxic]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,6 +11,7 @@ from strategies_support import FAST, drawn, minimal
 
 from harness.errors import UsageError
 from strategies import byte_at_a_time, chunkings, coalesced, cut_at
+from strategies.chunking import _draw_chunking
 
 DATA = b"PING\r\nPING\r\nECHO hello\r\n"
 
@@ -18,6 +21,42 @@ DATA = b"PING\r\nPING\r\nECHO hello\r\n"
 def test_chunks_join_back_to_the_data(case: tuple[bytes, tuple[bytes, ...]]) -> None:
     data, chunks = case
     assert b"".join(chunks) == data
+
+
+@FAST
+@given(st.data())
+def test_equal_lengths_are_cut_in_their_own_bytes(data: st.DataObject) -> None:
+    # Cut plans are shared between data of one length (they are built once); the
+    # chunks must still be of the data asked for.
+    size = data.draw(st.integers(2, 40))
+    first, second = b"a" * size, b"b" * size
+    assert b"".join(data.draw(chunkings(first, boundaries=(1,)))) == first
+    assert b"".join(data.draw(chunkings(second, boundaries=(1,)))) == second
+
+
+@st.composite
+def _cut_in_place(draw: st.DrawFn, data: bytes, boundaries: tuple[int, ...]) -> tuple[bytes, ...]:
+    return _draw_chunking(draw, data, boundaries)
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        lambda c: True,
+        lambda c: len(c) == 2,
+        lambda c: len(c) == 3 and len(c[1]) == 1,
+        lambda c: len(c[0]) == 6,
+        lambda c: len(c) == len(DATA),
+    ],
+    ids=["one-chunk", "two", "lone-byte", "at-boundary", "byte-at-a-time"],
+)
+def test_scenario_builders_cut_in_place_as_chunkings_does(
+    condition: Callable[[tuple[bytes, ...]], bool],
+) -> None:
+    # Scenario composites cut with the caller's draw (no strategy built per example);
+    # the plans, and where they shrink to, are those of chunkings().
+    expected = minimal(chunkings(DATA, boundaries=(6, 12)), condition)
+    assert minimal(_cut_in_place(DATA, (6, 12)), condition) == expected
 
 
 @FAST

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 
 import pytest
 from hypothesis import given
@@ -20,6 +21,8 @@ from strategies_support import (
     step_of,
 )
 
+import strategies._datagram_scenarios as datagram_builders
+import strategies.scenarios as scenarios
 from harness.codecs.base import Codec
 from harness.errors import UsageError
 from harness.scenario import Close, Expect, Open, Pause, Scenario, Send
@@ -376,6 +379,72 @@ def test_datagram_faults_are_preserving_toxics_with_the_embedded_backend_only() 
         datagram_fault_scenarios(DATAGRAM, backend="embedded"), lambda s: len(s.toxics) > 0
     ).toxics
     _check(datagram_fault_scenarios(DATAGRAM), lambda s: _assert(s.toxics == ()))
+
+
+# -- cost ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("module", "factory", "make"),
+    [
+        pytest.param(scenarios, "requests", lambda: reassembly_scenarios(LINE), id="reassembly"),
+        pytest.param(
+            scenarios,
+            "toxic_schedules",
+            lambda: reassembly_scenarios(LINE, backend="embedded"),
+            id="reassembly-toxics",
+        ),
+        pytest.param(scenarios, "requests", lambda: pipelining_scenarios(LINE), id="pipelining"),
+        pytest.param(scenarios, "requests", lambda: malformed_scenarios(LINE), id="malformed"),
+        pytest.param(
+            scenarios, "malformed_frames", lambda: malformed_cases(LINE), id="malformed-frames"
+        ),
+        pytest.param(scenarios, "requests", lambda: stall_scenarios(LINE), id="stall"),
+        pytest.param(scenarios, "requests", lambda: reset_scenarios(LINE), id="reset"),
+        pytest.param(scenarios, "requests", lambda: half_close_scenarios(LINE), id="half-close"),
+        pytest.param(scenarios, "requests", lambda: echo_scenarios(LINE), id="echo"),
+        pytest.param(scenarios, "datagrams", lambda: echo_scenarios(DATAGRAM), id="echo-datagrams"),
+        pytest.param(
+            datagram_builders,
+            "datagram_sequences",
+            lambda: datagram_reply_scenarios(DATAGRAM),
+            id="datagram-reply",
+        ),
+        pytest.param(
+            datagram_builders,
+            "datagram_toxic_schedules",
+            lambda: datagram_fault_scenarios(DATAGRAM, backend="embedded"),
+            id="datagram-faults",
+        ),
+    ],
+)
+def test_builders_make_their_strategies_once_not_per_example(
+    monkeypatch: pytest.MonkeyPatch,
+    module: ModuleType,
+    factory: str,
+    make: Callable[[], SearchStrategy[object]],
+) -> None:
+    # A strategy made inside a composite is made, and validated, again for every
+    # example: for malformed scenarios that was half of the time spent drawing.
+    real = getattr(module, factory)
+    calls: list[object] = []
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, factory, counted)
+    strategy = make()
+    built = len(calls)
+
+    @FAST
+    @given(strategy)
+    def draw(example: object) -> None:
+        pass
+
+    draw()
+    assert built == 1
+    assert len(calls) == built
 
 
 # -- argument checks ---------------------------------------------------------------------------

@@ -57,6 +57,17 @@ def test_abort_points_shrink_to_nothing_sent() -> None:
     assert minimal(abort_points(b"PING\r\n")) == 0
 
 
+def test_abort_points_for_equal_lengths_and_boundaries_are_one_strategy() -> None:
+    # Builders draw abort points for every example: equal inputs reuse one strategy
+    # (built and validated once); a different length or boundary gets its own.
+    shared = abort_points(b"PING\r\n", boundaries=(3,))
+    assert abort_points(b"ECHO\r\n", boundaries=(3,)) is shared
+    assert abort_points(b"PING\r\n", boundaries=(4,)) is not shared
+    longer = abort_points(b"PING\r\n!", boundaries=(3,))
+    assert longer is not shared
+    assert minimal(longer, lambda p: p > 6) == 7
+
+
 @pytest.mark.parametrize("at", [6, 2, 3, 4])
 def test_abort_points_reach_the_end_and_next_to_boundaries(at: int) -> None:
     assert minimal(abort_points(b"PING\r\n", boundaries=(3,)), lambda p: p == at) == at
