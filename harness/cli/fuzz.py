@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from harness.addresses import Address, parse_address
 from harness.cli._options import (
@@ -23,11 +26,12 @@ from harness.codecs.base import Codec
 from harness.errors import UsageError
 
 if TYPE_CHECKING:
-    from harness.campaign import CampaignResult
+    from harness.campaign import Campaign, CampaignConfig, CampaignResult
     from harness.faults.base import FaultLayer
 
-# The engine (Hypothesis, the fault layer, rich) is imported inside run(), so that
-# `wirefault serve` and `--help` start fast.
+# The engine (Hypothesis, the fault layer; rich on a terminal) is imported only where
+# a campaign runs in this process, so that `wirefault serve`, `--help` and the parent
+# of `--workers N` (which starts its workers before anything else) start fast.
 _PROPERTY_NAMES = (
     "reassembly, pipelining, malformed, liveness, stall-isolation, reset, half-close, "
     "large-payload, echo, datagram-reply, datagram-sizes, datagram-faults"
@@ -96,7 +100,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="SECONDS",
         help="time allowed to shrink each failure (default 30)",
     )
-    p.add_argument("--workers", type=positive_int, default=1, help="parallel workers (default 1)")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="processes sharing every property's examples (default 1)",
+    )
+    # Internal: how `--workers N` starts each worker (see harness/cli/_workers.py).
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument(
         "--backend", choices=BACKENDS, default="auto", help="fault backend (default auto)"
     )
@@ -118,28 +129,51 @@ def _codec(args: argparse.Namespace, address: Address) -> Codec:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``wirefault fuzz``."""
-    from harness.campaign import Campaign, CampaignConfig
-    from harness.cli._progress import progress_display
-    from harness.cli._workers import run_workers
-    from harness.database import example_database
-    from harness.properties import select_properties
-    from harness.target import ServerProcess
-
+    # A worker's stdout carries its messages to the parent alone: stray prints go to stderr.
+    channel = _channel() if args.worker else None
     address = parse_address(args.target, allow_zero=True)
     if address.transport != "unix" and address.port == 0 and not args.start:
         raise UsageError("port 0 needs --start CMD (wirefault then picks a free port for {port})")
     codec = _codec(args, address)
+    if args.workers > 1 and not args.worker:
+        # Before any engine import: the workers import their own, side by side.
+        from harness.cli._workers import run_workers
+
+        return run_workers(args)
+    return _run_campaign(args, address, codec, channel)
+
+
+def _channel() -> TextIO:
+    """A worker's line to its parent (its stdout); ``sys.stdout`` and fd 1 become stderr."""
+    channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    return channel
+
+
+def _run_campaign(
+    args: argparse.Namespace, address: Address, codec: Codec, channel: TextIO | None
+) -> int:
+    """The campaign in this process: the whole run, or, for a worker, the runs it is sent."""
+    from harness.campaign import Campaign, CampaignConfig
+    from harness.cli._interrupts import checkpoint, signals_noted
+    from harness.database import example_database
+    from harness.properties import select_properties
+    from harness.target import ServerProcess
+
     names = (
         [n.strip() for n in args.properties.split(",") if n.strip()] if args.properties else None
     )
     props = select_properties(codec, names, oracles=args.oracle)
-    if args.workers > 1:
-        return run_workers(args, props)
     with ExitStack() as stack:
         server: ServerProcess | None = None
         if args.start:
-            server = stack.enter_context(ServerProcess(args.start, address))
-            address = server.address
+            # Registered before it starts: a Ctrl-C or SIGTERM while it comes up (a
+            # worker may be stopped at any moment) must still stop it.
+            server = ServerProcess(args.start, address)
+            stack.callback(server.close)
+            address = server.start()
         layer = _fault_layer(stack, args.backend, address)
         fuzzed = _front(stack, layer, address)
         config = CampaignConfig(
@@ -160,13 +194,67 @@ def run(args: argparse.Namespace) -> int:
             shrink_budget=args.shrink_budget,
         )
         database = example_database(args.out)
-        progress = stack.enter_context(progress_display(enabled=_interactive(args)))
-        campaign = Campaign(
-            config, server=server, fault_layer=layer, database=database, progress=progress
-        )
-        campaign.check_reachable()
-        result = campaign.run()
+        display = None
+        if _interactive(args):
+            from harness.cli._progress import progress_display  # rich: only on a terminal
+
+            display = stack.enter_context(progress_display(enabled=True))
+        progress = checkpoint(stack.enter_context(signals_noted()), display)
+
+        def campaign(config: CampaignConfig) -> Campaign:
+            return Campaign(
+                config, server=server, fault_layer=layer, database=database, progress=progress
+            )
+
+        whole = campaign(config)
+        whole.check_reachable()
+        if channel is not None:
+            backend = layer.backend if layer else "none"
+            return _work(config, campaign, channel, transport=address.transport, backend=backend)
+        result = whole.run()
     return _report(args, result, codec, address, layer)
+
+
+def _work(
+    config: CampaignConfig,
+    campaign: Callable[[CampaignConfig], Campaign],
+    channel: TextIO,
+    *,
+    transport: str,
+    backend: str,
+) -> int:
+    """A worker: say it is ready, then play every run the parent sends until it sends none.
+
+    A run is one property's campaign with the run's examples, seed and time budget.
+    """
+    from harness.cli._merge import result_to_json
+    from strategies.profiles import EXAMPLES
+
+    by_name = {p.name: p for p in config.properties}
+    total = config.max_examples if config.max_examples is not None else EXAMPLES[config.profile]
+    ready = {
+        "properties": list(by_name),
+        "examples": total,
+        "transport": transport,
+        "codec": config.codec.name,
+        "backend": backend,
+    }
+    channel.write(json.dumps({"ready": ready}) + "\n")
+    for line in sys.stdin:
+        run = json.loads(line)
+        result = campaign(
+            dataclasses.replace(
+                config,
+                properties=(by_name[run["property"]],),
+                max_examples=run["examples"],
+                seed=run["seed"],
+                time_budget=run["budget"],
+            )
+        ).run()
+        (outcome,) = result.results
+        channel.write(json.dumps({"result": result_to_json(outcome), "elapsed": result.elapsed}))
+        channel.write("\n")
+    return 0
 
 
 def _fault_layer(stack: ExitStack, backend: str, address: Address) -> FaultLayer | None:

@@ -56,6 +56,11 @@ CASES: list[tuple[str, list[str] | object, str]] = [
     ),
     ("unknown property", ["fuzz", "127.0.0.1:1", "--properties", "vibes"], "unknown property"),
     (
+        "unknown property with workers",
+        ["fuzz", "127.0.0.1:1", "--properties", "vibes", "--workers", "2"],
+        "unknown property",
+    ),
+    (
         "property of another transport",
         ["fuzz", "127.0.0.1:1", "--codec", "line", "--properties", "datagram-reply"],
         "does not apply",

@@ -159,30 +159,6 @@ def test_a_udp_server_is_fuzzed_with_the_datagram_codec_by_default(tmp_path: Pat
     assert summary["properties"]["datagram-faults"] == "passed"
 
 
-def test_workers_share_out_the_properties(tmp_path: Path) -> None:
-    done = wirefault(
-        "fuzz",
-        "127.0.0.1:0",
-        "--codec",
-        "line",
-        "--start",
-        serve("line"),
-        "--workers",
-        "2",
-        "--max-examples",
-        "3",
-        "--json",
-        "--backend",
-        "none",
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    summary = json.loads(done.stdout)
-    assert summary["workers"] == 2
-    assert set(summary["properties"].values()) == {"passed"}
-    assert len(summary["properties"]) == 8
-
-
 def _pids_with_marker(marker: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():

@@ -1,0 +1,196 @@
+"""`wirefault fuzz --workers N` end to end: the split, the merged reports, errors and stopping."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+# Campaigns against live servers: timing-bound, run once per tox run (the `slow` env).
+pytestmark = pytest.mark.slow
+
+
+def wirefault(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def serve(name: str) -> str:
+    return f"{sys.executable} -m harness serve {name} --port {{port}}"
+
+
+def junit_cases(path: Path) -> dict[str, ET.Element]:
+    return {c.get("name", ""): c for c in ET.parse(path).getroot().iter("testcase")}
+
+
+def test_workers_share_every_propertys_examples(tmp_path: Path) -> None:
+    done = wirefault(
+        "fuzz", "127.0.0.1:0", "--codec", "line", "--start", serve("line"), "--workers", "2",
+        "--max-examples", "6", "--seed", "4", "--json", "--junit", "report.xml",
+        "--backend", "none", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["workers"] == 2 and summary["seed"] == 4
+    assert set(summary["properties"].values()) == {"passed"} and len(summary["properties"]) == 8
+    # 8 properties cut in 2 runs each (runs this short: one per worker), shared by the
+    # two workers as they free up (one ready well before the other may take most).
+    per_worker = summary["per_worker"]
+    assert len(per_worker) == 2 and sum(w["runs"] for w in per_worker) == 16
+    assert sum(w["examples"] for w in per_worker) == summary["examples"]
+    # Every property's examples add up to --max-examples over its runs.
+    examples = {
+        name: int(case.findtext("system-out", "").split()[0])
+        for name, case in junit_cases(tmp_path / "report.xml").items()
+    }
+    assert set(examples) == set(summary["properties"])
+    liveness = examples.pop("liveness")  # one possible example: each run plays it once
+    assert liveness == 2
+    assert set(examples.values()) == {6}, examples
+
+
+def test_a_failure_found_by_workers_is_reported_once_with_one_replay_file(tmp_path: Path) -> None:
+    done = wirefault(
+        "fuzz", "tcp://127.0.0.1:0", "--codec", "line", "--start", serve("buggy-first-frame-only"),
+        "--properties", "pipelining,reset", "--profile", "ci", "--seed", "1", "--workers", "2",
+        "--json", "--junit", "report.xml", "--backend", "none", "--shrink-budget", "2",
+        "--deadline", "0.5", "--out", "out", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["properties"] == {"pipelining": "failed", "reset": "passed"}
+    (failure,) = summary["failures"]
+    assert failure["property"] == "pipelining" and failure["found_by_workers"] in (1, 2)
+    replay = json.loads((tmp_path / failure["replay"]).read_text())
+    # 25 examples in 2 runs; run j has the seed 1 * 2 + j: the runs draw different examples.
+    assert replay["property"] == "pipelining" and replay["seed"] in (2, 3)
+    assert list((tmp_path / "out").glob("*.json")) == [tmp_path / failure["replay"]]
+    suite = ET.parse(tmp_path / "report.xml").getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
+    cases = junit_cases(tmp_path / "report.xml")
+    assert failure["replay"] in cases["pipelining"].findtext("failure", "")
+    assert cases["reset"].find("failure") is None
+
+
+def test_the_text_report_names_the_workers(tmp_path: Path) -> None:
+    done = wirefault(
+        "fuzz", "127.0.0.1:0", "--codec", "lenprefix", "--start", serve("lenprefix"),
+        "--properties", "pipelining,reset", "--workers", "2", "--max-examples", "3",
+        "--seed", "2", "--backend", "none", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ok   pipelining          3 examples" in done.stdout
+    assert "6 examples in" in done.stdout
+    assert done.stdout.rstrip().splitlines()[-1].startswith("over 2 workers: ")
+
+
+def test_no_more_workers_than_examples(tmp_path: Path) -> None:
+    done = wirefault(
+        "fuzz", "127.0.0.1:0", "--codec", "line", "--start", serve("line"), "--properties",
+        "reset", "--workers", "3", "--max-examples", "2", "--json", "--backend", "none",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["workers"] == 2 and summary["examples"] == 2
+
+
+def test_a_time_budget_is_every_workers_and_every_property_gets_a_share(tmp_path: Path) -> None:
+    done = wirefault(
+        "fuzz", "127.0.0.1:0", "--codec", "line", "--start", serve("line"), "--workers", "2",
+        "--max-examples", "100000", "--time-budget", "2", "--json", "--backend", "none",
+        cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout)
+    assert set(summary["properties"].values()) == {"passed"} and len(summary["properties"]) == 8
+    assert summary["elapsed_s"] < 4  # the budget, and the examples under way when it ran out
+    assert all(w["examples"] for w in summary["per_worker"])
+
+
+def test_a_worker_that_fails_stops_the_others_with_one_line(tmp_path: Path) -> None:
+    # The second server command to run finds the lock taken and exits at once.
+    marker = marker_env()
+    start = f"mkdir {tmp_path / 'lock'} && {marker} exec {serve('line')}"
+    done = wirefault(
+        "fuzz", "127.0.0.1:0", "--codec", "line", "--start", start, "--workers", "2",
+        "--max-examples", "100000", "--backend", "none", cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("wirefault: error: the server command exited at once")
+    assert line.endswith("of 2, exit status 2)")
+    assert_all_gone(marker)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_stops_every_worker_and_its_server(tmp_path: Path, sig: signal.Signals) -> None:
+    marker = marker_env()
+    argv = [
+        sys.executable, "-m", "harness", "fuzz", "127.0.0.1:0", "--codec", "line",
+        "--start", f"{marker} {serve('line')}", "--workers", "2",
+        "--max-examples", "100000", "--backend", "none", "-q",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        argv,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # As from a shell with job control: SIGINT not ignored, whatever runs the tests.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(pids_with(marker)) < 2:
+            assert time.monotonic() < deadline, "the two servers never started"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(sig)
+        assert proc.wait(timeout=30) == 130
+        assert b"Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert_all_gone(marker)
+
+
+def marker_env() -> str:
+    return f"WIREFAULT_TEST_MARKER={os.getpid()}-{time.monotonic_ns()}"
+
+
+def pids_with(marker: str) -> list[int]:
+    """Processes whose environment holds ``marker`` (the servers a test started)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def assert_all_gone(marker: str) -> None:
+    deadline = time.monotonic() + 10
+    while pids_with(marker):
+        assert time.monotonic() < deadline, "a server outlived wirefault fuzz --workers"
+        time.sleep(0.05)
