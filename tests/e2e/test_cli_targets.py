@@ -46,7 +46,7 @@ def test_a_unix_socket_server_is_fuzzed_through_a_loopback_front(tmp_path: Path)
     assert set(summary["properties"].values()) == {"passed"}
 
 
-def test_a_server_that_speaks_first_needs_greeting(tmp_path: Path) -> None:
+def test_a_server_that_speaks_first_passes_with_greeting(tmp_path: Path) -> None:
     start = f"{sys.executable} {SERVERS} greeting {{port}}"
     args = (
         "127.0.0.1:0",
@@ -61,10 +61,10 @@ def test_a_server_that_speaks_first_needs_greeting(tmp_path: Path) -> None:
     )
     with_greeting = fuzz(*args, "--greeting", cwd=tmp_path)
     assert with_greeting.returncode == 0, with_greeting.stdout + with_greeting.stderr
-    # Without --greeting the greeting is taken for the first reply: the probe check
-    # still gets "an answer", but responses no longer line up and pipelining fails.
-    without = fuzz(*args, cwd=tmp_path)
-    assert without.returncode == 1, without.stdout + without.stderr
+    # Without --greeting the greeting is taken for the first reply, and pipelining
+    # fails only when the reply left over at the end arrives before the connection
+    # closes: a matter of timing (it failed this assertion 1 run in 4 on a loaded
+    # machine), so it is not asserted here.
 
 
 def _ipv6_loopback() -> bool:
