@@ -220,10 +220,11 @@ class Campaign:
         """Play ``scenario``, judge it, and probe liveness afterwards."""
         self._ensure_server()
         transcript = self.play(scenario)
+        ended = time.monotonic()
         verdict = prop.judge(scenario, transcript, self.config.codec)
         if verdict.ok:
             return self._liveness(), transcript
-        crash = self._crash_after_failure()
+        crash = self._crash_after_failure(ended)
         if crash is not None:
             verdict = Verdict.failed(f"{verdict.message}; crash: the {crash.describe()}")
         return verdict, transcript
@@ -252,27 +253,21 @@ class Campaign:
         def test(scenario: Scenario) -> None:
             if state.failure is None and self._out_of_time():
                 raise _OutOfTime
-            over = (
-                state.first_failure and time.monotonic() - state.first_failure > cfg.shrink_budget
-            )
-            if over and state.failure is not None and scenario != state.failure[0]:
-                # Shrink budget spent: every further candidate is rejected unplayed, so
-                # shrinking winds down at once and the best failure so far stands (and
-                # nothing that passes is saved to the example database).
-                hypothesis.reject()
-            try:
-                verdict, transcript = self.judge_once(prop, scenario)
-            except WirefaultError as exc:
-                raise _Stop(exc) from None
-            state.examples += 1
-            if self.progress is not None:
-                self.progress(prop.name, state.examples, self._failures)
+            if state.failure is not None and self._shrink_budget_spent(state):
+                if scenario != state.failure[0]:
+                    # Shrink budget spent: every further candidate is rejected unplayed,
+                    # so shrinking winds down at once and the best failure so far stands
+                    # (and nothing that passes is saved to the example database).
+                    hypothesis.reject()
+                # The best failure again: Hypothesis reaches one scenario through many
+                # choice sequences, and replays its final one. Each play could cost a
+                # crash and a restart, and the verifying replays play it for real. (Before
+                # the budget is spent it is played: a replay that passes tells Hypothesis
+                # the failure is flaky, which ends the shrink of a timing-dependent one.)
+                verdict = state.failure[2]
+            else:
+                verdict = self._example(prop, scenario, state)
             if not verdict.ok:
-                state.failure = (scenario, transcript, verdict)
-                if not state.first_failure:
-                    state.first_failure = time.monotonic()
-                    state.examples_to_failure = state.examples
-                    self._deadline = self._shrink_deadline()
                 raise _Failed(verdict.message)
 
         options = sorted(cfg.codec.options().items())
@@ -284,6 +279,28 @@ class Campaign:
         if cfg.seed is not None:
             test = hypothesis.seed(cfg.seed)(test)
         return test
+
+    def _example(self, prop: Property, scenario: Scenario, state: _State) -> Verdict:
+        """Play and judge one new example; a failure becomes the best failure so far."""
+        try:
+            verdict, transcript = self.judge_once(prop, scenario)
+        except WirefaultError as exc:
+            raise _Stop(exc) from None
+        state.examples += 1
+        if self.progress is not None:
+            self.progress(prop.name, state.examples, self._failures)
+        if not verdict.ok:
+            state.failure = (scenario, transcript, verdict)
+            if not state.first_failure:
+                state.first_failure = time.monotonic()
+                state.examples_to_failure = state.examples
+                self._deadline = self._shrink_deadline()
+        return verdict
+
+    def _shrink_budget_spent(self, state: _State) -> bool:
+        return bool(state.first_failure) and (
+            time.monotonic() - state.first_failure > self.config.shrink_budget
+        )
 
     def _conclude(self, prop: Property, state: _State) -> PropertyResult:
         if state.failure is None:
@@ -362,23 +379,21 @@ class Campaign:
             chosen = max(0.25, self.config.deadline / 4)
         return min(chosen, self.config.deadline)
 
-    def _crash_after_failure(self) -> CrashReport | None:
-        """After a failing example, whether the managed server died of it.
+    def _crash_after_failure(self, ended: float) -> CrashReport | None:
+        """After a failing example that ended at ``ended``, whether the managed server died of it.
 
         A dying process may still hold its port for a moment; waiting for it here
         keeps the next example (a shrink candidate) from being blamed for this one.
+        The wait is one deadline from the end of the example (the liveness probe's
+        own time counts), ends the moment the process exits, and is skipped when the
+        server has already exited or still answers a fresh client.
         """
         if self.server is None:
             return None
-        if self._liveness().ok:
-            return None
-        deadline = time.monotonic() + self.config.deadline
-        while time.monotonic() < deadline:
-            crash = self.server.poll_crash()
-            if crash is not None:
-                return crash
-            time.sleep(0.01)
-        return None
+        crash = self.server.poll_crash()
+        if crash is not None or self._liveness().ok:
+            return crash
+        return self.server.wait_crash(ended + self.config.deadline - time.monotonic())
 
     def _ensure_server(self) -> None:
         if self.server is None or self.server.alive():

@@ -3,12 +3,20 @@
 The command runs in its own process group (so a forking server's children
 stop with it) with stdout and stderr in temporary files: stdout is watched for
 a ``listening on HOST:PORT`` line (what ``wirefault serve`` prints), stderr's
-tail goes into crash reports.
+tail goes into crash reports. A simple command (one program and its
+arguments, no shell operators) is run with ``exec``, so the process we watch
+is the server itself: its exit status or signal is what a crash report says,
+not a shell's ``128 + N``.
+
+Nothing here sleeps a fixed interval. An exit is an event (Linux: a pidfd,
+else ``Popen.wait``), so a crash is seen the moment it happens; readiness,
+which no event announces, is probed from 1 ms backing off to 5 ms, so a
+restart costs the server's own start-up plus at most a few milliseconds.
+Every wait is bounded by its deadline.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
@@ -19,6 +27,14 @@ import time
 from dataclasses import dataclass
 from types import TracebackType
 
+from harness._processes import (
+    FIRST_PAUSE,
+    LAST_PAUSE,
+    ExitWatch,
+    exec_form,
+    signal_group,
+    wait_group_gone,
+)
 from harness.addresses import Address, parse_hostport
 from harness.errors import TargetError
 
@@ -91,6 +107,7 @@ class ServerProcess:
         self.ready_timeout = ready_timeout
         self.restarts = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        self._exit: ExitWatch | None = None
         self._dir = tempfile.TemporaryDirectory(prefix="wirefault-server-")
         self._out_path = os.path.join(self._dir.name, "stdout")
         self._err_path = os.path.join(self._dir.name, "stderr")
@@ -114,35 +131,53 @@ class ServerProcess:
         )
         with open(self._out_path, "wb") as out, open(self._err_path, "wb") as err:
             self._proc = subprocess.Popen(  # noqa: S602 - the user's own shell command, on purpose
-                cmd, shell=True, stdout=out, stderr=err, start_new_session=True
+                exec_form(cmd), shell=True, stdout=out, stderr=err, start_new_session=True
             )
+        self._exit = ExitWatch(self._proc)
         self.last_crash = None
         self.address = self._wait_ready(address, cmd)
         return self.address
 
     def _wait_ready(self, address: Address, cmd: str) -> Address:
         deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
+        pause = FIRST_PAUSE
+        announce = address.transport != "unix" and address.port == 0
+        while True:
             crash = self.poll_crash()
             if crash is not None:
                 raise TargetError(
                     f"the server command exited at once ({crash.how}): {cmd!r}"
                     + (f"; stderr: {crash.stderr_tail.strip()[-300:]}" if crash.stderr_tail else "")
                 )
-            if address.transport != "unix" and address.port == 0:
+            if announce:
                 announced = self._announced(address)
-                if announced is None:
-                    time.sleep(0.02)
-                    continue
-                address = announced
-            if self._answers(address):
+                if announced is not None:
+                    address, announce = announced, False
+            if not announce and self._answers(address):
                 return address
-            time.sleep(0.02)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            # Returns early if the process exits: that is reported at the top.
+            self.wait_crash(min(pause, left))
+            pause = min(pause * 2, LAST_PAUSE)
         self.stop()
-        raise TargetError(
-            f"the server did not answer on {address} within {self.ready_timeout:g}s: {cmd!r}; "
-            "check the command and that it listens on {port}"
-        )
+        raise TargetError(self._not_ready(address, cmd, announce))
+
+    def _not_ready(self, address: Address, cmd: str, announce: bool) -> str:
+        if announce:
+            what = (
+                f"the server did not print 'listening on HOST:PORT' within "
+                f"{self.ready_timeout:g}s: {cmd!r}; put {{port}} in the command, or make the "
+                "server print that line on stdout"
+            )
+        else:
+            what = (
+                f"the server did not answer on {address} within {self.ready_timeout:g}s: "
+                f"{cmd!r}; check the command and that it listens on {{port}}"
+            )
+        tail = self.stderr_tail(300).strip()
+        return what + (f"; stderr ends: {tail}" if tail else "")
 
     def _announced(self, address: Address) -> Address | None:
         with open(self._out_path, "rb") as f:
@@ -176,6 +211,17 @@ class ServerProcess:
         self.last_crash = report
         return report
 
+    def wait_crash(self, timeout: float) -> CrashReport | None:
+        """Wait up to ``timeout`` seconds for the process to exit; its crash report, or None.
+
+        Returns as soon as the process exits (it does not sleep out the timeout);
+        None at once if no process is running.
+        """
+        if self._exit is None or self._proc is None:
+            return None
+        self._exit.wait(timeout)
+        return self.poll_crash()
+
     def stderr_tail(self, limit: int = 2000) -> str:
         """The last ``limit`` bytes of the server's stderr, as text."""
         try:
@@ -195,19 +241,27 @@ class ServerProcess:
         return self.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """SIGTERM the process group, then SIGKILL after ``timeout``; idempotent."""
+        """SIGTERM the process group, then SIGKILL after ``timeout``; idempotent.
+
+        Returns once no process of the group is running (or after a further
+        ``timeout``), so a restart never finds the old server still on its port.
+        """
         proc, self._proc = self._proc, None
-        if proc is None:
+        watch, self._exit = self._exit, None
+        if proc is None or watch is None:
             return
-        if proc.poll() is None:
-            _signal_group(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                _signal_group(proc.pid, signal.SIGKILL)
-                proc.wait(timeout)
-        # A forking server's children may outlive the parent: end the whole group.
-        _signal_group(proc.pid, signal.SIGKILL)
+        try:
+            if proc.poll() is None:
+                signal_group(proc.pid, signal.SIGTERM)
+                if not watch.wait(timeout):
+                    signal_group(proc.pid, signal.SIGKILL)
+                    watch.wait(timeout)
+            # A forking server's children (or a shell's) may outlive the process we
+            # started: end the whole group, and wait until it is gone.
+            signal_group(proc.pid, signal.SIGKILL)
+            wait_group_gone(proc.pid, timeout)
+        finally:
+            watch.close()
 
     def close(self) -> None:
         """Stop the process and remove its temporary files."""
@@ -225,8 +279,3 @@ class ServerProcess:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
