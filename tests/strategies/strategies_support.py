@@ -41,9 +41,18 @@ SHRINK = settings(max_examples=200, deadline=None, database=None)
 SEARCH = settings(max_examples=500, deadline=None, database=None, phases=[Phase.generate])
 
 
-def minimal(strategy: SearchStrategy[T], condition: Callable[[T], bool] = lambda _: True) -> T:
-    """The example Hypothesis shrinks to among those meeting ``condition``."""
-    return find(strategy, condition, settings=SHRINK)
+def minimal(
+    strategy: SearchStrategy[T],
+    condition: Callable[[T], bool] = lambda _: True,
+    *,
+    derandomize: bool = False,
+) -> T:
+    """The example Hypothesis shrinks to among those meeting ``condition``.
+
+    With ``derandomize``, the search is the same every time (a fixed seed), so two
+    strategies that make the same choices can be compared example for example.
+    """
+    return find(strategy, condition, settings=settings(SHRINK, derandomize=derandomize))
 
 
 def simplest(strategy: SearchStrategy[T]) -> T:

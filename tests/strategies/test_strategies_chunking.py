@@ -54,9 +54,11 @@ def test_scenario_builders_cut_in_place_as_chunkings_does(
     condition: Callable[[tuple[bytes, ...]], bool],
 ) -> None:
     # Scenario composites cut with the caller's draw (no strategy built per example);
-    # the plans, and where they shrink to, are those of chunkings().
-    expected = minimal(chunkings(DATA, boundaries=(6, 12)), condition)
-    assert minimal(_cut_in_place(DATA, (6, 12)), condition) == expected
+    # the plans, and where they shrink to, are those of chunkings(). Both searches are
+    # derandomized, so each starts from the same choices: otherwise either may stop in
+    # a different local minimum (seen once in CI for "lone-byte").
+    expected = minimal(chunkings(DATA, boundaries=(6, 12)), condition, derandomize=True)
+    assert minimal(_cut_in_place(DATA, (6, 12)), condition, derandomize=True) == expected
 
 
 @FAST
