@@ -45,12 +45,13 @@ def minimal(
     strategy: SearchStrategy[T],
     condition: Callable[[T], bool] = lambda _: True,
     *,
-    derandomize: bool = False,
+    derandomize: bool = True,
 ) -> T:
     """The example Hypothesis shrinks to among those meeting ``condition``.
 
-    With ``derandomize``, the search is the same every time (a fixed seed), so two
-    strategies that make the same choices can be compared example for example.
+    Derandomized by default: the search is the same every time (a fixed seed), so
+    the result does not depend on where a random start happened to shrink to, and
+    two strategies that make the same choices can be compared example for example.
     """
     return find(strategy, condition, settings=settings(SHRINK, derandomize=derandomize))
 
