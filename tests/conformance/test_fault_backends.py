@@ -159,7 +159,7 @@ def test_slicer_splits_into_several_recvs(proxy: FaultProxy, echo: EchoServer) -
 def test_seeded_slicer_repeats_on_embedded_and_is_refused_by_toxiproxy(
     backend: FaultLayer, proxy: FaultProxy, echo: EchoServer
 ) -> None:
-    toxic = Slicer(average_size=8, size_variation=6, delay=5_000, stream="upstream", seed=7)
+    toxic = Slicer(average_size=8, size_variation=6, delay=20_000, stream="upstream", seed=7)
     if backend.backend == "toxiproxy":
         # Deliberate difference: Toxiproxy's slicer draws from Go's global, unseeded
         # math/rand (issue #274), so a seed cannot be honoured and is refused.
@@ -180,8 +180,26 @@ def test_seeded_slicer_repeats_on_embedded_and_is_refused_by_toxiproxy(
         finally:
             fresh.close()
     first, second = echo.connection(0), echo.connection(1)
-    assert first.sizes == second.sizes
-    assert len(first.sizes) > 1
+    # The server's reads show the slices, except that a read taken late holds two of
+    # them (seen in CI under load: [10, 10, ...] and [20, ...]). So compare where the
+    # slices end: with one slicing nearly every end is shared, while two independent
+    # slicings of 100 bytes into ~12 pieces share one or two.
+    ends_first, ends_second = _ends(first.sizes), _ends(second.sizes)
+    assert len(ends_first) >= 5, first.sizes
+    shared = ends_first & ends_second
+    assert len(shared) >= 0.75 * min(len(ends_first), len(ends_second)), (
+        first.sizes,
+        second.sizes,
+    )
+
+
+def _ends(sizes: list[int]) -> set[int]:
+    """Where each read ended, as offsets in the stream (the last one, the end, left out)."""
+    ends, at = set(), 0
+    for size in sizes[:-1]:
+        at += size
+        ends.add(at)
+    return ends
 
 
 def test_slow_close_delays_eof(proxy: FaultProxy) -> None:
