@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from e2e_support import assert_all_gone, marker_env, serve, wait_for_servers, wirefault
 
 # Campaigns against live servers: timing-bound, run once per tox run (the `slow` env).
 pytestmark = pytest.mark.slow
-
-
-def wirefault(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def serve(name: str) -> str:
-    return f"{sys.executable} -m harness serve {name} --port {{port}}"
 
 
 @pytest.fixture(scope="module")
@@ -159,25 +147,8 @@ def test_a_udp_server_is_fuzzed_with_the_datagram_codec_by_default(tmp_path: Pat
     assert summary["properties"]["datagram-faults"] == "passed"
 
 
-def _pids_with_marker(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if marker.encode() in (entry / "environ").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
 def test_sigterm_stops_fuzz_and_the_server_it_started(tmp_path: Path) -> None:
-    import os
-    import signal
-    import time
-
-    marker = f"WIREFAULT_TEST_MARKER={os.getpid()}-{time.monotonic_ns()}"
+    marker = marker_env()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -200,10 +171,7 @@ def test_sigterm_stops_fuzz_and_the_server_it_started(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 30
-        while not _pids_with_marker(marker):
-            assert time.monotonic() < deadline, "the server never started"
-            time.sleep(0.05)
+        wait_for_servers(marker)
         time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 130
@@ -213,7 +181,4 @@ def test_sigterm_stops_fuzz_and_the_server_it_started(tmp_path: Path) -> None:
             proc.wait()
         proc.stdout.close()
         proc.stderr.close()
-    deadline = time.monotonic() + 10
-    while _pids_with_marker(marker):
-        assert time.monotonic() < deadline, "the server outlived wirefault fuzz"
-        time.sleep(0.05)
+    assert_all_gone(marker)

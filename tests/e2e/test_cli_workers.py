@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,28 +11,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from e2e_support import assert_all_gone, junit_cases, marker_env, serve, wait_for_servers, wirefault
 
 # Campaigns against live servers: timing-bound, run once per tox run (the `slow` env).
 pytestmark = pytest.mark.slow
-
-
-def wirefault(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def serve(name: str) -> str:
-    return f"{sys.executable} -m harness serve {name} --port {{port}}"
-
-
-def junit_cases(path: Path) -> dict[str, ET.Element]:
-    return {c.get("name", ""): c for c in ET.parse(path).getroot().iter("testcase")}
 
 
 def test_workers_share_every_propertys_examples(tmp_path: Path) -> None:
@@ -154,10 +135,7 @@ def test_a_signal_stops_every_worker_and_its_server(tmp_path: Path, sig: signal.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
-        deadline = time.monotonic() + 30
-        while len(pids_with(marker)) < 2:
-            assert time.monotonic() < deadline, "the two servers never started"
-            time.sleep(0.05)
+        wait_for_servers(marker, 2)
         time.sleep(0.5)
         proc.send_signal(sig)
         assert proc.wait(timeout=30) == 130
@@ -169,28 +147,3 @@ def test_a_signal_stops_every_worker_and_its_server(tmp_path: Path, sig: signal.
         proc.stdout.close()
         proc.stderr.close()
     assert_all_gone(marker)
-
-
-def marker_env() -> str:
-    return f"WIREFAULT_TEST_MARKER={os.getpid()}-{time.monotonic_ns()}"
-
-
-def pids_with(marker: str) -> list[int]:
-    """Processes whose environment holds ``marker`` (the servers a test started)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if marker.encode() in (entry / "environ").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
-def assert_all_gone(marker: str) -> None:
-    deadline = time.monotonic() + 10
-    while pids_with(marker):
-        assert time.monotonic() < deadline, "a server outlived wirefault fuzz --workers"
-        time.sleep(0.05)
