@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,24 +33,6 @@ from harness.faults.toxics import (
     Split,
     Timeout,
 )
-
-
-@pytest.fixture
-def echo() -> Iterator[TcpRecorder]:
-    server = TcpRecorder()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def layer() -> Iterator[EmbeddedFaultLayer]:
-    with EmbeddedFaultLayer() as fault_layer:
-        yield fault_layer
-
-
-@pytest.fixture
-def proxy(layer: EmbeddedFaultLayer, echo: TcpRecorder) -> FaultProxy:
-    return layer.open_proxy(echo.address)
 
 
 def roundtrip(sock: socket.socket, data: bytes) -> float:

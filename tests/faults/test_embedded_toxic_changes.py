@@ -29,24 +29,6 @@ from harness.faults.toxics import Corrupt, Drop, Latency, Timeout
 SLOW, FAST = 0.5, 0.4
 
 
-@pytest.fixture
-def echo() -> Iterator[TcpRecorder]:
-    server = TcpRecorder()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def layer() -> Iterator[EmbeddedFaultLayer]:
-    with EmbeddedFaultLayer() as fault_layer:
-        yield fault_layer
-
-
-@pytest.fixture
-def proxy(layer: EmbeddedFaultLayer, echo: TcpRecorder) -> FaultProxy:
-    return layer.open_proxy(echo.address)
-
-
 def echo_of(sock: socket.socket, data: bytes) -> tuple[bytes, float]:
     """Send ``data`` on ``sock``; what came back and the seconds it took."""
     start = time.monotonic()
