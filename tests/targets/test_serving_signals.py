@@ -51,12 +51,19 @@ class _Target:
             listener.close()
 
 
-def _watchdog(seconds: float) -> threading.Timer:
-    """SIGKILL-free insurance: end a wait that should have ended, by a SIGINT to ourselves."""
-    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+def _run_guarded(target: _Target) -> int:
+    """``run_target(target)``, ended by a SIGINT to ourselves if it still runs after 10 s.
+
+    A wait that should have ended then fails the test (stopped by SIGINT, not the
+    signal the test sent) instead of hanging it.
+    """
+    timer = threading.Timer(10.0, os.kill, (os.getpid(), signal.SIGINT))
     timer.daemon = True
     timer.start()
-    return timer
+    try:
+        return run_target(target, "127.0.0.1", 0)
+    finally:
+        timer.cancel()
 
 
 def test_a_signal_noted_before_the_wait_still_ends_it() -> None:
@@ -70,11 +77,7 @@ def test_a_signal_noted_before_the_wait_still_ends_it() -> None:
         raise AssertionError("wait_readable returned instead of raising ServerStopped")
 
     target = _Target(body)
-    timer = _watchdog(10.0)
-    try:
-        assert run_target(target, "127.0.0.1", 0) == 0
-    finally:
-        timer.cancel()
+    assert _run_guarded(target) == 0
     assert target.stopped_by == signal.SIGTERM
 
 
@@ -85,11 +88,7 @@ def test_a_pending_signal_stops_the_next_wait_and_only_once() -> None:
             wait_readable(listener, 5.0)
 
     target = _Target(body)
-    timer = _watchdog(10.0)
-    try:
-        assert run_target(target, "127.0.0.1", 0) == 0
-    finally:
-        timer.cancel()
+    assert _run_guarded(target) == 0
     assert target.stopped_by == signal.SIGTERM
 
 
