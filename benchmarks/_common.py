@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.addresses import Address
+from wirefault.addresses import Address
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -81,7 +81,7 @@ def median(values: Sequence[float]) -> float:
 
 @dataclass(frozen=True)
 class Served:
-    """A target served by ``python -m harness serve`` in its own process."""
+    """A target served by ``python -m wirefault serve`` in its own process."""
 
     address: Address
     pid: int
@@ -89,9 +89,9 @@ class Served:
 
 @contextlib.contextmanager
 def serve(name: str = "lenprefix") -> Iterator[Served]:
-    """Run ``python -m harness serve NAME --port 0``; yield where it listens; stop it after."""
+    """Run ``python -m wirefault serve NAME --port 0``; yield where it listens; stop it after."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "harness", "serve", name, "--port", "0"],
+        [sys.executable, "-m", "wirefault", "serve", name, "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

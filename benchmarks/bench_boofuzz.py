@@ -122,10 +122,10 @@ def run_boofuzz(port: int, cases: int, read_reply: bool, start: int) -> dict[str
 
 def run_wirefault(port: int, prop: str, cases: int, seed: int) -> dict[str, float]:
     """A campaign of ``prop``, ``cases`` examples, ci profile, no fault layer or database."""
-    from harness.addresses import Address
-    from harness.campaign import Campaign, CampaignConfig
-    from harness.codecs import LenPrefixCodec
-    from harness.properties import get_property
+    from wirefault.addresses import Address
+    from wirefault.campaign import Campaign, CampaignConfig
+    from wirefault.codecs import LenPrefixCodec
+    from wirefault.properties import get_property
 
     with tempfile.TemporaryDirectory(prefix="wirefault-bench-") as out:
         config = CampaignConfig(

@@ -1,7 +1,7 @@
 """Benchmark time to detection for every server in the buggy zoo, and write docs/ZOO.md.
 
-For each buggy target (``targets.all_targets()``, kind ``buggy``) and each seed,
-a fresh server (``python -m harness serve NAME --port {port}``, managed, so a
+For each buggy target (``wirefault.targets.all_targets()``, kind ``buggy``) and each seed,
+a fresh server (``python -m wirefault serve NAME --port {port}``, managed, so a
 crash is restarted) is fuzzed with the one property that should catch its bug
 (``CAUGHT_BY``) under the ``ci`` profile, as ``wirefault fuzz --profile ci
 --properties P --backend none --seed S`` would, with the CLI's defaults
@@ -32,12 +32,12 @@ from pathlib import Path
 
 from _common import DOCS, command_line, header, machine_line, median, progress, table
 
-from harness.addresses import Address
-from harness.campaign import Campaign, CampaignConfig, PropertyResult
-from harness.codecs import get_codec
-from harness.properties import Property, get_property
-from harness.target import ServerProcess
-from targets import TargetInfo, all_targets
+from wirefault.addresses import Address
+from wirefault.campaign import Campaign, CampaignConfig, PropertyResult
+from wirefault.codecs import get_codec
+from wirefault.properties import Property, get_property
+from wirefault.target import ServerProcess
+from wirefault.targets import TargetInfo, all_targets
 
 TARGET_SECONDS = 10.0
 
@@ -84,7 +84,7 @@ class TargetRuns:
 
 def run_one(info: TargetInfo, seed: int, out: Path) -> Run:
     """Fuzz a fresh server of ``info`` with its CAUGHT_BY property, seed ``seed``."""
-    command = f"{sys.executable} -m harness serve {info.name} --port {{port}}"
+    command = f"{sys.executable} -m wirefault serve {info.name} --port {{port}}"
     with ServerProcess(command, Address(info.transport, "127.0.0.1", 0)) as server:
         config = CampaignConfig(
             address=server.address,

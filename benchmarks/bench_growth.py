@@ -7,7 +7,7 @@ Against the reference ``lenprefix`` server (its own process), fault-free:
 * connections: N = 1 to 64 (powers of 2) connections opened, each sends one 64-byte
   frame, then each reads its reply, then all close;
 
-each played by wirefault's :class:`~harness.runner.Runner` (Scenario and Runner
+each played by wirefault's :class:`~wirefault.runner.Runner` (Scenario and Runner
 built per example, as a campaign does) and by a bare-socket loop doing the same
 work (the ceiling), in ``--rounds`` interleaved bursts of ``--seconds`` per point;
 medians. Prints Markdown and, unless ``--no-plots``, draws
@@ -39,10 +39,10 @@ from _common import (
     three_chunks,
 )
 
-from harness.addresses import Address
-from harness.codecs import LenPrefixCodec
-from harness.runner import Runner
-from harness.scenario import Close, Expect, Scenario, Send
+from wirefault.addresses import Address
+from wirefault.codecs import LenPrefixCodec
+from wirefault.runner import Runner
+from wirefault.scenario import Close, Expect, Scenario, Send
 
 CODEC = LenPrefixCodec()
 SIZES = [16 * 4**k for k in range(9)]  # 16 B .. 1 MiB

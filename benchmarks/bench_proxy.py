@@ -38,12 +38,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from harness.addresses import Address
-from harness.faults.base import FaultLayer
-from harness.faults.embedded import EmbeddedFaultLayer
-from harness.faults.toxics import Latency
-from harness.faults.toxiproxy import ToxiproxyFaultLayer
-from harness.faults.toxiproxy_server import find_server_binary
+from wirefault.addresses import Address
+from wirefault.faults.base import FaultLayer
+from wirefault.faults.embedded import EmbeddedFaultLayer
+from wirefault.faults.toxics import Latency
+from wirefault.faults.toxiproxy import ToxiproxyFaultLayer
+from wirefault.faults.toxiproxy_server import find_server_binary
 
 CHUNK = 256 * 1024
 WARMUP_ROUNDS = 200
@@ -99,7 +99,7 @@ def echo_process() -> Iterator[Address]:
 def proxy_process(upstream: Address) -> Iterator[Address]:
     """Run ``wirefault proxy --backend embedded`` in a child process; yield its listen address."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "harness", "proxy", "--backend", "embedded",
+        [sys.executable, "-m", "wirefault", "proxy", "--backend", "embedded",
          "--upstream", upstream.hostport],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

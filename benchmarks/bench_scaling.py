@@ -2,7 +2,7 @@
 
 Wall times, side by side in interleaved rounds (the order alternating), medians:
 
-* ``wirefault fuzz tcp://127.0.0.1:0 --codec lenprefix --start 'python -m harness
+* ``wirefault fuzz tcp://127.0.0.1:0 --codec lenprefix --start 'python -m wirefault
   serve lenprefix --port {port}' --backend none --json --max-examples N --seed R``
   with ``--workers 1`` and ``--workers 2`` (each worker a process with its own server);
   with ``--baseline DIR`` also the same commands run with that checkout's code
@@ -44,7 +44,7 @@ from pathlib import Path
 from _common import REPO, baseline_env, checkout_label, header, median, progress, run_command, table
 
 KVSTORE = REPO / "examples" / "kvstore"
-SERVE = f"{sys.executable} -m harness serve lenprefix --port {{port}}"
+SERVE = f"{sys.executable} -m wirefault serve lenprefix --port {{port}}"
 
 
 @dataclass
@@ -82,7 +82,7 @@ def run_fuzz(workers: int, examples: int, seed: int, config: Config) -> None:
     with tempfile.TemporaryDirectory(prefix="wirefault-bench-") as tmp:
         out = Path(tmp)
         argv = [
-            sys.executable, "-m", "harness", "fuzz", "tcp://127.0.0.1:0", "--codec", "lenprefix",
+            sys.executable, "-m", "wirefault", "fuzz", "tcp://127.0.0.1:0", "--codec", "lenprefix",
             "--start", SERVE, "--backend", "none", "--json", "--quiet",
             "--max-examples", str(examples), "--seed", str(seed),
             "--workers", str(workers), "--out", str(out / "out"),

@@ -8,7 +8,7 @@ One fault-free scenario: connect, send one frame (``--payload`` bytes) in three
 writes, read the reply frame, close. Scenarios per second for
 
 * ``bare socket``: a plain loop doing the same work, the ceiling;
-* ``runner, direct``: wirefault's :class:`~harness.runner.Runner`, a Scenario and a
+* ``runner, direct``: wirefault's :class:`~wirefault.runner.Runner`, a Scenario and a
   Runner built per example as a campaign builds them, ``Runner.play``;
 * ``runner → embedded proxy``: the same, the runner pointed at ``proxy.listen``;
 * ``runner → embedded proxy, latency=0 toxic per scenario``: the scenario carries
@@ -42,17 +42,17 @@ from pathlib import Path
 
 from _common import connect, header, median, progress, recv_exactly, serve, table, three_chunks
 
-from harness.addresses import Address
-from harness.campaign import Campaign, CampaignConfig
-from harness.codecs import LenPrefixCodec
-from harness.faults import open_fault_layer
-from harness.faults.base import FaultLayer
-from harness.faults.toxics import Latency
-from harness.faults.toxiproxy_server import find_server_binary
-from harness.properties import get_property, probe_scenario
-from harness.runner import Runner
-from harness.scenario import Close, Expect, Scenario, Send
-from harness.transcript import Transcript
+from wirefault.addresses import Address
+from wirefault.campaign import Campaign, CampaignConfig
+from wirefault.codecs import LenPrefixCodec
+from wirefault.faults import open_fault_layer
+from wirefault.faults.base import FaultLayer
+from wirefault.faults.toxics import Latency
+from wirefault.faults.toxiproxy_server import find_server_binary
+from wirefault.properties import get_property, probe_scenario
+from wirefault.runner import Runner
+from wirefault.scenario import Close, Expect, Scenario, Send
+from wirefault.transcript import Transcript
 
 CODEC = LenPrefixCodec()
 

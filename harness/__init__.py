@@ -1,7 +1,7 @@
 """wirefault: property-based fuzzing and fault injection for TCP and UDP servers.
 
-The engine: sans-I/O codecs (:mod:`harness.codecs`), a fault layer in front of
-the server (:mod:`harness.faults`: the real Toxiproxy or an embedded asyncio
+The engine: sans-I/O codecs (:mod:`wirefault.codecs`), a fault layer in front of
+the server (:mod:`wirefault.faults`: the real Toxiproxy or an embedded asyncio
 proxy), scenarios played by a runner into transcripts, generic properties that
 judge transcripts, campaigns that drive Hypothesis, the ``wirefault`` command
 and a pytest plugin.

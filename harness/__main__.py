@@ -1,5 +1,5 @@
-"""``python -m harness``: the same as the ``wirefault`` command."""
+"""``python -m wirefault``: the same as the ``wirefault`` command."""
 
-from harness.cli import entry
+from wirefault.cli import entry
 
 entry()

@@ -1,6 +1,6 @@
 """Child processes: how a server command is run, and waiting for it and its group to end.
 
-The helpers of :mod:`harness.target`. Nothing here sleeps a fixed interval: a
+The helpers of :mod:`wirefault.target`. Nothing here sleeps a fixed interval: a
 child's exit is an event (Linux: a pidfd, else ``Popen.wait``); the end of a
 process group, which no event announces, is polled from 1 ms backing off to 5 ms.
 """

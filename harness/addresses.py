@@ -9,7 +9,7 @@ import socket
 from dataclasses import dataclass
 from typing import Literal
 
-from harness.errors import UsageError
+from wirefault.errors import UsageError
 
 __all__ = ["Address", "Transport", "format_hostport", "parse_address", "parse_hostport"]
 

@@ -21,18 +21,18 @@ from hypothesis import Verbosity, given, settings
 from hypothesis.database import ExampleDatabase
 from hypothesis.errors import Flaky
 
-from harness.addresses import Address
-from harness.codecs.base import Codec
-from harness.errors import TargetError, WirefaultError
-from harness.faults.base import FaultLayer, FaultProxy
-from harness.properties import Property, PropertyContext, Verdict, get_property, probe_scenario
-from harness.replay import save_replay
-from harness.results import CampaignResult, Failure, PropertyResult
-from harness.runner import Runner, RunnerOptions
-from harness.scenario import Scenario
-from harness.target import CrashReport, ServerProcess
-from harness.transcript import Transcript
-from strategies.profiles import PROFILES, register_profiles
+from wirefault.addresses import Address
+from wirefault.codecs.base import Codec
+from wirefault.errors import TargetError, WirefaultError
+from wirefault.faults.base import FaultLayer, FaultProxy
+from wirefault.properties import Property, PropertyContext, Verdict, get_property, probe_scenario
+from wirefault.replay import save_replay
+from wirefault.results import CampaignResult, Failure, PropertyResult
+from wirefault.runner import Runner, RunnerOptions
+from wirefault.scenario import Scenario
+from wirefault.strategies.profiles import PROFILES, register_profiles
+from wirefault.target import CrashReport, ServerProcess
+from wirefault.transcript import Transcript
 
 __all__ = ["Campaign", "CampaignConfig", "CampaignResult", "Failure", "PropertyResult"]
 

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from harness.addresses import Address
+from wirefault.addresses import Address
 
 __all__ = ["Channel", "ReadResult", "SendResult", "open_channel"]
 

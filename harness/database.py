@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
-from harness.errors import UsageError
+from wirefault.errors import UsageError
 
 __all__ = ["REDIS_ENV", "example_database"]
 

@@ -1,6 +1,6 @@
 """The library side of the pytest plugin: server pools and the property check.
 
-Kept apart from :mod:`harness.pytest_plugin` so the plugin module stays thin
+Kept apart from :mod:`wirefault.pytest_plugin` so the plugin module stays thin
 and so these pieces can be used from any test runner.
 """
 
@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.addresses import Address, parse_address
-from harness.errors import UsageError
-from harness.target import ServerProcess
+from wirefault.addresses import Address, parse_address
+from wirefault.errors import UsageError
+from wirefault.target import ServerProcess
 
 __all__ = [
     "CheckFunction",
@@ -114,8 +114,8 @@ def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def property_names_for(options: Mapping[str, Any]) -> list[str]:
     """The property names a marker selects for its codec."""
-    from harness.codecs import get_codec
-    from harness.properties import select_properties
+    from wirefault.codecs import get_codec
+    from wirefault.properties import select_properties
 
     check, codec_options = _split(options)
     codec = get_codec(str(check.get("codec", "raw")), **codec_options)
@@ -139,10 +139,10 @@ def make_check(
     def check(
         target: ServerProcess | Address | str, prop: str | None = None, **options: Any
     ) -> Any:
-        from harness.campaign import Campaign, CampaignConfig
-        from harness.codecs import get_codec
-        from harness.database import example_database
-        from harness.properties import select_properties
+        from wirefault.campaign import Campaign, CampaignConfig
+        from wirefault.codecs import get_codec
+        from wirefault.database import example_database
+        from wirefault.properties import select_properties
 
         merged = {**defaults, **options}
         check_opts, codec_options = _split(merged)
@@ -177,7 +177,7 @@ def make_check(
             layer = fault_layer
             if codec.transport == "datagram" and getattr(layer, "backend", None) != "embedded":
                 # Toxiproxy is TCP only: UDP faults always come from the embedded proxy.
-                from harness.faults import open_fault_layer
+                from wirefault.faults import open_fault_layer
 
                 layer = stack.enter_context(open_fault_layer("embedded", transport="udp"))
             campaign = Campaign(

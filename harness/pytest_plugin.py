@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from harness.plugin_support import (
+from wirefault.plugin_support import (
     CheckFunction,
     ServerFactory,
     ServerPool,
@@ -121,7 +121,7 @@ def fault_layer(pytestconfig: pytest.Config) -> Iterator[Any]:
 
     With the backend ``none`` a test that asks for it is skipped, with the reason.
     """
-    from harness.faults import open_fault_layer
+    from wirefault.faults import open_fault_layer
 
     backend = _backend(pytestconfig)
     if backend == "none":
@@ -133,7 +133,7 @@ def fault_layer(pytestconfig: pytest.Config) -> Iterator[Any]:
 @pytest.fixture
 def fault_proxy(fault_layer: Any) -> Iterator[Callable[..., Any]]:
     """A factory: ``fault_proxy("127.0.0.1:6379")`` returns a proxy, closed after the test."""
-    from harness.addresses import Address, parse_address
+    from wirefault.addresses import Address, parse_address
 
     opened: list[Any] = []
 

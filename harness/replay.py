@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import __version__
-from harness.addresses import Address, parse_address
-from harness.codecs import get_codec
-from harness.codecs.base import Codec
-from harness.errors import ReplayError, UsageError
-from harness.scenario import Scenario
-from harness.transcript import Event, Transcript
+from wirefault import __version__
+from wirefault.addresses import Address, parse_address
+from wirefault.codecs import get_codec
+from wirefault.codecs.base import Codec
+from wirefault.errors import ReplayError, UsageError
+from wirefault.scenario import Scenario
+from wirefault.transcript import Event, Transcript
 
 __all__ = ["FORMAT_VERSION", "Replay", "load_replay", "save_replay"]
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from harness.scenario import Scenario
-from harness.transcript import Transcript
+from wirefault.scenario import Scenario
+from wirefault.transcript import Transcript
 
 __all__ = ["CampaignResult", "Failure", "PropertyResult", "Status"]
 

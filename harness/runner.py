@@ -18,12 +18,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from harness.addresses import Address
-from harness.channels import Channel, PeerState, open_channel
-from harness.codecs.base import Codec, Decoder
-from harness.errors import FaultLayerError, FrameError, UsageError
-from harness.faults.base import FaultProxy
-from harness.scenario import (
+from wirefault.addresses import Address
+from wirefault.channels import Channel, PeerState, open_channel
+from wirefault.codecs.base import Codec, Decoder
+from wirefault.errors import FaultLayerError, FrameError, UsageError
+from wirefault.faults.base import FaultProxy
+from wirefault.scenario import (
     Abort,
     AddToxic,
     Close,
@@ -37,7 +37,7 @@ from harness.scenario import (
     Send,
     Step,
 )
-from harness.transcript import ConnRecord, Event, ExpectResult, Outcome, Transcript
+from wirefault.transcript import ConnRecord, Event, ExpectResult, Outcome, Transcript
 
 __all__ = ["Runner", "RunnerOptions"]
 

@@ -18,9 +18,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from harness.errors import ReplayError, UsageError
-from harness.faults.toxics import Toxic, toxic_from_json
-from harness.wire import bytes_from_json, bytes_to_json
+from wirefault.errors import ReplayError, UsageError
+from wirefault.faults.toxics import Toxic, toxic_from_json
+from wirefault.wire import bytes_from_json, bytes_to_json
 
 __all__ = [
     "Abort",

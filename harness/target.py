@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from types import TracebackType
 
-from harness._processes import (
+from wirefault._processes import (
     FIRST_PAUSE,
     LAST_PAUSE,
     ExitWatch,
@@ -35,8 +35,8 @@ from harness._processes import (
     signal_group,
     wait_group_gone,
 )
-from harness.addresses import Address, parse_hostport
-from harness.errors import TargetError
+from wirefault.addresses import Address, parse_hostport
+from wirefault.errors import TargetError
 
 __all__ = ["CrashReport", "ServerProcess", "free_port"]
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from harness.errors import ReplayError
-from harness.wire import bytes_from_json, bytes_to_json
+from wirefault.errors import ReplayError
+from wirefault.wire import bytes_from_json, bytes_to_json
 
 __all__ = ["ConnRecord", "Event", "ExpectResult", "Transcript"]
 

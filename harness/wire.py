@@ -10,7 +10,7 @@ import base64
 import binascii
 from typing import Any
 
-from harness.errors import ReplayError
+from wirefault.errors import ReplayError
 
 __all__ = ["bytes_from_json", "bytes_to_json"]
 

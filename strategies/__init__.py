@@ -22,13 +22,13 @@ profiles       the ``ci``, ``dev`` and ``thorough`` settings profiles
 
 ``payloads`` and ``datagrams`` name both a module and its factory; the
 package attribute is the factory (import module contents with
-``from strategies.payloads import ...``).
+``from wirefault.strategies.payloads import ...``).
 
 Example::
 
     from hypothesis import given
-    from harness.codecs import get_codec
-    from strategies import chunkings, requests
+    from wirefault.codecs import get_codec
+    from wirefault.strategies import chunkings, requests
 
     @given(requests(get_codec("line")).flatmap(lambda r: chunkings(r.data)))
     def test_my_parser(chunks: tuple[bytes, ...]) -> None:
@@ -41,14 +41,20 @@ import inspect
 from importlib import import_module
 from types import ModuleType
 
-from strategies.chunking import byte_at_a_time, chunkings, coalesced, cut_at
-from strategies.connections import abort_points, aborted_after, exchange, half_close, probe_steps
-from strategies.datagrams import datagram_sequences, datagram_toxic_schedules, datagrams
-from strategies.frames import Requests, requests
-from strategies.malformed import MalformedFrame, malformed_frames
-from strategies.payloads import large_payloads, payloads
-from strategies.profiles import PROFILES, register_profiles
-from strategies.scenarios import (
+from wirefault.strategies.chunking import byte_at_a_time, chunkings, coalesced, cut_at
+from wirefault.strategies.connections import (
+    abort_points,
+    aborted_after,
+    exchange,
+    half_close,
+    probe_steps,
+)
+from wirefault.strategies.datagrams import datagram_sequences, datagram_toxic_schedules, datagrams
+from wirefault.strategies.frames import Requests, requests
+from wirefault.strategies.malformed import MalformedFrame, malformed_frames
+from wirefault.strategies.payloads import large_payloads, payloads
+from wirefault.strategies.profiles import PROFILES, register_profiles
+from wirefault.strategies.scenarios import (
     datagram_fault_scenarios,
     datagram_reply_scenarios,
     datagram_size_scenarios,
@@ -62,8 +68,8 @@ from strategies.scenarios import (
     reset_scenarios,
     stall_scenarios,
 )
-from strategies.timing import pauses, stalls
-from strategies.toxics import toxic_schedules
+from wirefault.strategies.timing import pauses, stalls
+from wirefault.strategies.toxics import toxic_schedules
 
 __all__ = [
     "PROFILES",
@@ -142,7 +148,7 @@ def _check_exports() -> None:
         exported |= declared
     if exported != set(__all__):
         raise ImportError(
-            "strategies.__all__ does not match its modules: "
+            "wirefault.strategies.__all__ does not match its modules: "
             f"missing {sorted(exported - set(__all__))}, extra {sorted(set(__all__) - exported)}"
         )
     # ``payloads`` and ``datagrams`` name both a module and its factory: the factory wins.

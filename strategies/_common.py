@@ -1,7 +1,7 @@
 """Argument checks and small building blocks shared by the strategy modules (private).
 
 Every public factory validates its arguments before building anything, and a
-bad argument is a :class:`~harness.errors.UsageError` that echoes the value
+bad argument is a :class:`~wirefault.errors.UsageError` that echoes the value
 and says what would be accepted.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from harness.codecs.base import Codec
-from harness.errors import UsageError
-from harness.faults.toxics import Stream
+from wirefault.codecs.base import Codec
+from wirefault.errors import UsageError
+from wirefault.faults.toxics import Stream
 
 #: Letters used to fill big payloads: no byte any codec maps, splits on or frames with.
 FILL_ALPHABET = b"abcdefghijklmnopqrstuvwxyz"

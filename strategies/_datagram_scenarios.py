@@ -1,4 +1,4 @@
-"""Scenario builders for UDP properties (re-exported by :mod:`strategies.scenarios`).
+"""Scenario builders for UDP properties (re-exported by :mod:`wirefault.strategies.scenarios`).
 
 Each client is one UDP socket; each chunk of a Send is one datagram.
 """
@@ -8,18 +8,18 @@ from __future__ import annotations
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from harness.codecs.base import Codec
-from harness.faults.toxics import Toxic
-from harness.scenario import Close, Pause, Scenario, Send, Step
-from strategies._common import (
+from wirefault.codecs.base import Codec
+from wirefault.faults.toxics import Toxic
+from wirefault.scenario import Close, Pause, Scenario, Send, Step
+from wirefault.strategies._common import (
     check_backend,
     check_seconds,
     check_size,
     check_transport,
     probe_request,
 )
-from strategies.connections import exchange, probe_steps
-from strategies.datagrams import datagram_sequences, datagram_toxic_schedules, datagrams
+from wirefault.strategies.connections import exchange, probe_steps
+from wirefault.strategies.datagrams import datagram_sequences, datagram_toxic_schedules, datagrams
 
 __all__ = ["datagram_fault_scenarios", "datagram_reply_scenarios", "datagram_size_scenarios"]
 

@@ -21,7 +21,7 @@ import itertools
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from strategies._common import check_size
+from wirefault.strategies._common import check_size
 
 __all__ = ["byte_at_a_time", "chunkings", "coalesced", "cut_at"]
 

@@ -1,7 +1,7 @@
 """Connection actions: where a client aborts, and the step sequences clients perform.
 
 :func:`abort_points` is a strategy (a byte position to reset at); the other
-functions are plain builders of :mod:`harness.scenario` steps, so scenario
+functions are plain builders of :mod:`wirefault.scenario` steps, so scenario
 strategies read as the shapes they produce.
 """
 
@@ -12,8 +12,8 @@ import functools
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from harness.scenario import Abort, Close, Expect, ExpectClose, HalfClose, Send, Step
-from strategies._common import check_seconds, check_size
+from wirefault.scenario import Abort, Close, Expect, ExpectClose, HalfClose, Send, Step
+from wirefault.strategies._common import check_seconds, check_size
 
 __all__ = ["abort_points", "aborted_after", "exchange", "half_close", "probe_steps"]
 

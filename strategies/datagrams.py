@@ -13,15 +13,15 @@ import functools
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from harness.faults.toxics import Corrupt, Delay, Drop, Duplicate, Reorder, Toxic, Truncate
-from strategies._common import (
+from wirefault.faults.toxics import Corrupt, Delay, Drop, Duplicate, Reorder, Toxic, Truncate
+from wirefault.strategies._common import (
     STREAMS,
     check_range,
     check_size,
     offset_tuples,
     seeds,
 )
-from strategies.payloads import large_payloads, payloads
+from wirefault.strategies.payloads import large_payloads, payloads
 
 __all__ = ["datagram_sequences", "datagram_toxic_schedules", "datagrams"]
 
@@ -34,7 +34,7 @@ MAX_HOLD_MS = 30
 def datagrams(*, max_size: int = MAX_UDP_PAYLOAD, max_random: int = 64) -> SearchStrategy[bytes]:
     """One datagram: small random bytes, or any size up to ``max_size``, edges favoured.
 
-    The sized branch is :func:`~strategies.payloads.large_payloads`: 0, 1,
+    The sized branch is :func:`~wirefault.strategies.payloads.large_payloads`: 0, 1,
     max - 1 and ``max_size`` bytes are drawn often, any size in between too
     (a drawn pattern repeated, so 65 KB costs a few choices). Shrinks toward ``b""``.
 

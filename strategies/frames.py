@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from harness.codecs.base import Codec
-from harness.errors import UsageError
-from strategies._common import check_codec, check_range, check_size, cumulative_ends
-from strategies.payloads import payloads
+from wirefault.codecs.base import Codec
+from wirefault.errors import UsageError
+from wirefault.strategies._common import check_codec, check_range, check_size, cumulative_ends
+from wirefault.strategies.payloads import payloads
 
 __all__ = ["Requests", "requests"]
 

@@ -38,10 +38,10 @@ from typing import Literal
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from harness.codecs.base import Codec
-from harness.errors import UsageError
-from strategies._common import FILL_ALPHABET, check_codec, repeat_to
-from strategies.payloads import payloads
+from wirefault.codecs.base import Codec
+from wirefault.errors import UsageError
+from wirefault.strategies._common import FILL_ALPHABET, check_codec, repeat_to
+from wirefault.strategies.payloads import payloads
 
 __all__ = ["MalformedFrame", "malformed_frames"]
 

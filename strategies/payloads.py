@@ -11,8 +11,8 @@ from __future__ import annotations
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from harness.errors import UsageError
-from strategies._common import check_range, check_size, repeat_to
+from wirefault.errors import UsageError
+from wirefault.strategies._common import check_range, check_size, repeat_to
 
 __all__ = ["large_payloads", "payloads"]
 

@@ -28,7 +28,7 @@ datagram_fault_scenarios   toxics (embedded); c0 sends k datagrams, pause, close
 expects one response, closes. Probes go to a fresh connection so they show
 whether the server still serves others. Every builder takes ``backend`` (None,
 ``embedded``, ``toxiproxy``) and ``deadline`` (the runner's, in seconds); the
-UDP builders live in :mod:`strategies._datagram_scenarios`.
+UDP builders live in :mod:`wirefault.strategies._datagram_scenarios`.
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ import functools
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from harness.codecs.base import Codec
-from harness.faults.toxics import Toxic
-from harness.scenario import Abort, Close, Expect, HalfClose, Open, Scenario, Send, Step
-from strategies._common import (
+from wirefault.codecs.base import Codec
+from wirefault.faults.toxics import Toxic
+from wirefault.scenario import Abort, Close, Expect, HalfClose, Open, Scenario, Send, Step
+from wirefault.strategies._common import (
     FILL_ALPHABET,
     check_backend,
     check_codec,
@@ -51,19 +51,25 @@ from strategies._common import (
     probe_request,
     repeat_to,
 )
-from strategies._datagram_scenarios import (
+from wirefault.strategies._datagram_scenarios import (
     datagram_fault_scenarios,
     datagram_reply_scenarios,
     datagram_size_scenarios,
 )
-from strategies.chunking import _draw_chunking
-from strategies.connections import abort_points, aborted_after, exchange, half_close, probe_steps
-from strategies.datagrams import datagrams
-from strategies.frames import Requests, requests
-from strategies.malformed import MalformedFrame, malformed_frames
-from strategies.payloads import large_payloads, payloads
-from strategies.timing import pauses
-from strategies.toxics import toxic_schedules
+from wirefault.strategies.chunking import _draw_chunking
+from wirefault.strategies.connections import (
+    abort_points,
+    aborted_after,
+    exchange,
+    half_close,
+    probe_steps,
+)
+from wirefault.strategies.datagrams import datagrams
+from wirefault.strategies.frames import Requests, requests
+from wirefault.strategies.malformed import MalformedFrame, malformed_frames
+from wirefault.strategies.payloads import large_payloads, payloads
+from wirefault.strategies.timing import pauses
+from wirefault.strategies.toxics import toxic_schedules
 
 __all__ = [
     "datagram_fault_scenarios",
@@ -398,7 +404,7 @@ def large_payload_scenarios(
 ) -> SearchStrategy[Scenario]:
     """One frame of up to ``codec.max_frame`` bytes (at most ``max_size``) read fast, then slowly.
 
-    Sizes come from :func:`~strategies.payloads.large_payloads`: the edges 0, 1,
+    Sizes come from :func:`~wirefault.strategies.payloads.large_payloads`: the edges 0, 1,
     max - 1, max, and anything between. Payloads are letters: the property is
     about size, and a codec that splits on some bytes (RESP arguments on spaces)
     would turn binary fill into up to six times more wire bytes. Shrinks toward

@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from strategies._common import check_seconds
+from wirefault.strategies._common import check_seconds
 
 __all__ = ["pauses", "stalls"]
 

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from harness.errors import UsageError
-from harness.faults.toxics import (
+from wirefault.errors import UsageError
+from wirefault.faults.toxics import (
     Bandwidth,
     Corrupt,
     Latency,
@@ -30,8 +30,8 @@ from harness.faults.toxics import (
     Timeout,
     Toxic,
 )
-from strategies._common import STREAMS, check_size, offset_tuples, seeds
-from strategies.datagrams import datagram_toxic_schedules
+from wirefault.strategies._common import STREAMS, check_size, offset_tuples, seeds
+from wirefault.strategies.datagrams import datagram_toxic_schedules
 
 __all__ = ["toxic_schedules"]
 
@@ -139,7 +139,7 @@ def toxic_schedules(
     slices), split at exact offsets (embedded only), bandwidth (>= 200 KB/s),
     slow_close. ``destructive=True`` adds reset_peer, limit_data, timeout and
     corrupt (embedded only). ``transport="udp"`` gives
-    :func:`~strategies.datagrams.datagram_toxic_schedules` (embedded only).
+    :func:`~wirefault.strategies.datagrams.datagram_toxic_schedules` (embedded only).
 
     Raises:
         UsageError: an unknown backend or transport, UDP with Toxiproxy, or a

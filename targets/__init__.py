@@ -16,27 +16,27 @@ import pkgutil
 from dataclasses import dataclass
 from typing import Literal, cast
 
-from harness.errors import TargetError, UsageError
-from targets._serving import TargetModule
+from wirefault.errors import TargetError, UsageError
+from wirefault.targets._serving import TargetModule
 
 __all__ = ["PROTOCOLS", "REFERENCE", "TargetInfo", "all_targets", "get_target", "target_names"]
 
 REFERENCE: dict[str, str] = {
-    "echo-threaded": "targets.echo_threaded",
-    "echo-selectors": "targets.echo_selectors",
-    "echo-asyncio": "targets.echo_asyncio",
-    "echo-forking": "targets.echo_forking",
-    "line": "targets.line",
-    "lenprefix": "targets.lenprefix",
-    "udp-echo": "targets.udp_echo",
-    "http": "targets.http",
+    "echo-threaded": "wirefault.targets.echo_threaded",
+    "echo-selectors": "wirefault.targets.echo_selectors",
+    "echo-asyncio": "wirefault.targets.echo_asyncio",
+    "echo-forking": "wirefault.targets.echo_forking",
+    "line": "wirefault.targets.line",
+    "lenprefix": "wirefault.targets.lenprefix",
+    "udp-echo": "wirefault.targets.udp_echo",
+    "http": "wirefault.targets.http",
 }
 """Reference server name -> module name."""
 
-# The codec names of harness.codecs a target may declare as its PROTOCOL.
+# The codec names of wirefault.codecs a target may declare as its PROTOCOL.
 PROTOCOLS = ("raw", "line", "lenprefix", "http", "resp", "datagram")
 
-_BUGGY_PACKAGE = "targets.buggy"
+_BUGGY_PACKAGE = "wirefault.targets.buggy"
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class TargetInfo:
     caught_by: str = ""
 
     def load(self) -> TargetModule:
-        """The target's module, to hand to :func:`targets._serving.run_target`."""
+        """The target's module, to hand to :func:`wirefault.targets._serving.run_target`."""
         return cast(TargetModule, importlib.import_module(self.module))
 
 

@@ -43,8 +43,8 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import ParamSpec, Protocol, TypeVar
 
-from harness.addresses import format_hostport
-from harness.errors import TargetError, UsageError
+from wirefault.addresses import format_hostport
+from wirefault.errors import TargetError, UsageError
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT",
@@ -74,7 +74,7 @@ MAX_CLIENTS = 256  # concurrent connections of a thread- or process-per-client s
 
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
-log = logging.getLogger("targets")
+log = logging.getLogger("wirefault.targets")
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")

@@ -7,7 +7,13 @@ import contextlib
 import logging
 import signal
 
-from targets._serving import STOP_SIGNALS, Ready, family_for, idle_timeout, signals_deferred
+from wirefault.targets._serving import (
+    STOP_SIGNALS,
+    Ready,
+    family_for,
+    idle_timeout,
+    signals_deferred,
+)
 
 NAME = "echo-asyncio"
 PROTOCOL = "raw"

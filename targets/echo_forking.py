@@ -9,7 +9,7 @@ import socket
 import time
 from typing import NoReturn
 
-from targets._serving import (
+from wirefault.targets._serving import (
     MAX_CLIENTS,
     STOP_SIGNALS,
     Ready,

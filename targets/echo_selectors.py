@@ -8,7 +8,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from targets._serving import (
+from wirefault.targets._serving import (
     MAX_CLIENTS,
     Ready,
     check_stop,

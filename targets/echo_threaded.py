@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 
-from targets._serving import Ready, listen_tcp, serve_thread_per_connection
+from wirefault.targets._serving import Ready, listen_tcp, serve_thread_per_connection
 
 NAME = "echo-threaded"
 PROTOCOL = "raw"

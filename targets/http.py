@@ -9,7 +9,12 @@ from http import HTTPStatus
 
 import h11
 
-from targets._serving import Ready, drain_before_close, listen_tcp, serve_thread_per_connection
+from wirefault.targets._serving import (
+    Ready,
+    drain_before_close,
+    listen_tcp,
+    serve_thread_per_connection,
+)
 
 NAME = "http"
 PROTOCOL = "http"

@@ -6,7 +6,12 @@ import logging
 import socket
 import struct
 
-from targets._serving import Ready, drain_before_close, listen_tcp, serve_thread_per_connection
+from wirefault.targets._serving import (
+    Ready,
+    drain_before_close,
+    listen_tcp,
+    serve_thread_per_connection,
+)
 
 NAME = "lenprefix"
 PROTOCOL = "lenprefix"

@@ -5,7 +5,12 @@ from __future__ import annotations
 import logging
 import socket
 
-from targets._serving import Ready, drain_before_close, listen_tcp, serve_thread_per_connection
+from wirefault.targets._serving import (
+    Ready,
+    drain_before_close,
+    listen_tcp,
+    serve_thread_per_connection,
+)
 
 NAME = "line"
 PROTOCOL = "line"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 
-from targets._serving import Ready, family_for, signals_deferred, wait_readable
+from wirefault.targets._serving import Ready, family_for, signals_deferred, wait_readable
 
 NAME = "udp-echo"
 PROTOCOL = "datagram"

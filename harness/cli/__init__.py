@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Protocol, cast
 
-from harness.errors import WirefaultError
+from wirefault.errors import WirefaultError
 
 __all__ = ["EXIT_FAILURES", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wirefault",
         description="Property-based fuzzing and fault injection for TCP and UDP servers.",
     )
-    from harness import __version__
+    from wirefault import __version__
 
     parser.add_argument("--version", action="version", version=f"wirefault {__version__}")
     subparsers = cast(
@@ -66,13 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers.required = True
     for name in _COMMANDS:
-        module = cast(_Command, importlib.import_module(f"harness.cli.{name}"))
+        module = cast(_Command, importlib.import_module(f"wirefault.cli.{name}"))
         module.add_parser(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``wirefault`` console script and ``python -m harness``."""
+    """Entry point of the ``wirefault`` console script and ``python -m wirefault``."""
     parser = build_parser()
     args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so every server, proxy and toxiproxy-server a

@@ -19,7 +19,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harness.campaign import ProgressHook
+    from wirefault.campaign import ProgressHook
 
 __all__ = ["checkpoint", "signals_noted"]
 

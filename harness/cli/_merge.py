@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ReplayError
-from harness.results import CampaignResult, Failure, PropertyResult, Status
-from harness.transcript import Transcript
+from wirefault.errors import ReplayError
+from wirefault.results import CampaignResult, Failure, PropertyResult, Status
+from wirefault.transcript import Transcript
 
 __all__ = ["MergedRun", "merge_runs", "result_from_json", "result_to_json"]
 
@@ -72,7 +72,7 @@ def result_from_json(data: dict[str, Any]) -> PropertyResult:
     failure = None
     if data["failure"] is not None:
         # Imported here: the replay module pulls in every codec, needed only for failures.
-        from harness.replay import load_replay
+        from wirefault.replay import load_replay
 
         f = data["failure"]
         if not f["replay"]:

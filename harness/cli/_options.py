@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import codecs as _text_codecs
 
-from harness.codecs.base import OptionValue
-from harness.errors import UsageError
+from wirefault.codecs.base import OptionValue
+from wirefault.errors import UsageError
 
 __all__ = ["BACKENDS", "add_codec_options", "codec_options", "parse_escaped", "positive_float"]
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from harness.campaign import ProgressHook
+from wirefault.campaign import ProgressHook
 
 __all__ = ["progress_display"]
 

@@ -5,11 +5,11 @@ server (with ``--start``, on its own port), probes it, says it is ready, then pl
 the runs the parent sends it, one at a time, each a campaign of one property with
 the run's examples, seed and time budget, and sends each result back. Every
 property's examples are cut into runs (two per worker when each keeps 20 examples
-or more) that free workers take from one queue (:mod:`harness.cli._schedule`), so
+or more) that free workers take from one queue (:mod:`wirefault.cli._schedule`), so
 the workers stay equally busy however uneven the properties are (large-payload
 alone can be half a campaign). The workers share the output folder: replay files
 (never overwritten) and the example database. The parent merges the results
-(:mod:`harness.cli._merge`) and reports them as one run.
+(:mod:`wirefault.cli._merge`) and reports them as one run.
 
 The parent imports no engine (no Hypothesis) before the workers start. Messages are
 JSON lines: runs on a worker's stdin, ``{"ready": ...}`` and ``{"result": ...}`` on
@@ -40,10 +40,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from harness.cli._merge import MergedRun, merge_runs, result_from_json
-from harness.cli._schedule import Run, Schedule, runs_per_property
-from harness.errors import WirefaultError
-from harness.results import PropertyResult
+from wirefault.cli._merge import MergedRun, merge_runs, result_from_json
+from wirefault.cli._schedule import Run, Schedule, runs_per_property
+from wirefault.errors import WirefaultError
+from wirefault.results import PropertyResult
 
 __all__ = ["WorkerFailed", "run_workers", "worker_argv"]
 
@@ -80,7 +80,7 @@ class WorkerFailed(WirefaultError):
 
 def worker_argv(args: argparse.Namespace) -> list[str]:
     """The command line of a worker of the run ``args`` asks for."""
-    argv = [sys.executable, "-m", "harness", "fuzz", args.target]
+    argv = [sys.executable, "-m", "wirefault", "fuzz", args.target]
     for dest in FORWARDED:
         value = getattr(args, dest, None)
         if value is not None:
@@ -314,8 +314,8 @@ def _spawn(argv: list[str], stderr: IO[bytes]) -> subprocess.Popen[bytes]:
 
 def _emit(args: argparse.Namespace, outcome: _Outcome) -> int:
     """Print the merged summary (JSON or text) and write the JUnit file; returns 0 or 1."""
-    from harness.report.junit import write_junit
-    from harness.report.summary import summary_json, summary_text
+    from wirefault.report.junit import write_junit
+    from wirefault.report.summary import summary_json, summary_text
 
     result = outcome.merged.result
     if args.junit:

@@ -12,8 +12,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from harness.addresses import Address, parse_address
-from harness.cli._options import (
+from wirefault.addresses import Address, parse_address
+from wirefault.cli._options import (
     BACKENDS,
     add_codec_options,
     codec_options,
@@ -21,13 +21,13 @@ from harness.cli._options import (
     positive_float,
     positive_int,
 )
-from harness.codecs import codec_names, get_codec
-from harness.codecs.base import Codec
-from harness.errors import UsageError
+from wirefault.codecs import codec_names, get_codec
+from wirefault.codecs.base import Codec
+from wirefault.errors import UsageError
 
 if TYPE_CHECKING:
-    from harness.campaign import Campaign, CampaignConfig, CampaignResult
-    from harness.faults.base import FaultLayer
+    from wirefault.campaign import Campaign, CampaignConfig, CampaignResult
+    from wirefault.faults.base import FaultLayer
 
 # The engine (Hypothesis, the fault layer; rich on a terminal) is imported only where
 # a campaign runs in this process, so that `wirefault serve`, `--help` and the parent
@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     codec = _codec(args, address)
     if args.workers > 1 and not args.worker:
         # Before any engine import: the workers import their own, side by side.
-        from harness.cli._workers import run_workers
+        from wirefault.cli._workers import run_workers
 
         return run_workers(args)
     return _run_campaign(args, address, codec, channel)
@@ -156,11 +156,11 @@ def _run_campaign(
     args: argparse.Namespace, address: Address, codec: Codec, channel: TextIO | None
 ) -> int:
     """The campaign in this process: the whole run, or, for a worker, the runs it is sent."""
-    from harness.campaign import Campaign, CampaignConfig
-    from harness.cli._interrupts import checkpoint, signals_noted
-    from harness.database import example_database
-    from harness.properties import select_properties
-    from harness.target import ServerProcess
+    from wirefault.campaign import Campaign, CampaignConfig
+    from wirefault.cli._interrupts import checkpoint, signals_noted
+    from wirefault.database import example_database
+    from wirefault.properties import select_properties
+    from wirefault.target import ServerProcess
 
     names = (
         [n.strip() for n in args.properties.split(",") if n.strip()] if args.properties else None
@@ -196,7 +196,7 @@ def _run_campaign(
         database = example_database(args.out)
         display = None
         if _interactive(args):
-            from harness.cli._progress import progress_display  # rich: only on a terminal
+            from wirefault.cli._progress import progress_display  # rich: only on a terminal
 
             display = stack.enter_context(progress_display(enabled=True))
         progress = checkpoint(stack.enter_context(signals_noted()), display)
@@ -227,8 +227,8 @@ def _work(
 
     A run is one property's campaign with the run's examples, seed and time budget.
     """
-    from harness.cli._merge import result_to_json
-    from strategies.profiles import EXAMPLES
+    from wirefault.cli._merge import result_to_json
+    from wirefault.strategies.profiles import EXAMPLES
 
     by_name = {p.name: p for p in config.properties}
     total = config.max_examples if config.max_examples is not None else EXAMPLES[config.profile]
@@ -258,7 +258,7 @@ def _work(
 
 
 def _fault_layer(stack: ExitStack, backend: str, address: Address) -> FaultLayer | None:
-    from harness.faults import open_fault_layer
+    from wirefault.faults import open_fault_layer
 
     if backend == "none" and address.transport != "unix":
         return None
@@ -294,8 +294,8 @@ def _report(
     address: Address,
     layer: FaultLayer | None,
 ) -> int:
-    from harness.report.junit import write_junit
-    from harness.report.summary import summary_json, summary_text
+    from wirefault.report.junit import write_junit
+    from wirefault.report.summary import summary_json, summary_text
 
     summary = summary_json(
         result,

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Literal
 
-from harness.addresses import Address, parse_address, parse_hostport
-from harness.errors import UsageError
-from harness.faults.toxics import Toxic, parse_toxic
+from wirefault.addresses import Address, parse_address, parse_hostport
+from wirefault.errors import UsageError
+from wirefault.faults.toxics import Toxic, parse_toxic
 
 if TYPE_CHECKING:
-    from harness.faults.base import FaultLayer
+    from wirefault.faults.base import FaultLayer
 
 __all__ = ["add_parser", "run"]
 
@@ -63,7 +63,7 @@ def _listen(text: str) -> tuple[str, int]:
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``wirefault proxy``."""
-    from harness.faults import BACKEND_NAMES
+    from wirefault.faults import BACKEND_NAMES
 
     p = subparsers.add_parser(
         "proxy",
@@ -148,7 +148,7 @@ def _open_layer(plan: _Plan, toxics: list[Toxic]) -> FaultLayer:
     Raises:
         UsageError: a toxic the chosen backend cannot apply (the message says which can).
     """
-    from harness.faults import open_fault_layer
+    from wirefault.faults import open_fault_layer
 
     layer = open_fault_layer(plan.backend, transport=plan.transport)
     unsupported = [t for t in toxics if not layer.supports(t, plan.transport)]

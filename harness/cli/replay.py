@@ -8,12 +8,12 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.addresses import Address, parse_address
-from harness.cli._options import BACKENDS, positive_float, positive_int
+from wirefault.addresses import Address, parse_address
+from wirefault.cli._options import BACKENDS, positive_float, positive_int
 
 if TYPE_CHECKING:
-    from harness.faults.base import FaultLayer
-    from harness.replay import Replay
+    from wirefault.faults.base import FaultLayer
+    from wirefault.replay import Replay
 
 __all__ = ["add_parser", "run"]
 
@@ -60,11 +60,11 @@ def _where(args: argparse.Namespace, replay: Replay) -> tuple[Address, str | Non
 
 def run(args: argparse.Namespace) -> int:
     """Run ``wirefault replay``."""
-    from harness.campaign import Campaign, CampaignConfig
-    from harness.faults import open_fault_layer
-    from harness.properties import get_property
-    from harness.replay import load_replay
-    from harness.target import ServerProcess
+    from wirefault.campaign import Campaign, CampaignConfig
+    from wirefault.faults import open_fault_layer
+    from wirefault.properties import get_property
+    from wirefault.replay import load_replay
+    from wirefault.target import ServerProcess
 
     replay = load_replay(args.file)
     codec = replay.codec()

@@ -6,7 +6,7 @@ import argparse
 import sys
 import traceback
 
-from harness.errors import WirefaultError
+from wirefault.errors import WirefaultError
 
 __all__ = ["EXIT_SERVER_CRASHED", "add_parser", "run"]
 
@@ -60,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
         TargetError: the server cannot listen on HOST:PORT.
     """
     # Imported here so that other subcommands do not pay for importing targets.
-    from targets import get_target
-    from targets._serving import idle_timeout, run_target
+    from wirefault.targets import get_target
+    from wirefault.targets._serving import idle_timeout, run_target
 
     host = args.host.strip("[]")  # accept [::1] as well as ::1
     info = get_target(args.name)

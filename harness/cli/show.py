@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.errors import UsageError
-from harness.replay import load_replay
-from harness.report.html import render_html
-from harness.report.pcap import write_pcap
-from harness.report.timeline import DEFAULT_WIDTH, render_timeline
+from wirefault.errors import UsageError
+from wirefault.replay import load_replay
+from wirefault.report.html import render_html
+from wirefault.report.pcap import write_pcap
+from wirefault.report.timeline import DEFAULT_WIDTH, render_timeline
 
 __all__ = ["add_parser", "run"]
 

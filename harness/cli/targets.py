@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     Raises:
         TargetError: a target module breaks the target contract.
     """
-    from targets import all_targets
+    from wirefault.targets import all_targets
 
     infos = all_targets()
     if args.json:

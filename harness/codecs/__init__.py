@@ -1,6 +1,6 @@
 """Sans-I/O codecs: how each protocol cuts bytes into frames, with no networking code at all.
 
-Every codec implements the contract in :mod:`harness.codecs.base` and is a
+Every codec implements the contract in :mod:`wirefault.codecs.base` and is a
 small frozen dataclass whose fields are its options. Build one by name::
 
     >>> get_codec("lenprefix", header_bytes=2).encode(b"hi")
@@ -21,14 +21,14 @@ datagram   datagram  one datagram                             max_frame
 
 from __future__ import annotations
 
-from harness.codecs.base import Codec, Decoder, OptionValue
-from harness.codecs.datagram import DatagramCodec
-from harness.codecs.http import HttpCodec
-from harness.codecs.lenprefix import LenPrefixCodec
-from harness.codecs.line import LineCodec
-from harness.codecs.raw import RawCodec
-from harness.codecs.resp import RespCodec
-from harness.errors import UsageError
+from wirefault.codecs.base import Codec, Decoder, OptionValue
+from wirefault.codecs.datagram import DatagramCodec
+from wirefault.codecs.http import HttpCodec
+from wirefault.codecs.lenprefix import LenPrefixCodec
+from wirefault.codecs.line import LineCodec
+from wirefault.codecs.raw import RawCodec
+from wirefault.codecs.resp import RespCodec
+from wirefault.errors import UsageError
 
 __all__ = [
     "CODECS",

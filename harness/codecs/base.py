@@ -10,7 +10,7 @@ Contract of :meth:`Decoder.feed` (after h11's readers):
 * ``feed(data)`` consumes all of ``data`` and returns the frames it completed,
   in order (possibly none: incomplete input is a state, not an error);
 * ``feed(b"")`` means end of stream: it returns any frame that EOF completes,
-  and raises :class:`~harness.errors.FrameError` if bytes of an unfinished
+  and raises :class:`~wirefault.errors.FrameError` if bytes of an unfinished
   frame are still pending;
 * bytes that cannot start or continue a frame raise ``FrameError`` naming what
   was seen and what was expected; the decoder is then unusable.

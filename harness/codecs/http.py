@@ -44,8 +44,8 @@ from typing import ClassVar
 
 import h11
 
-from harness.codecs.base import Codec, Decoder, OptionValue, Transport
-from harness.errors import CodecError, FrameError, UsageError
+from wirefault.codecs.base import Codec, Decoder, OptionValue, Transport
+from wirefault.errors import CodecError, FrameError, UsageError
 
 __all__ = ["MAX_HEAD", "HttpCodec", "HttpRequestDecoder", "HttpResponseDecoder"]
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from harness.codecs.base import Codec, Decoder, OptionValue, Transport
-from harness.errors import CodecError, UsageError
+from wirefault.codecs.base import Codec, Decoder, OptionValue, Transport
+from wirefault.errors import CodecError, UsageError
 
 __all__ = ["RawCodec", "RawDecoder"]
 

@@ -1,6 +1,6 @@
 """Fault injection: proxies between client and server that apply toxics.
 
-Two backends implement :class:`FaultLayer` (see :mod:`harness.faults.base`):
+Two backends implement :class:`FaultLayer` (see :mod:`wirefault.faults.base`):
 
 * ``toxiproxy`` — Shopify's Toxiproxy, a server this layer connects to
   (``TOXIPROXY_URL``) or starts (``toxiproxy-server`` from ``TOXIPROXY_SERVER``
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import os
 
-from harness.errors import FaultLayerError, UsageError
-from harness.faults.base import FaultLayer, FaultProxy
-from harness.faults.toxics import (
+from wirefault.errors import FaultLayerError, UsageError
+from wirefault.faults.base import FaultLayer, FaultProxy
+from wirefault.faults.toxics import (
     TOXICS,
     Bandwidth,
     Corrupt,
@@ -111,15 +111,15 @@ def open_fault_layer(backend: str | None = None, *, transport: str = "tcp") -> F
 
 
 def _embedded() -> FaultLayer:
-    from harness.faults.embedded import EmbeddedFaultLayer
+    from wirefault.faults.embedded import EmbeddedFaultLayer
 
     return EmbeddedFaultLayer()
 
 
 def _toxiproxy() -> FaultLayer:
     """A Toxiproxy layer: ``$TOXIPROXY_URL`` if set, else a server started here."""
-    from harness.faults.toxiproxy import ToxiproxyFaultLayer
-    from harness.faults.toxiproxy_server import INSTALL_HINT, find_server_binary
+    from wirefault.faults.toxiproxy import ToxiproxyFaultLayer
+    from wirefault.faults.toxiproxy_server import INSTALL_HINT, find_server_binary
 
     url = os.environ.get("TOXIPROXY_URL")
     if url:
@@ -140,8 +140,8 @@ def _toxiproxy() -> FaultLayer:
 
 def _auto() -> FaultLayer:
     """Toxiproxy when it can be had without fuss, else the embedded proxy."""
-    from harness.faults.toxiproxy import ToxiproxyFaultLayer
-    from harness.faults.toxiproxy_server import find_server_binary
+    from wirefault.faults.toxiproxy import ToxiproxyFaultLayer
+    from wirefault.faults.toxiproxy_server import find_server_binary
 
     url = os.environ.get("TOXIPROXY_URL")
     if url:

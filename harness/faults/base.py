@@ -18,8 +18,8 @@ from __future__ import annotations
 import abc
 from types import TracebackType
 
-from harness.addresses import Address
-from harness.faults.toxics import Toxic
+from wirefault.addresses import Address
+from wirefault.faults.toxics import Toxic
 
 __all__ = ["FaultLayer", "FaultProxy"]
 

@@ -42,7 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar, cast
 
-from harness.errors import UsageError
+from wirefault.errors import UsageError
 
 __all__ = [
     "TOXICS",

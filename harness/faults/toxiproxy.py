@@ -5,9 +5,9 @@
     ToxiproxyFaultLayer ──> ToxiproxyProxy ──> ToxiproxyClient ──HTTP──> toxiproxy-server
            └──> ToxiproxyServer (only when the layer started the server itself)
 
-toxiproxy-python is used only inside :class:`~harness.faults.toxiproxy_api.ToxiproxyClient`
+toxiproxy-python is used only inside :class:`~wirefault.faults.toxiproxy_api.ToxiproxyClient`
 (timeouts, one host/port per client, PATCH, every failure a FaultLayerError);
-:mod:`harness.faults.toxiproxy_server` starts and stops the server process.
+:mod:`wirefault.faults.toxiproxy_server` starts and stops the server process.
 
 Toxiproxy is TCP only, dials TCP upstreams only, and cannot seed its randomness
 or aim a toxic at one connection: those requests are refused with a message
@@ -22,12 +22,12 @@ import threading
 from collections.abc import Callable
 from urllib.parse import quote
 
-from harness.addresses import Address, parse_hostport
-from harness.errors import FaultLayerError, UsageError
-from harness.faults.base import FaultLayer, FaultProxy
-from harness.faults.toxics import Toxic
-from harness.faults.toxiproxy_api import ToxiproxyClient, ToxiproxyRefused
-from harness.faults.toxiproxy_server import ToxiproxyServer
+from wirefault.addresses import Address, parse_hostport
+from wirefault.errors import FaultLayerError, UsageError
+from wirefault.faults.base import FaultLayer, FaultProxy
+from wirefault.faults.toxics import Toxic
+from wirefault.faults.toxiproxy_api import ToxiproxyClient, ToxiproxyRefused
+from wirefault.faults.toxiproxy_server import ToxiproxyServer
 
 __all__ = ["ToxiproxyClient", "ToxiproxyFaultLayer", "ToxiproxyProxy", "unique_proxy_name"]
 

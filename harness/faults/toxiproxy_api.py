@@ -8,7 +8,7 @@ every call carries a timeout and ignores HTTP proxies from the environment,
 PATCH goes through ``requests`` with the library's own response check, and
 every failure — the library's ``ProxyExists``/``NotFound``/``InvalidToxic``,
 ``requests`` errors, any 4xx or 5xx — becomes a
-:class:`~harness.errors.FaultLayerError`.
+:class:`~wirefault.errors.FaultLayerError`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import requests
 from toxiproxy.api import APIConsumer, validate_response
 from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
 
-from harness.addresses import format_hostport
-from harness.errors import FaultLayerError, UsageError
-from harness.faults.toxiproxy_server import NO_PROXY
+from wirefault.addresses import format_hostport
+from wirefault.errors import FaultLayerError, UsageError
+from wirefault.faults.toxiproxy_server import NO_PROXY
 
 __all__ = ["ToxiproxyClient", "ToxiproxyRefused"]
 

@@ -25,7 +25,7 @@ from typing import cast
 
 import requests
 
-from harness.errors import FaultLayerError
+from wirefault.errors import FaultLayerError
 
 __all__ = ["INSTALL_HINT", "NO_PROXY", "ToxiproxyServer", "find_server_binary"]
 

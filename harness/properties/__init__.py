@@ -20,13 +20,13 @@ datagram-faults    duplicated, reordered and delayed datagrams are survived (UDP
 
 from __future__ import annotations
 
-from harness.codecs.base import Codec
-from harness.errors import UsageError
-from harness.properties.base import Property, PropertyContext, Verdict
-from harness.properties.comparison import EchoProperty, LargePayload, Pipelining, Reassembly
-from harness.properties.datagram import DatagramFaults, DatagramReply, DatagramSizes
-from harness.properties.liveness import Liveness, probe_scenario
-from harness.properties.robustness import HalfCloseProperty, Malformed, Reset, StallIsolation
+from wirefault.codecs.base import Codec
+from wirefault.errors import UsageError
+from wirefault.properties.base import Property, PropertyContext, Verdict
+from wirefault.properties.comparison import EchoProperty, LargePayload, Pipelining, Reassembly
+from wirefault.properties.datagram import DatagramFaults, DatagramReply, DatagramSizes
+from wirefault.properties.liveness import Liveness, probe_scenario
+from wirefault.properties.robustness import HalfCloseProperty, Malformed, Reset, StallIsolation
 
 __all__ = [
     "PROPERTIES",

@@ -15,9 +15,9 @@ from typing import ClassVar
 
 from hypothesis.strategies import SearchStrategy
 
-from harness.codecs.base import Codec
-from harness.scenario import Scenario
-from harness.transcript import ExpectResult, Transcript
+from wirefault.codecs.base import Codec
+from wirefault.scenario import Scenario
+from wirefault.transcript import ExpectResult, Transcript
 
 __all__ = ["Property", "PropertyContext", "Verdict", "outcome_group", "responses"]
 

@@ -10,9 +10,9 @@ from typing import ClassVar
 
 from hypothesis.strategies import SearchStrategy
 
-import strategies.scenarios as built
-from harness.codecs.base import Codec
-from harness.properties.base import (
+import wirefault.strategies.scenarios as built
+from wirefault.codecs.base import Codec
+from wirefault.properties.base import (
     Property,
     PropertyContext,
     Verdict,
@@ -20,8 +20,8 @@ from harness.properties.base import (
     responses,
     short,
 )
-from harness.scenario import Scenario, Send
-from harness.transcript import ExpectResult, Transcript
+from wirefault.scenario import Scenario, Send
+from wirefault.transcript import ExpectResult, Transcript
 
 __all__ = ["EchoProperty", "LargePayload", "Pipelining", "Reassembly"]
 

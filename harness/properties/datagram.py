@@ -11,11 +11,11 @@ from typing import ClassVar
 
 from hypothesis.strategies import SearchStrategy
 
-import strategies.scenarios as built
-from harness.codecs.base import Codec
-from harness.properties.base import Property, PropertyContext, Verdict
-from harness.scenario import Scenario, Send
-from harness.transcript import Transcript
+import wirefault.strategies.scenarios as built
+from wirefault.codecs.base import Codec
+from wirefault.properties.base import Property, PropertyContext, Verdict
+from wirefault.scenario import Scenario, Send
+from wirefault.transcript import Transcript
 
 __all__ = ["DatagramFaults", "DatagramReply", "DatagramSizes"]
 

@@ -12,10 +12,10 @@ from typing import ClassVar
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from harness.codecs.base import Codec
-from harness.properties.base import Property, PropertyContext, Verdict
-from harness.scenario import Close, Expect, Scenario, Send
-from harness.transcript import Transcript
+from wirefault.codecs.base import Codec
+from wirefault.properties.base import Property, PropertyContext, Verdict
+from wirefault.scenario import Close, Expect, Scenario, Send
+from wirefault.transcript import Transcript
 
 __all__ = ["Liveness", "probe_scenario"]
 

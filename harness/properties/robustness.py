@@ -10,11 +10,11 @@ from typing import ClassVar
 
 from hypothesis.strategies import SearchStrategy
 
-import strategies.scenarios as built
-from harness.codecs.base import Codec
-from harness.properties.base import Property, PropertyContext, Verdict, short
-from harness.scenario import Abort, HalfClose, Open, Scenario
-from harness.transcript import Transcript
+import wirefault.strategies.scenarios as built
+from wirefault.codecs.base import Codec
+from wirefault.properties.base import Property, PropertyContext, Verdict, short
+from wirefault.scenario import Abort, HalfClose, Open, Scenario
+from wirefault.transcript import Transcript
 
 __all__ = ["HalfCloseProperty", "Malformed", "Reset", "StallIsolation"]
 

@@ -1,6 +1,6 @@
 """A replay file as one self-contained HTML page with an SVG sequence diagram.
 
-Pure: a :class:`~harness.replay.Replay` in, a string out. The page needs
+Pure: a :class:`~wirefault.replay.Replay` in, a string out. The page needs
 nothing else: CSS and SVG are inline, there is no script and no external
 reference. Every piece of user data (payload previews, messages, commands,
 toxic names) goes through :func:`html.escape`.
@@ -17,15 +17,15 @@ import html
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from harness.replay import Replay
-from harness.report.timeline import (
+from wirefault.replay import Replay
+from wirefault.report.timeline import (
     END_NAMES,
     connection_lanes,
     describe_event,
     escape_preview,
     header_fields,
 )
-from harness.transcript import Event
+from wirefault.transcript import Event
 
 __all__ = ["render_html"]
 

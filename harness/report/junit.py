@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from harness.results import CampaignResult
+from wirefault.results import CampaignResult
 
 __all__ = ["write_junit"]
 

@@ -34,9 +34,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import UsageError
-from harness.replay import Replay
-from harness.transcript import Event
+from wirefault.errors import UsageError
+from wirefault.replay import Replay
+from wirefault.transcript import Event
 
 __all__ = ["EPOCH_BASE", "LINKTYPE_RAW", "build_pcap", "write_pcap"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.results import CampaignResult
+from wirefault.results import CampaignResult
 
 __all__ = ["summary_json", "summary_text"]
 

@@ -1,6 +1,6 @@
 """The text timeline of a replay file: what ``wirefault show FILE`` prints.
 
-Pure: a :class:`~harness.replay.Replay` in, a string out. The timeline has one
+Pure: a :class:`~wirefault.replay.Replay` in, a string out. The timeline has one
 lane (column) per connection; each event is one row, with the time in
 milliseconds at the left and the event in its connection's lane::
 
@@ -20,8 +20,8 @@ import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from harness.replay import Replay
-from harness.transcript import Event
+from wirefault.replay import Replay
+from wirefault.transcript import Event
 
 __all__ = [
     "DEFAULT_WIDTH",

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.codecs import CODECS, Codec, Decoder, codec_names, get_codec
-from harness.errors import CodecError, FrameError, UsageError
+from wirefault.codecs import CODECS, Codec, Decoder, codec_names, get_codec
+from wirefault.errors import CodecError, FrameError, UsageError
 
 STREAM = [n for n in codec_names() if CODECS[n].transport == "stream"]
 SETTINGS = settings(max_examples=50, deadline=None)

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.codecs import Decoder, HttpCodec
-from harness.codecs.http import MAX_HEAD
-from harness.errors import FrameError
+from wirefault.codecs import Decoder, HttpCodec
+from wirefault.codecs.http import MAX_HEAD
+from wirefault.errors import FrameError
 
 
 def feed_in_pieces(decoder: Decoder, data: bytes, points: list[int]) -> list[bytes]:

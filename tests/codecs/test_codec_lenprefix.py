@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.codecs import Decoder, LenPrefixCodec
-from harness.errors import CodecError, FrameError
+from wirefault.codecs import Decoder, LenPrefixCodec
+from wirefault.errors import CodecError, FrameError
 
 
 def feed_in_pieces(decoder: Decoder, data: bytes, points: list[int]) -> list[bytes]:

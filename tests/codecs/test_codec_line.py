@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.codecs import Decoder, LineCodec, get_codec
-from harness.errors import FrameError
+from wirefault.codecs import Decoder, LineCodec, get_codec
+from wirefault.errors import FrameError
 
 
 def feed_in_pieces(decoder: Decoder, data: bytes, points: list[int]) -> list[bytes]:

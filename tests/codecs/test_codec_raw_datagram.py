@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.codecs import DatagramCodec, RawCodec
+from wirefault.codecs import DatagramCodec, RawCodec
 
 
 def test_raw_is_unframed_and_returns_data_as_it_arrives() -> None:

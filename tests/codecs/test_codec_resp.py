@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.codecs import Decoder, RespCodec
-from harness.codecs.resp import MAX_LINE
-from harness.errors import FrameError
+from wirefault.codecs import Decoder, RespCodec
+from wirefault.codecs.resp import MAX_LINE
+from wirefault.errors import FrameError
 
 
 def feed_in_pieces(decoder: Decoder, data: bytes, points: list[int]) -> list[bytes]:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from harness.addresses import Address
-from harness.faults.toxiproxy_server import INSTALL_HINT, find_server_binary
+from wirefault.addresses import Address
+from wirefault.faults.toxiproxy_server import INSTALL_HINT, find_server_binary
 
 #: Seconds any wait in these tests may take before it counts as a failure.
 DEADLINE = 5.0

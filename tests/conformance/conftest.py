@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import pytest
 from _conformance_support import EchoServer, need_toxiproxy
 
-from harness.faults.base import FaultLayer, FaultProxy
-from harness.faults.embedded import EmbeddedFaultLayer
-from harness.faults.toxiproxy import ToxiproxyFaultLayer
+from wirefault.faults.base import FaultLayer, FaultProxy
+from wirefault.faults.embedded import EmbeddedFaultLayer
+from wirefault.faults.toxiproxy import ToxiproxyFaultLayer
 
 BACKENDS = ("embedded", "toxiproxy")
 

@@ -25,11 +25,11 @@ from _conformance_support import (
     round_trip,
 )
 
-from harness.addresses import Address
-from harness.errors import FaultLayerError
-from harness.faults.base import FaultLayer, FaultProxy
-from harness.faults.embedded import EmbeddedFaultLayer
-from harness.faults.toxics import (
+from wirefault.addresses import Address
+from wirefault.errors import FaultLayerError
+from wirefault.faults.base import FaultLayer, FaultProxy
+from wirefault.faults.embedded import EmbeddedFaultLayer
+from wirefault.faults.toxics import (
     Bandwidth,
     Corrupt,
     Latency,
@@ -40,7 +40,7 @@ from harness.faults.toxics import (
     Split,
     Timeout,
 )
-from harness.faults.toxiproxy import ToxiproxyFaultLayer
+from wirefault.faults.toxiproxy import ToxiproxyFaultLayer
 
 PAYLOAD = bytes(range(256)) * 256  # 64 KiB, every byte value
 

@@ -1,4 +1,4 @@
-"""``wirefault proxy`` driven through a subprocess (``python -m harness proxy``), per backend."""
+"""``wirefault proxy`` driven through a subprocess (``python -m wirefault proxy``), per backend."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from _conformance_support import (
     round_trip,
 )
 
-from harness.addresses import Address
-from harness.cli.proxy import _Stop, _stop_signals
+from wirefault.addresses import Address
+from wirefault.cli.proxy import _Stop, _stop_signals
 
 LISTENING = re.compile(r"^listening on (127\.0\.0\.1):(\d+) \(backend (\w+)\)$")
 
@@ -34,7 +34,7 @@ class ProxyCommand:
     def __init__(self, *args: str) -> None:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "harness", "proxy", *args],
+            [sys.executable, "-m", "wirefault", "proxy", *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -191,7 +191,7 @@ def test_bad_options_exit_2_with_one_line(args: list[str], message: str) -> None
     if "toxiproxy" in args:
         need_toxiproxy()
     result = subprocess.run(
-        [sys.executable, "-m", "harness", "proxy", "--upstream", "127.0.0.1:9", *args],
+        [sys.executable, "-m", "wirefault", "proxy", "--upstream", "127.0.0.1:9", *args],
         capture_output=True,
         text=True,
         timeout=DEADLINE * 4,

@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml  # in the dev extra
 
-from harness.cli import build_parser
-from harness.faults.toxiproxy_api import DEFAULT_PORT, parse_api_url
-from targets import REFERENCE, target_names
+from wirefault.cli import build_parser
+from wirefault.faults.toxiproxy_api import DEFAULT_PORT, parse_api_url
+from wirefault.targets import REFERENCE, target_names
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -100,9 +100,8 @@ def test_the_image_copies_every_package_the_project_ships() -> None:
         for source in line.split()[1:-1]
     }
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    packages = {
-        p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
-    }
+    # Every source folder that package-dir maps into the `wirefault` namespace.
+    packages = set(pyproject["tool"]["setuptools"]["package-dir"].values())
     assert packages | {"pyproject.toml", pyproject["project"]["readme"]} <= copied
     for source in copied:
         assert (ROOT / source).exists(), f"docker/Dockerfile copies {source}, which is missing"

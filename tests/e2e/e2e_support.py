@@ -11,9 +11,9 @@ from pathlib import Path
 
 
 def wirefault(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m harness ARGS`` in ``cwd`` to the end, capturing its output."""
+    """Run ``python -m wirefault ARGS`` in ``cwd`` to the end, capturing its output."""
     return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
+        [sys.executable, "-m", "wirefault", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -24,7 +24,7 @@ def wirefault(*args: str, cwd: Path, timeout: float = 240) -> subprocess.Complet
 
 def serve(name: str) -> str:
     """The ``--start`` command for reference or zoo server ``name``."""
-    return f"{sys.executable} -m harness serve {name} --port {{port}}"
+    return f"{sys.executable} -m wirefault serve {name} --port {{port}}"
 
 
 def junit_cases(path: Path) -> dict[str, ET.Element]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-SERVE_LINE = f"{sys.executable} -m harness serve line --port {{port}}"
+SERVE_LINE = f"{sys.executable} -m wirefault serve line --port {{port}}"
 
 
 def closed_port() -> int:
@@ -164,7 +164,7 @@ CASES: list[tuple[str, list[str] | object, str]] = [
 def test_bad_input_exits_2_with_one_clear_line(case: str, argv, says: str, tmp_path: Path) -> None:
     args = argv(tmp_path) if callable(argv) else argv
     done = subprocess.run(
-        [sys.executable, "-m", "harness", *args],
+        [sys.executable, "-m", "wirefault", *args],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -153,7 +153,7 @@ def test_sigterm_stops_fuzz_and_the_server_it_started(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "harness",
+            "wirefault",
             "fuzz",
             "127.0.0.1:0",
             "--codec",

@@ -18,7 +18,7 @@ SERVERS = Path(__file__).parent / "tiny_servers.py"
 
 def fuzz(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "harness", "fuzz", *args, "--json", "--max-examples", "5"],
+        [sys.executable, "-m", "wirefault", "fuzz", *args, "--json", "--max-examples", "5"],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -78,7 +78,7 @@ def _ipv6_loopback() -> bool:
 
 @pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)")
 def test_an_ipv6_target_is_written_in_brackets(tmp_path: Path) -> None:
-    start = f"{sys.executable} -m harness serve line --host ::1 --port {{port}}"
+    start = f"{sys.executable} -m wirefault serve line --host ::1 --port {{port}}"
     done = fuzz(
         "[::1]:0",
         "--codec",
@@ -96,12 +96,12 @@ def test_an_ipv6_target_is_written_in_brackets(tmp_path: Path) -> None:
 
 
 def test_the_time_budget_stops_generation(tmp_path: Path) -> None:
-    start = f"{sys.executable} -m harness serve line --port {{port}}"
+    start = f"{sys.executable} -m wirefault serve line --port {{port}}"
     done = subprocess.run(
         [
             sys.executable,
             "-m",
-            "harness",
+            "wirefault",
             "fuzz",
             "127.0.0.1:0",
             "--codec",

@@ -122,7 +122,7 @@ def test_a_worker_that_fails_stops_the_others_with_one_line(tmp_path: Path) -> N
 def test_a_signal_stops_every_worker_and_its_server(tmp_path: Path, sig: signal.Signals) -> None:
     marker = marker_env()
     argv = [
-        sys.executable, "-m", "harness", "fuzz", "127.0.0.1:0", "--codec", "line",
+        sys.executable, "-m", "wirefault", "fuzz", "127.0.0.1:0", "--codec", "line",
         "--start", f"{marker} {serve('line')}", "--workers", "2",
         "--max-examples", "100000", "--backend", "none", "-q",
     ]  # fmt: skip

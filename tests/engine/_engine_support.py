@@ -5,17 +5,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from harness.addresses import Address
-from harness.campaign import Campaign, CampaignConfig, CampaignResult
-from harness.codecs import get_codec
-from harness.faults.base import FaultLayer
-from harness.properties import Property
-from harness.target import ServerProcess
+from wirefault.addresses import Address
+from wirefault.campaign import Campaign, CampaignConfig, CampaignResult
+from wirefault.codecs import get_codec
+from wirefault.faults.base import FaultLayer
+from wirefault.properties import Property
+from wirefault.target import ServerProcess
 
 
 def serve_command(name: str) -> str:
     """The command that starts target ``name`` on ``{port}``."""
-    return f"{sys.executable} -m harness serve {name} --port {{port}}"
+    return f"{sys.executable} -m wirefault serve {name} --port {{port}}"
 
 
 def start_target(name: str, transport: str) -> ServerProcess:

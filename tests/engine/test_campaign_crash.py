@@ -17,14 +17,14 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from harness.addresses import Address
-from harness.campaign import Campaign, CampaignConfig
-from harness.codecs import get_codec
-from harness.codecs.base import Codec
-from harness.properties import Property, PropertyContext, Verdict, get_property
-from harness.scenario import Expect, Scenario, Send
-from harness.target import ServerProcess
-from harness.transcript import Transcript
+from wirefault.addresses import Address
+from wirefault.campaign import Campaign, CampaignConfig
+from wirefault.codecs import get_codec
+from wirefault.codecs.base import Codec
+from wirefault.properties import Property, PropertyContext, Verdict, get_property
+from wirefault.scenario import Expect, Scenario, Send
+from wirefault.target import ServerProcess
+from wirefault.transcript import Transcript
 
 SCRIPT = Path(__file__).parent.parent / "harness" / "scripted_server.py"
 DEADLINE = 0.5

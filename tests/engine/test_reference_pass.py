@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from _engine_support import run_campaign, start_target
 
-from harness.addresses import Address
-from harness.codecs import get_codec
-from harness.properties import select_properties
-from harness.target import ServerProcess
-from targets import all_targets
+from wirefault.addresses import Address
+from wirefault.codecs import get_codec
+from wirefault.properties import select_properties
+from wirefault.target import ServerProcess
+from wirefault.targets import all_targets
 
 # Campaigns against live servers: timing-bound, run once per tox run (the `slow` env).
 pytestmark = pytest.mark.slow

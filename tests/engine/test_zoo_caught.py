@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from _engine_support import run_campaign, serve_command, start_target
 
-from harness.properties import get_property
-from harness.replay import load_replay
-from targets import all_targets
+from wirefault.properties import get_property
+from wirefault.replay import load_replay
+from wirefault.targets import all_targets
 
 # Campaigns against live servers: timing-bound, run once per tox run (the `slow` env).
 pytestmark = pytest.mark.slow
@@ -50,7 +50,7 @@ def test_the_aimed_property_catches_the_bug_and_the_replay_reproduces_it(
         [
             sys.executable,
             "-m",
-            "harness",
+            "wirefault",
             "replay",
             str(failure.replay),
             # A leak shows only after many resets of a fresh server: replay it that often.

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.plugin_support import property_names_for
+from wirefault.plugin_support import property_names_for
 
 # Campaigns against live servers: timing-bound, run once per tox run (the `slow` env).
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from harness.addresses import Address
+from wirefault.addresses import Address
 
 DEADLINE = 5.0
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.faults.toxiproxy_server import INSTALL_HINT, find_server_binary
+from wirefault.faults.toxiproxy_server import INSTALL_HINT, find_server_binary
 
 Route = tuple[int, str]
 

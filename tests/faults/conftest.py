@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from _embedded_servers import TcpRecorder
 
-from harness.faults.base import FaultProxy
-from harness.faults.embedded import EmbeddedFaultLayer
+from wirefault.faults.base import FaultProxy
+from wirefault.faults.embedded import EmbeddedFaultLayer
 
 
 @pytest.fixture

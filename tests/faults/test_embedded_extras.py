@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import pytest
 from _embedded_servers import TcpRecorder, connect, eventually, recv_exactly
 
-from harness.faults.base import FaultProxy
-from harness.faults.embedded import EmbeddedFaultLayer
-from harness.faults.embedded.toxics import DATAGRAM_TOXICS, STREAM_TOXICS
-from harness.faults.embedded.toxics.slicer import slice_bounds
-from harness.faults.toxics import TOXICS, Corrupt, Latency, LimitData, Slicer, Split, Toxic
+from wirefault.faults.base import FaultProxy
+from wirefault.faults.embedded import EmbeddedFaultLayer
+from wirefault.faults.embedded.toxics import DATAGRAM_TOXICS, STREAM_TOXICS
+from wirefault.faults.embedded.toxics.slicer import slice_bounds
+from wirefault.faults.toxics import TOXICS, Corrupt, Latency, LimitData, Slicer, Split, Toxic
 
 
 @pytest.fixture

@@ -18,11 +18,11 @@ from _embedded_servers import (
     reset,
 )
 
-from harness.addresses import Address
-from harness.errors import FaultLayerError
-from harness.faults.base import FaultProxy
-from harness.faults.embedded import EmbeddedFaultLayer
-from harness.faults.toxics import (
+from wirefault.addresses import Address
+from wirefault.errors import FaultLayerError
+from wirefault.faults.base import FaultProxy
+from wirefault.faults.embedded import EmbeddedFaultLayer
+from wirefault.faults.toxics import (
     Bandwidth,
     Drop,
     Latency,

@@ -20,10 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from _embedded_servers import DEADLINE, TcpRecorder, UdpRecorder, connect, recv_exactly
 
-from harness.errors import FaultLayerError
-from harness.faults.base import FaultProxy
-from harness.faults.embedded import EmbeddedFaultLayer
-from harness.faults.toxics import Corrupt, Drop, Latency, Timeout
+from wirefault.errors import FaultLayerError
+from wirefault.faults.base import FaultProxy
+from wirefault.faults.embedded import EmbeddedFaultLayer
+from wirefault.faults.toxics import Corrupt, Drop, Latency, Timeout
 
 #: Added latency that cannot be missed, and a bound no unhindered round trip comes near.
 SLOW, FAST = 0.5, 0.4

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import pytest
 from _embedded_servers import UdpRecorder, eventually, open_fds
 
-from harness.addresses import Address
-from harness.errors import FaultLayerError
-from harness.faults.base import FaultProxy
-from harness.faults.embedded import EmbeddedFaultLayer
-from harness.faults.toxics import (
+from wirefault.addresses import Address
+from wirefault.errors import FaultLayerError
+from wirefault.faults.base import FaultProxy
+from wirefault.faults.embedded import EmbeddedFaultLayer
+from wirefault.faults.toxics import (
     Corrupt,
     Delay,
     Drop,

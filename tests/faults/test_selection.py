@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from _toxiproxy_fakes import FakeToxiproxy, fake_binary, need_toxiproxy_binary
 
-from harness.errors import FaultLayerError, UsageError
-from harness.faults import BACKEND_NAMES, open_fault_layer
-from harness.faults.toxiproxy import ToxiproxyFaultLayer
+from wirefault.errors import FaultLayerError, UsageError
+from wirefault.faults import BACKEND_NAMES, open_fault_layer
+from wirefault.faults.toxiproxy import ToxiproxyFaultLayer
 
 
 @pytest.fixture(autouse=True)

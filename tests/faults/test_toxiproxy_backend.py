@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from _toxiproxy_fakes import child_pids, fake_binary, need_toxiproxy_binary
 
-from harness.addresses import Address
-from harness.errors import FaultLayerError, UsageError
-from harness.faults.toxics import Corrupt, Latency, Slicer, Split, Toxic
-from harness.faults.toxiproxy import ToxiproxyFaultLayer, unique_proxy_name
-from harness.faults.toxiproxy_server import ToxiproxyServer, find_server_binary
+from wirefault.addresses import Address
+from wirefault.errors import FaultLayerError, UsageError
+from wirefault.faults.toxics import Corrupt, Latency, Slicer, Split, Toxic
+from wirefault.faults.toxiproxy import ToxiproxyFaultLayer, unique_proxy_name
+from wirefault.faults.toxiproxy_server import ToxiproxyServer, find_server_binary
 
 UPSTREAM = Address("tcp", "127.0.0.1", 9)  # dialled only when a client connects
 
@@ -92,7 +92,7 @@ def test_a_taken_port_is_retried_then_reported(tmp_path: Path) -> None:
 def test_atexit_stops_a_server_its_owner_forgot() -> None:
     need_toxiproxy_binary()
     code = (
-        "from harness.faults.toxiproxy_server import ToxiproxyServer\n"
+        "from wirefault.faults.toxiproxy_server import ToxiproxyServer\n"
         "print(ToxiproxyServer.start().pid, flush=True)\n"
     )
     result = subprocess.run(

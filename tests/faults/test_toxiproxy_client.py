@@ -14,8 +14,8 @@ import pytest
 import toxiproxy.api
 from _toxiproxy_fakes import FakeToxiproxy, error_body
 
-from harness.errors import FaultLayerError, UsageError
-from harness.faults.toxiproxy_api import ToxiproxyClient, ToxiproxyRefused
+from wirefault.errors import FaultLayerError, UsageError
+from wirefault.faults.toxiproxy_api import ToxiproxyClient, ToxiproxyRefused
 
 
 @pytest.fixture

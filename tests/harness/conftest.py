@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from harness.addresses import Address
+from wirefault.addresses import Address
 
 Handler = Callable[[socket.socket, list[object]], None]
 

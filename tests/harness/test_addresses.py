@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.addresses import Address, parse_address, parse_hostport
-from harness.errors import UsageError
+from wirefault.addresses import Address, parse_address, parse_hostport
+from wirefault.errors import UsageError
 
 
 @pytest.mark.parametrize(

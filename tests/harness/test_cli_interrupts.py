@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from harness.cli._interrupts import checkpoint, signals_noted
+from wirefault.cli._interrupts import checkpoint, signals_noted
 
 
 def test_an_interrupt_lost_in_a_gc_callback_is_raised_after_the_example(

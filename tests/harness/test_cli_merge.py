@@ -6,15 +6,15 @@ import argparse
 import json
 from pathlib import Path
 
-from harness.addresses import parse_address
-from harness.cli import build_parser
-from harness.cli._merge import merge_runs, result_from_json, result_to_json
-from harness.cli._workers import FORWARDED, worker_argv
-from harness.codecs import get_codec
-from harness.replay import save_replay
-from harness.results import Failure, PropertyResult
-from harness.scenario import Expect, Scenario, Send
-from harness.transcript import Transcript
+from wirefault.addresses import parse_address
+from wirefault.cli import build_parser
+from wirefault.cli._merge import merge_runs, result_from_json, result_to_json
+from wirefault.cli._workers import FORWARDED, worker_argv
+from wirefault.codecs import get_codec
+from wirefault.replay import save_replay
+from wirefault.results import Failure, PropertyResult
+from wirefault.scenario import Expect, Scenario, Send
+from wirefault.transcript import Transcript
 
 # Options the parent keeps (output, how many workers), or passes on by hand (the
 # target, the repeatable --oracle, the flag --greeting), or leaves out because the
@@ -42,7 +42,7 @@ def test_a_worker_is_started_with_the_parents_options() -> None:
         "--json", "--junit", "r.xml", "-q",
     )  # fmt: skip
     argv = worker_argv(args)
-    assert argv[1:4] == ["-m", "harness", "fuzz"]
+    assert argv[1:4] == ["-m", "wirefault", "fuzz"]
     worker = build_parser().parse_args(argv[3:])
     for dest in [*FORWARDED, "target", "oracle", "greeting"]:
         assert getattr(worker, dest) == getattr(args, dest), dest

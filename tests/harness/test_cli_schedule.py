@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.cli._schedule import Run, Schedule, chunk_seed, examples_share, runs_per_property
+from wirefault.cli._schedule import Run, Schedule, chunk_seed, examples_share, runs_per_property
 
 PROPS = ["reassembly", "pipelining", "large-payload"]
 

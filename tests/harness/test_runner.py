@@ -5,10 +5,10 @@ from __future__ import annotations
 import socket
 import time
 
-from harness.codecs import get_codec
-from harness.runner import Runner, RunnerOptions
-from harness.scenario import Abort, Close, Expect, ExpectClose, HalfClose, Open, Scenario, Send
-from harness.target import free_port
+from wirefault.codecs import get_codec
+from wirefault.runner import Runner, RunnerOptions
+from wirefault.scenario import Abort, Close, Expect, ExpectClose, HalfClose, Open, Scenario, Send
+from wirefault.target import free_port
 
 LENPREFIX = get_codec("lenprefix")
 FAST = RunnerOptions(deadline=0.5)
@@ -67,7 +67,7 @@ def test_a_refused_connection_is_recorded_not_raised() -> None:
 
 
 def get_free_address():
-    from harness.addresses import Address
+    from wirefault.addresses import Address
 
     return Address("tcp", "127.0.0.1", free_port())
 

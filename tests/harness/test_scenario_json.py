@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from harness.errors import ReplayError
-from harness.faults.toxics import Latency, Split
-from harness.scenario import (
+from wirefault.errors import ReplayError
+from wirefault.faults.toxics import Latency, Split
+from wirefault.scenario import (
     Abort,
     AddToxic,
     Close,

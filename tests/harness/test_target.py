@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from harness._processes import exec_form, group_running
-from harness.addresses import Address
-from harness.errors import TargetError
-from harness.target import ServerProcess
+from wirefault._processes import exec_form, group_running
+from wirefault.addresses import Address
+from wirefault.errors import TargetError
+from wirefault.target import ServerProcess
 
 SCRIPT = Path(__file__).with_name("scripted_server.py")
 SERVE = f"{shlex.quote(sys.executable)} {shlex.quote(str(SCRIPT))}"
@@ -199,7 +199,7 @@ def test_stop_is_idempotent(servers) -> None:
 @pytest.mark.parametrize(
     "command",
     [
-        "python -m harness serve echo --port 7000",
+        "python -m wirefault serve echo --port 7000",
         "./server > server.log 2>&1",
         "python -c 'import os; os._exit(3)'",
         "server --name=$NAME `cat port`",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import UsageError
-from harness.faults.toxics import (
+from wirefault.errors import UsageError
+from wirefault.faults.toxics import (
     TOXICS,
     Latency,
     Split,

@@ -1,7 +1,7 @@
 """Real peers for tests/peers: Debian's redis-server and nginx, on free loopback ports.
 
 Each peer runs from its own temporary directory under
-:class:`harness.target.ServerProcess` (its own process group, SIGTERM then
+:class:`wirefault.target.ServerProcess` (its own process group, SIGTERM then
 SIGKILL on stop), and :func:`running` checks afterwards that nothing it forked
 (nginx's worker, a redis background save) is left alive. A missing binary
 skips the test with the reason, or fails it under ``WIREFAULT_REQUIRE_PEERS=1``
@@ -32,13 +32,13 @@ from typing import Any
 
 import pytest
 
-from harness.addresses import Address
-from harness.codecs.base import Codec
-from harness.codecs.resp import RespCodec
-from harness.errors import FrameError
-from harness.replay import load_replay
-from harness.scenario import HalfClose, Scenario, Send
-from harness.target import ServerProcess, free_port
+from wirefault.addresses import Address
+from wirefault.codecs.base import Codec
+from wirefault.codecs.resp import RespCodec
+from wirefault.errors import FrameError
+from wirefault.replay import load_replay
+from wirefault.scenario import HalfClose, Scenario, Send
+from wirefault.target import ServerProcess, free_port
 
 #: Set to 1 (CI does) to fail instead of skip when a peer's binary is missing.
 REQUIRE_ENV = "WIREFAULT_REQUIRE_PEERS"
@@ -274,7 +274,7 @@ def fuzz(address: Address, codec: str, out: Path, *options: str) -> FuzzRun:
     """
     out.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "WIREFAULT_REDIS_URL"}
-    args = [sys.executable, "-m", "harness", "fuzz", address.hostport, "--codec", codec]
+    args = [sys.executable, "-m", "wirefault", "fuzz", address.hostport, "--codec", codec]
     args += ["--json", "--out", str(out), *options]
     began = time.monotonic()
     done = subprocess.run(

@@ -25,8 +25,8 @@ from peers_support import (
     running,
 )
 
-from harness.addresses import Address
-from harness.codecs.http import HttpCodec
+from wirefault.addresses import Address
+from wirefault.codecs.http import HttpCodec
 
 CODEC = HttpCodec()
 

@@ -26,12 +26,12 @@ from peers_support import (
     running,
 )
 
-from harness.addresses import Address
-from harness.codecs.resp import RespCodec
-from harness.properties import get_property
-from harness.runner import Runner, RunnerOptions
-from harness.scenario import Close, Expect, Scenario, Send
-from strategies.connections import exchange, probe_steps
+from wirefault.addresses import Address
+from wirefault.codecs.resp import RespCodec
+from wirefault.properties import get_property
+from wirefault.runner import Runner, RunnerOptions
+from wirefault.scenario import Close, Expect, Scenario, Send
+from wirefault.strategies.connections import exchange, probe_steps
 
 CODEC = RespCodec()
 #: The properties `wirefault fuzz --codec resp` runs by default.

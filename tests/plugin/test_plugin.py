@@ -10,7 +10,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptio
 
 
 def serve(name: str) -> str:
-    return f"{sys.executable} -m harness serve {name} --port {{port}}"
+    return f"{sys.executable} -m wirefault serve {name} --port {{port}}"
 
 
 def test_options_are_registered_under_their_group(pytester: pytest.Pytester) -> None:
@@ -137,7 +137,7 @@ def test_fault_proxy_puts_a_toxic_between_the_test_and_its_server(
     pytester.makepyfile(
         f"""
         import socket, time
-        from harness.faults.toxics import Latency
+        from wirefault.faults.toxics import Latency
 
         def test_latency(wirefault_server, fault_proxy):
             server = wirefault_server({serve("line")!r})

@@ -38,30 +38,30 @@ from typing import Any
 
 import pytest
 
-from harness.addresses import Address
-from harness.database import REDIS_ENV
-from harness.target import ServerProcess
+from wirefault.addresses import Address
+from wirefault.database import REDIS_ENV
+from wirefault.target import ServerProcess
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
     pytest.mark.slow,
 ]
 
-SERVER = f"{shlex.quote(sys.executable)} -m harness serve buggy-oversize-crash --port {{port}}"
+SERVER = f"{shlex.quote(sys.executable)} -m wirefault serve buggy-oversize-crash --port {{port}}"
 REQUIRE_ENV = "WIREFAULT_REQUIRE_PEERS"
 TIMEOUT = 120.0  # seconds: a hard stop for one run; each takes 2-5 s
 
-# Drives harness.campaign.Campaign directly, to read PropertyResult.examples_to_failure
+# Drives wirefault.campaign.Campaign directly, to read PropertyResult.examples_to_failure
 # (the JSON summary of `wirefault fuzz` has no per-property count of it).
 CAMPAIGN_SCRIPT = """
 import json, sys
 from pathlib import Path
-from harness.addresses import Address
-from harness.campaign import Campaign, CampaignConfig
-from harness.codecs import get_codec
-from harness.database import example_database
-from harness.properties import select_properties
-from harness.target import ServerProcess
+from wirefault.addresses import Address
+from wirefault.campaign import Campaign, CampaignConfig
+from wirefault.codecs import get_codec
+from wirefault.database import example_database
+from wirefault.properties import select_properties
+from wirefault.target import ServerProcess
 
 command, out = sys.argv[1], Path(sys.argv[2])
 codec = get_codec("lenprefix")
@@ -87,7 +87,7 @@ print(json.dumps({"status": prop.status, "examples": prop.examples,
 # around Campaign.run_property, how many examples each run needed to fail.
 PLUGIN_TEST = """
 import pytest
-from harness.campaign import Campaign
+from wirefault.campaign import Campaign
 
 @pytest.mark.wirefault(codec="lenprefix", properties=["malformed"], max_examples=50,
                        shrink_budget=2)
@@ -174,7 +174,7 @@ def run_fuzz(url: str, out: Path) -> dict[str, Any]:
     command = [
         sys.executable,
         "-m",
-        "harness",
+        "wirefault",
         "fuzz",
         "127.0.0.1:0",
         "--codec",

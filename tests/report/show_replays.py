@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.faults.toxics import Latency
-from harness.replay import FORMAT_VERSION, Replay, load_replay
-from harness.scenario import Abort, Expect, Open, Pause, Scenario, Send
-from harness.transcript import Event
-from harness.wire import bytes_to_json
+from wirefault.faults.toxics import Latency
+from wirefault.replay import FORMAT_VERSION, Replay, load_replay
+from wirefault.scenario import Abort, Expect, Open, Pause, Scenario, Send
+from wirefault.transcript import Event
+from wirefault.wire import bytes_to_json
 
 SCRIPT = b"<script>alert(1)</script>"
 
@@ -63,7 +63,7 @@ def replay_dict(
     address: str = "tcp://127.0.0.1:4000",
     codec: str = "raw",
 ) -> dict[str, Any]:
-    """A replay file's JSON, in the format ``harness.replay`` documents."""
+    """A replay file's JSON, in the format ``wirefault.replay`` documents."""
     return {
         "wirefault_replay": FORMAT_VERSION,
         "property": "reassembly",

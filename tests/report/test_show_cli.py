@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from show_replays import two_conns_file
 
-from harness.cli import show
-from harness.errors import ReplayError, UsageError
+from wirefault.cli import show
+from wirefault.errors import ReplayError, UsageError
 
 
 def _args(*argv: str) -> argparse.Namespace:

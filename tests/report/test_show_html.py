@@ -8,8 +8,8 @@ from pathlib import Path
 
 from show_replays import events_replay, two_conns
 
-from harness.report.html import render_html
-from harness.transcript import Event
+from wirefault.report.html import render_html
+from wirefault.transcript import Event
 
 
 class _Tags(HTMLParser):

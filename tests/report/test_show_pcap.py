@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from show_replays import SCRIPT, events_replay, two_conns
 
-from harness.errors import UsageError
-from harness.report.pcap import write_pcap
-from harness.transcript import Event
+from wirefault.errors import UsageError
+from wirefault.report.pcap import write_pcap
+from wirefault.transcript import Event
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from show_replays import events_replay, two_conns
 
-from harness.report.timeline import escape_preview, render_timeline
-from harness.transcript import Event
+from wirefault.report.timeline import escape_preview, render_timeline
+from wirefault.transcript import Event
 
 
 def _timeline_rows(text: str) -> list[str]:

@@ -8,9 +8,9 @@ from typing import TypeVar
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis.strategies import SearchStrategy
 
-from harness.codecs import get_codec
-from harness.codecs.base import Codec
-from harness.scenario import Scenario, Send, Step
+from wirefault.codecs import get_codec
+from wirefault.codecs.base import Codec
+from wirefault.scenario import Scenario, Send, Step
 
 T = TypeVar("T")
 

@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies_support import FAST, drawn, minimal
 
-from harness.errors import UsageError
-from strategies import byte_at_a_time, chunkings, coalesced, cut_at
-from strategies.chunking import _draw_chunking
+from wirefault.errors import UsageError
+from wirefault.strategies import byte_at_a_time, chunkings, coalesced, cut_at
+from wirefault.strategies.chunking import _draw_chunking
 
 DATA = b"PING\r\nPING\r\nECHO hello\r\n"
 

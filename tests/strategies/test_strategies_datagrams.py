@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from strategies_support import FAST, drawn, minimal, simplest
 
-from harness.errors import UsageError
-from strategies import datagram_sequences, datagrams
+from wirefault.errors import UsageError
+from wirefault.strategies import datagram_sequences, datagrams
 
 
 @FAST

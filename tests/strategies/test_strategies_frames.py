@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies_support import DATAGRAM, FAST, FRAMED_CODECS, STREAM_CODECS, simplest
 
-from harness.codecs.base import Codec
-from harness.errors import UsageError
-from strategies import Requests, requests
+from wirefault.codecs.base import Codec
+from wirefault.errors import UsageError
+from wirefault.strategies import Requests, requests
 
 CODECS = {**STREAM_CODECS, "datagram": DATAGRAM}
 

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from strategies_support import DATAGRAM, FAST, STREAM_CODECS, drawn, minimal, simplest
 
-from harness.codecs.base import Codec
-from harness.errors import FrameError, UsageError
-from strategies import MalformedFrame, malformed_frames
+from wirefault.codecs.base import Codec
+from wirefault.errors import FrameError, UsageError
+from wirefault.strategies import MalformedFrame, malformed_frames
 
 KINDS = {
     "lenprefix": {"truncated-header", "truncated-body", "length-beyond-max", "garbage"},

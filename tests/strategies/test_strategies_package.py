@@ -12,8 +12,8 @@ from types import ModuleType
 import pytest
 from hypothesis import HealthCheck, settings
 
-import strategies
-from strategies import PROFILES, register_profiles
+from wirefault import strategies
+from wirefault.strategies import PROFILES, register_profiles
 
 PACKAGE = Path(strategies.__file__).parent
 SOURCES = sorted(PACKAGE.glob("*.py"))
@@ -37,14 +37,16 @@ def test_every_factory_documents_an_example() -> None:
 
 
 def test_the_import_check_catches_an_unexported_factory(monkeypatch: pytest.MonkeyPatch) -> None:
-    from strategies import timing
+    from wirefault.strategies import timing
 
     def jitters() -> None:
         """A public factory someone forgot to export."""
 
     jitters.__module__ = timing.__name__
     monkeypatch.setattr(timing, "jitters", jitters, raising=False)
-    with pytest.raises(ImportError, match=r"strategies.timing: public \['jitters'\] not in"):
+    with pytest.raises(
+        ImportError, match=r"wirefault\.strategies\.timing: public \['jitters'\] not in"
+    ):
         strategies._check_exports()
 
 
@@ -108,6 +110,6 @@ def test_profiles_suit_network_tests(short: str) -> None:
 
 @pytest.mark.parametrize("module", ["chunking", "connections"])
 def test_docstring_examples_run(module: str) -> None:
-    result = doctest.testmod(importlib.import_module(f"strategies.{module}"))
+    result = doctest.testmod(importlib.import_module(f"wirefault.strategies.{module}"))
     assert result.attempted > 0
     assert result.failed == 0

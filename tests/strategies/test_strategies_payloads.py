@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from strategies_support import FAST, drawn, minimal, simplest
 
-from harness.errors import UsageError
-from strategies import large_payloads, payloads
+from wirefault.errors import UsageError
+from wirefault.strategies import large_payloads, payloads
 
 
 @FAST

@@ -21,12 +21,12 @@ from strategies_support import (
     step_of,
 )
 
-import strategies._datagram_scenarios as datagram_builders
-import strategies.scenarios as scenarios
-from harness.codecs.base import Codec
-from harness.errors import UsageError
-from harness.scenario import Close, Expect, Open, Pause, Scenario, Send
-from strategies import (
+import wirefault.strategies._datagram_scenarios as datagram_builders
+import wirefault.strategies.scenarios as scenarios
+from wirefault.codecs.base import Codec
+from wirefault.errors import UsageError
+from wirefault.scenario import Close, Expect, Open, Pause, Scenario, Send
+from wirefault.strategies import (
     MalformedFrame,
     datagram_fault_scenarios,
     datagram_reply_scenarios,

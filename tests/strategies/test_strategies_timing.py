@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from strategies_support import FAST, minimal
 
-from harness.errors import UsageError
-from harness.scenario import Abort, Close, Expect, ExpectClose, HalfClose, Send
-from strategies import (
+from wirefault.errors import UsageError
+from wirefault.scenario import Abort, Close, Expect, ExpectClose, HalfClose, Send
+from wirefault.strategies import (
     abort_points,
     aborted_after,
     exchange,

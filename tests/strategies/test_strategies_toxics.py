@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from strategies_support import FAST, drawn, minimal, simplest
 
-from harness.errors import UsageError
-from harness.faults.toxics import Bandwidth, Latency, Toxic, toxic_from_json
-from strategies import datagram_toxic_schedules, toxic_schedules
+from wirefault.errors import UsageError
+from wirefault.faults.toxics import Bandwidth, Latency, Toxic, toxic_from_json
+from wirefault.strategies import datagram_toxic_schedules, toxic_schedules
 
 PRESERVING_TCP = {"latency", "slicer", "split", "bandwidth", "slow_close"}
 DESTRUCTIVE_TCP = {"reset_peer", "limit_data", "timeout", "corrupt"}

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import h11
 
-# `python -m harness` is what users run as `wirefault`.
-CLI = [sys.executable, "-m", "harness"]
+# `python -m wirefault` is what users run as `wirefault`.
+CLI = [sys.executable, "-m", "wirefault"]
 READY_TIMEOUT = 20.0  # seconds for a server to print its `listening on` line
 IO_TIMEOUT = 10.0  # seconds any single socket operation in a test may take
 

@@ -1,6 +1,6 @@
 """How the reference servers' shared loop turns SIGINT and SIGTERM into a clean stop.
 
-These run :func:`targets._serving.run_target` in the test process itself (the
+These run :func:`wirefault.targets._serving.run_target` in the test process itself (the
 main thread, where signal handlers live), with small stand-in targets, so that
 the awkward moments can be arranged exactly instead of hoped for.
 """
@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import pytest
 
-from targets import _serving
-from targets._serving import (
+from wirefault.targets import _serving
+from wirefault.targets._serving import (
     Ready,
     ServerStopped,
     listen_tcp,

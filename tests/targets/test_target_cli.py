@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 from targets_support import TargetProcess, connect, recv_exactly, run_cli
 
-from harness.errors import UsageError
-from targets import REFERENCE, all_targets, get_target
+from wirefault.errors import UsageError
+from wirefault.targets import REFERENCE, all_targets, get_target
 
 
 def test_targets_json_lists_every_reference_and_buggy_target() -> None:

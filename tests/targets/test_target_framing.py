@@ -8,8 +8,8 @@ import pytest
 from conftest import ServerPool
 from targets_support import connect, lenprefix_frame, recv_exactly, recv_to_eof
 
-from targets.lenprefix import MAX_FRAME, cut_frames
-from targets.line import MAX_LINE, answer_lines
+from wirefault.targets.lenprefix import MAX_FRAME, cut_frames
+from wirefault.targets.line import MAX_LINE, answer_lines
 
 # -- the parsers, sans I/O ------------------------------------------------------------------
 

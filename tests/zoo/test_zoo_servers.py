@@ -1,7 +1,7 @@
 """The buggy zoo: each server keeps the module contract, serves the happy path, and has its bug.
 
 Every server runs in a subprocess, started the way the harness starts it
-(``python -m harness serve NAME --port 0``) once that command exists, else
+(``python -m wirefault serve NAME --port 0``) once that command exists, else
 through a tiny launcher that does the same: install a SIGTERM handler, call
 ``serve()`` and print ``listening on HOST:PORT``. Each trigger test shows the
 bug really happens with a hand-written client; the harness's properties are
@@ -32,7 +32,7 @@ from types import ModuleType
 
 import pytest
 
-import targets.buggy
+import wirefault.targets.buggy
 
 REPO = Path(__file__).resolve().parents[2]
 CODECS = {"raw", "line", "lenprefix", "http", "resp", "datagram"}
@@ -51,7 +51,9 @@ PROPERTIES = {
     "datagram-faults",
 }
 ZOO = sorted(
-    m.name for m in pkgutil.iter_modules(targets.buggy.__path__) if not m.name.startswith("_")
+    m.name
+    for m in pkgutil.iter_modules(wirefault.targets.buggy.__path__)
+    if not m.name.startswith("_")
 )
 
 # Servers whose bug is that they serve one client only: any fresh client, a liveness probe
@@ -82,16 +84,16 @@ except KeyboardInterrupt:
 
 
 def _zoo_module(name: str) -> ModuleType:
-    return importlib.import_module(f"targets.buggy.{name}")
+    return importlib.import_module(f"wirefault.targets.buggy.{name}")
 
 
 def _cli_serve_available() -> bool:
-    """Whether `python -m harness serve` can run: every CLI subcommand module exists."""
-    import harness.cli
+    """Whether `python -m wirefault serve` can run: every CLI subcommand module exists."""
+    import wirefault.cli
 
-    commands = getattr(harness.cli, "_COMMANDS", ())
+    commands = getattr(wirefault.cli, "_COMMANDS", ())
     return bool(commands) and all(
-        importlib.util.find_spec(f"harness.cli.{command}") is not None for command in commands
+        importlib.util.find_spec(f"wirefault.cli.{command}") is not None for command in commands
     )
 
 
@@ -127,8 +129,8 @@ class Server:
 
 def _command(name: str) -> list[str]:
     if USE_CLI:
-        return [sys.executable, "-m", "harness", "serve", _zoo_module(name).NAME, "--port", "0"]
-    return [sys.executable, "-c", _LAUNCHER, f"targets.buggy.{name}"]
+        return [sys.executable, "-m", "wirefault", "serve", _zoo_module(name).NAME, "--port", "0"]
+    return [sys.executable, "-c", _LAUNCHER, f"wirefault.targets.buggy.{name}"]
 
 
 def _read_listening(proc: subprocess.Popen[bytes], stderr_path: Path) -> tuple[str, int]:
@@ -316,9 +318,9 @@ def test_module_imports_only_the_stdlib_and_h11(name: str) -> None:
 
 def test_contract_names_match_the_live_registries() -> None:
     """CAUGHT_BY and PROTOCOL name real properties and codecs; the registry lists the zoo."""
-    from harness.codecs import codec_names
-    from harness.properties import PROPERTIES as REGISTERED
-    from targets import get_target
+    from wirefault.codecs import codec_names
+    from wirefault.properties import PROPERTIES as REGISTERED
+    from wirefault.targets import get_target
 
     assert set(codec_names()) == CODECS
     assert set(REGISTERED) == PROPERTIES

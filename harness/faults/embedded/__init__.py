@@ -9,12 +9,12 @@
 
 Each toxic is one small module under ``toxics/`` registered by Toxiproxy's
 type name; its configuration is the frozen value from
-:mod:`harness.faults.toxics`, its per-connection state lives on a stub, and
+:mod:`wirefault.faults.toxics`, its per-connection state lives on a stub, and
 every random choice comes from a generator seeded by the toxic's ``seed``.
 """
 
 from __future__ import annotations
 
-from harness.faults.embedded.layer import EmbeddedFaultLayer, EmbeddedProxy
+from wirefault.faults.embedded.layer import EmbeddedFaultLayer, EmbeddedProxy
 
 __all__ = ["EmbeddedFaultLayer", "EmbeddedProxy"]

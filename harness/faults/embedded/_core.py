@@ -22,9 +22,9 @@ import random
 import threading
 from dataclasses import dataclass
 
-from harness.addresses import Address
-from harness.errors import FaultLayerError
-from harness.faults.toxics import Toxic
+from wirefault.addresses import Address
+from wirefault.errors import FaultLayerError
+from wirefault.faults.toxics import Toxic
 
 __all__ = ["AppliedToxic", "ProxyCore", "ToxicSnapshot", "ToxicTable", "bind_error"]
 

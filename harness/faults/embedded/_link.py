@@ -17,7 +17,7 @@ import random
 from collections.abc import Callable
 from typing import Protocol
 
-from harness.faults.embedded.toxics import (
+from wirefault.faults.embedded.toxics import (
     STREAM_TOXICS,
     ByteGauge,
     Chunk,
@@ -25,7 +25,7 @@ from harness.faults.embedded.toxics import (
     End,
     StreamStub,
 )
-from harness.faults.toxics import Stream, Toxic
+from wirefault.faults.toxics import Stream, Toxic
 
 __all__ = ["Link", "Sink"]
 

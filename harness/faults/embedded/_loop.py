@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from harness.errors import FaultLayerError
+from wirefault.errors import FaultLayerError
 
 __all__ = ["LoopThread"]
 

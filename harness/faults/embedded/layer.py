@@ -15,15 +15,15 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
-from harness.addresses import Address
-from harness.errors import FaultLayerError
-from harness.faults.base import FaultLayer, FaultProxy
-from harness.faults.embedded._core import ProxyCore
-from harness.faults.embedded._loop import LoopThread
-from harness.faults.embedded.tcp import TcpProxy
-from harness.faults.embedded.toxics import DATAGRAM_TOXICS, STREAM_TOXICS
-from harness.faults.embedded.udp import UdpProxy
-from harness.faults.toxics import TOXICS, Toxic
+from wirefault.addresses import Address
+from wirefault.errors import FaultLayerError
+from wirefault.faults.base import FaultLayer, FaultProxy
+from wirefault.faults.embedded._core import ProxyCore
+from wirefault.faults.embedded._loop import LoopThread
+from wirefault.faults.embedded.tcp import TcpProxy
+from wirefault.faults.embedded.toxics import DATAGRAM_TOXICS, STREAM_TOXICS
+from wirefault.faults.embedded.udp import UdpProxy
+from wirefault.faults.toxics import TOXICS, Toxic
 
 __all__ = ["EmbeddedFaultLayer", "EmbeddedProxy"]
 

@@ -20,10 +20,10 @@ import socket
 import struct
 from typing import cast
 
-from harness.addresses import Address
-from harness.faults.embedded._core import AppliedToxic, ProxyCore, bind_error
-from harness.faults.embedded._link import Link
-from harness.faults.embedded.toxics import End
+from wirefault.addresses import Address
+from wirefault.faults.embedded._core import AppliedToxic, ProxyCore, bind_error
+from wirefault.faults.embedded._link import Link
+from wirefault.faults.embedded.toxics import End
 
 __all__ = ["TcpProxy"]
 

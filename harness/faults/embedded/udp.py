@@ -21,11 +21,11 @@ import socket
 from collections.abc import Callable
 from typing import cast
 
-from harness.addresses import Address
-from harness.errors import FaultLayerError
-from harness.faults.embedded._core import AppliedToxic, ProxyCore, bind_error
-from harness.faults.embedded.toxics import DATAGRAM_TOXICS, Datagram, DatagramStub
-from harness.faults.toxics import Toxic
+from wirefault.addresses import Address
+from wirefault.errors import FaultLayerError
+from wirefault.faults.embedded._core import AppliedToxic, ProxyCore, bind_error
+from wirefault.faults.embedded.toxics import DATAGRAM_TOXICS, Datagram, DatagramStub
+from wirefault.faults.toxics import Toxic
 
 __all__ = ["UdpProxy"]
 

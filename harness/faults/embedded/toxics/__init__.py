@@ -8,7 +8,7 @@ package imports them all. Adding a toxic: a value class in
 
 from __future__ import annotations
 
-from harness.faults.embedded.toxics import (
+from wirefault.faults.embedded.toxics import (
     bandwidth,
     corrupt,
     delay,
@@ -24,13 +24,13 @@ from harness.faults.embedded.toxics import (
     timeout,
     truncate,
 )
-from harness.faults.embedded.toxics._datagram import (
+from wirefault.faults.embedded.toxics._datagram import (
     DATAGRAM_TOXICS,
     Datagram,
     DatagramStub,
     DatagramToxic,
 )
-from harness.faults.embedded.toxics._stream import (
+from wirefault.faults.embedded.toxics._stream import (
     STREAM_TOXICS,
     ByteGauge,
     Chunk,

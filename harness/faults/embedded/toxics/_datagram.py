@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
-from harness.faults.toxics import Toxic
+from wirefault.faults.toxics import Toxic
 
 __all__ = [
     "DATAGRAM_TOXICS",
@@ -123,7 +123,7 @@ def chosen(
 class DatagramToxic(abc.ABC):
     """How one toxic type treats datagrams. Stateless: state lives on the stub."""
 
-    #: The toxic type name, as in :data:`harness.faults.toxics.TOXICS`.
+    #: The toxic type name, as in :data:`wirefault.faults.toxics.TOXICS`.
     type: ClassVar[str] = ""
 
     @abc.abstractmethod

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Literal, TypeVar
 
-from harness.faults.toxics import Toxic
+from wirefault.faults.toxics import Toxic
 
 __all__ = [
     "STREAM_TOXICS",
@@ -269,7 +269,7 @@ def _resolve(future: asyncio.Future[bool], value: bool) -> None:
 class StreamToxic(abc.ABC):
     """How one toxic type behaves on a TCP stream. Stateless: state lives on the stub."""
 
-    #: The toxic type name, as in :data:`harness.faults.toxics.TOXICS`.
+    #: The toxic type name, as in :data:`wirefault.faults.toxics.TOXICS`.
     type: ClassVar[str] = ""
 
     @abc.abstractmethod

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.faults.embedded.toxics._stream import Chunk, StreamStub, StreamToxic, register_stream
-from harness.faults.toxics import Bandwidth
+from wirefault.faults.embedded.toxics._stream import Chunk, StreamStub, StreamToxic, register_stream
+from wirefault.faults.toxics import Bandwidth
 
 __all__ = ["BandwidthToxic"]
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from harness.faults.embedded.toxics._datagram import (
+from wirefault.faults.embedded.toxics._datagram import (
     Datagram,
     DatagramStub,
     DatagramToxic,
     register_datagram,
 )
-from harness.faults.embedded.toxics._stream import Chunk, StreamStub, StreamToxic, register_stream
-from harness.faults.toxics import Corrupt
+from wirefault.faults.embedded.toxics._stream import Chunk, StreamStub, StreamToxic, register_stream
+from wirefault.faults.toxics import Corrupt
 
 __all__ = ["CorruptDatagramToxic", "CorruptStreamToxic", "xor_at"]
 

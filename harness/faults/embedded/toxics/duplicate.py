@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from harness.faults.embedded.toxics._datagram import (
+from wirefault.faults.embedded.toxics._datagram import (
     Datagram,
     DatagramStub,
     DatagramToxic,
     chosen,
     register_datagram,
 )
-from harness.faults.toxics import Duplicate
+from wirefault.faults.toxics import Duplicate
 
 __all__ = ["DuplicateToxic"]
 

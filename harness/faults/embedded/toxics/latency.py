@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from harness.faults.embedded.toxics._stream import Chunk, StreamStub, StreamToxic, register_stream
-from harness.faults.toxics import Latency
+from wirefault.faults.embedded.toxics._stream import Chunk, StreamStub, StreamToxic, register_stream
+from wirefault.faults.toxics import Latency
 
 __all__ = ["LatencyToxic"]
 

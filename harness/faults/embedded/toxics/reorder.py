@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from harness.faults.embedded.toxics._datagram import (
+from wirefault.faults.embedded.toxics._datagram import (
     Datagram,
     DatagramStub,
     DatagramToxic,
     register_datagram,
 )
-from harness.faults.toxics import Reorder
+from wirefault.faults.toxics import Reorder
 
 __all__ = ["ReorderToxic"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.faults.embedded.toxics._stream import End, StreamStub, StreamToxic, register_stream
-from harness.faults.toxics import ResetPeer
+from wirefault.faults.embedded.toxics._stream import End, StreamStub, StreamToxic, register_stream
+from wirefault.faults.toxics import ResetPeer
 
 __all__ = ["ResetPeerToxic"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import random
 
-from harness.faults.embedded.toxics._stream import Chunk, StreamStub, StreamToxic, register_stream
-from harness.faults.toxics import Slicer
+from wirefault.faults.embedded.toxics._stream import Chunk, StreamStub, StreamToxic, register_stream
+from wirefault.faults.toxics import Slicer
 
 __all__ = ["SlicerToxic", "slice_bounds"]
 

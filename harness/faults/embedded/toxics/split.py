@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from harness.faults.embedded.toxics._stream import Chunk, StreamStub, StreamToxic, register_stream
-from harness.faults.toxics import Split
+from wirefault.faults.embedded.toxics._stream import Chunk, StreamStub, StreamToxic, register_stream
+from wirefault.faults.toxics import Split
 
 __all__ = ["SplitToxic"]
 

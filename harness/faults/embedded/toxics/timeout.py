@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from harness.faults.embedded.toxics._stream import (
+from wirefault.faults.embedded.toxics._stream import (
     Chunk,
     End,
     StreamStub,
     StreamToxic,
     register_stream,
 )
-from harness.faults.toxics import Timeout
+from wirefault.faults.toxics import Timeout
 
 __all__ = ["TimeoutToxic"]
 
