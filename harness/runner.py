@@ -223,6 +223,7 @@ class _Play:
             result = live.channel.send(chunk, time.monotonic() + self.opts.deadline)
             sent = chunk[: result.sent]
             live.sent += sent
+            live.decoder.note_sent(sent)
             live.last_datagram = chunk
             self.note("send", step.conn, sent)
             if result.state == "timeout":

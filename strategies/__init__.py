@@ -10,6 +10,8 @@ module         gives
 =============  ====================================================================
 payloads       request payloads, small or large (sizes at the edges)
 frames         runs of valid requests with their wire bytes
+http           valid HTTP/1.1 requests of many shapes (the http codec's requests)
+http_malformed malformed HTTP requests with their valid twins and rules
 malformed      malformed requests per codec, and garbage
 chunking       ways to cut bytes into writes
 timing         pauses between writes, stalls beyond a deadline
@@ -51,6 +53,8 @@ from wirefault.strategies.connections import (
 )
 from wirefault.strategies.datagrams import datagram_sequences, datagram_toxic_schedules, datagrams
 from wirefault.strategies.frames import Requests, requests
+from wirefault.strategies.http import HttpMessage, http_messages
+from wirefault.strategies.http_malformed import HttpCase, RequestHead, http_cases
 from wirefault.strategies.malformed import MalformedFrame, malformed_frames
 from wirefault.strategies.payloads import large_payloads, payloads
 from wirefault.strategies.profiles import PROFILES, register_profiles
@@ -73,7 +77,10 @@ from wirefault.strategies.toxics import toxic_schedules
 
 __all__ = [
     "PROFILES",
+    "HttpCase",
+    "HttpMessage",
     "MalformedFrame",
+    "RequestHead",
     "Requests",
     "abort_points",
     "aborted_after",
@@ -91,6 +98,8 @@ __all__ = [
     "exchange",
     "half_close",
     "half_close_scenarios",
+    "http_cases",
+    "http_messages",
     "large_payload_scenarios",
     "large_payloads",
     "malformed_cases",
@@ -116,6 +125,8 @@ _MODULES = (
     "connections",
     "datagrams",
     "frames",
+    "http",
+    "http_malformed",
     "malformed",
     "payloads",
     "profiles",

@@ -1,4 +1,9 @@
-"""Valid requests: payloads and their wire bytes, as a codec encodes them."""
+"""Valid requests: payloads and their wire bytes, as a codec encodes them.
+
+For the ``http`` codec the requests come in many shapes (methods, chunked
+bodies, cookies, multipart...: :mod:`wirefault.strategies.http`), each with the
+seams of its own structure, which chunkings cut at as they cut at frame ends.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from hypothesis.strategies import SearchStrategy
 from wirefault.codecs.base import Codec
 from wirefault.errors import UsageError
 from wirefault.strategies._common import check_codec, check_range, check_size, cumulative_ends
+from wirefault.strategies.http import HttpMessage, http_messages
 from wirefault.strategies.payloads import payloads
 
 __all__ = ["Requests", "requests"]
@@ -20,12 +26,16 @@ class Requests:
     """A run of valid requests.
 
     Attributes:
-        payloads: what each request carries.
-        wire: ``codec.encode(p)`` for each payload: one frame each.
+        payloads: what each request carries (for ``http``, its body).
+        wire: one frame each: ``codec.encode(p)`` for each payload, or for
+            ``http`` a request of a drawn shape carrying it.
+        seams: offsets in :attr:`data`, inside frames, where a frame's own
+            structure meets (for ``http``: line ends, chunk-size lines, chunk data).
     """
 
     payloads: tuple[bytes, ...]
     wire: tuple[bytes, ...]
+    seams: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.payloads) != len(self.wire):
@@ -41,8 +51,10 @@ class Requests:
 
     @property
     def boundaries(self) -> tuple[int, ...]:
-        """Offsets in :attr:`data` where one frame ends and the next begins."""
-        return cumulative_ends(self.wire)
+        """Offsets in :attr:`data` where one frame ends and the next begins, and the seams."""
+        if not self.seams:
+            return cumulative_ends(self.wire)
+        return tuple(sorted({*cumulative_ends(self.wire), *self.seams}))
 
     def __len__(self) -> int:
         return len(self.wire)
@@ -60,7 +72,9 @@ def requests(
 
     Payloads are any bytes of ``min_payload`` to ``max_payload`` bytes (capped
     at ``codec.max_frame``); the codec maps bytes its frames cannot carry.
-    Shrinks toward ``min_frames`` payloads of ``min_payload`` zero bytes.
+    Shrinks toward ``min_frames`` payloads of ``min_payload`` zero bytes. For
+    the ``http`` codec the requests are :func:`~wirefault.strategies.http.http_messages`
+    (payloads are their bodies), shrinking toward ``GET /`` with no body.
 
     Raises:
         UsageError: negative sizes, ``min_frames > max_frames``, or
@@ -77,6 +91,19 @@ def requests(
     check_size("requests", "max_payload", max_payload)
     cap = min(max_payload, codec.max_frame)
     check_range("requests", "min_payload", min_payload, "max_payload (or codec.max_frame)", cap)
+    if codec.name == "http":
+        shaped = http_messages(
+            min_frames=min_frames, max_frames=max_frames, min_body=min_payload, max_body=cap
+        )
+        return shaped.map(_from_messages)
     sizes = payloads(min_size=min_payload, max_size=cap)
     drawn = st.lists(sizes, min_size=min_frames, max_size=max_frames)
     return drawn.map(lambda ps: Requests(tuple(ps), tuple(codec.encode(p) for p in ps)))
+
+
+def _from_messages(messages: tuple[HttpMessage, ...]) -> Requests:
+    if not messages:
+        return Requests((), ())
+    starts = (0, *cumulative_ends(tuple(m.wire for m in messages)))
+    seams = tuple(start + s for start, m in zip(starts, messages, strict=True) for s in m.seams)
+    return Requests(tuple(m.body for m in messages), tuple(m.wire for m in messages), seams)

@@ -13,9 +13,9 @@ codec       kinds (``*`` = complete=False, ``?`` = must_fail=False)
 ==========  ============================================================================
 lenprefix   truncated-header*, truncated-body*, length-beyond-max
 line        over-long-line, missing-delimiter*, invalid-utf8?, nul-bytes?
-http        conflicting-content-length, content-length-and-chunked, bad-chunk-size,
-            garbage-request-line, header-without-colon, truncated-body*,
-            over-long-header-line?
+http        28 kinds, each with the RFC rule it breaks (``rule``) and whether the RFC
+            says a server MUST refuse it (``must_reject``): see
+            :mod:`wirefault.strategies.http_malformed`
 resp        bad-type-byte, bad-bulk-length, truncated-bulk*
 any         garbage*? (the only kind for raw, datagram and unknown codecs)
 ==========  ============================================================================
@@ -41,6 +41,7 @@ from hypothesis.strategies import SearchStrategy
 from wirefault.codecs.base import Codec
 from wirefault.errors import UsageError
 from wirefault.strategies._common import FILL_ALPHABET, check_codec, repeat_to
+from wirefault.strategies.http_malformed import HttpCase, http_cases
 from wirefault.strategies.payloads import payloads
 
 __all__ = ["MalformedFrame", "malformed_frames"]
@@ -64,12 +65,17 @@ class MalformedFrame:
             half-closes after it so the server reads EOF mid-frame.
         must_fail: True when the codec's request decoder rejects ``data``
             (fed whole, then EOF); False when a server may answer it normally.
+        rule: the id of the RFC rule it breaks (http only, see
+            :mod:`wirefault.strategies.http_rules`), else empty.
+        must_reject: whether that rule says a server MUST refuse the request.
     """
 
     kind: str
     data: bytes
     complete: bool = True
     must_fail: bool = True
+    rule: str = ""
+    must_reject: bool = False
 
     def __post_init__(self) -> None:
         if not self.kind:
@@ -174,57 +180,20 @@ def _line(codec: Codec) -> list[SearchStrategy[MalformedFrame]]:
 
 # -- http --------------------------------------------------------------------------------------
 
-_HEAD = b"POST /wirefault HTTP/1.1\r\nHost: wirefault\r\n"
-#: Letters that are not hex digits: never a valid chunk size.
-_NOT_HEX = b"ghijklmnopqrstuvwxyz"
-#: Header lines h11 and common servers refuse (16 KiB is h11's default buffer limit).
-_LONG_HEADER_SIZES = (16 * 1024 + 1, 64 * 1024 + 1)
+
+def _from_case(case: HttpCase) -> MalformedFrame:
+    return MalformedFrame(
+        case.kind,
+        case.bad,
+        complete=case.complete,
+        must_fail=case.must_fail,
+        rule=case.rule.id,
+        must_reject=case.rule.must_reject,
+    )
 
 
 def _http(codec: Codec) -> list[SearchStrategy[MalformedFrame]]:
-    body = _letters(1, 16)
-
-    def conflicting(parts: tuple[bytes, int]) -> bytes:
-        data, extra = parts
-        first, second = len(data), len(data) + extra
-        lengths = b"Content-Length: %d\r\nContent-Length: %d\r\n" % (first, second)
-        return _HEAD + lengths + b"\r\n" + repeat_to(data, second)
-
-    def both(word: bytes) -> bytes:
-        # The body is illegal as chunked, so a parser honouring Transfer-Encoding fails
-        # at once, and one honouring Content-Length has a whole body to answer.
-        chunk = word + b"\r\n"
-        framing = b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n" % len(chunk)
-        return _HEAD + framing + b"\r\n" + chunk
-
-    def bad_chunk(word: bytes) -> bytes:
-        return _HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + word + b"\r\n"
-
-    def truncated(parts: tuple[bytes, int]) -> bytes:
-        data, missing = parts
-        whole = len(data) + missing
-        return _HEAD + b"Content-Length: %d\r\n\r\n" % whole + data
-
-    def long_header(parts: tuple[bytes, int]) -> bytes:
-        fill, size = parts
-        return _HEAD + b"X-Wirefault: " + repeat_to(fill, size) + b"\r\n\r\n"
-
-    not_hex = payloads(min_size=1, max_size=8, alphabet=_NOT_HEX)
-    return [
-        st.tuples(body, st.integers(1, 16))
-        .map(conflicting)
-        .map(_frame("conflicting-content-length")),
-        not_hex.map(both).map(_frame("content-length-and-chunked")),
-        not_hex.map(bad_chunk).map(_frame("bad-chunk-size")),
-        _letters().map(lambda w: w + b"\r\n\r\n").map(_frame("garbage-request-line")),
-        _letters().map(lambda w: _HEAD + w + b"\r\n\r\n").map(_frame("header-without-colon")),
-        st.tuples(_letters(0), st.integers(1, 16))
-        .map(truncated)
-        .map(_frame("truncated-body", complete=False)),
-        st.tuples(_letters(), st.sampled_from(_LONG_HEADER_SIZES))
-        .map(long_header)
-        .map(_frame("over-long-header-line", must_fail=False)),
-    ]
+    return [kind.map(_from_case) for kind in http_cases()]
 
 
 # -- resp --------------------------------------------------------------------------------------

@@ -50,6 +50,14 @@ class Decoder(abc.ABC):
     def pending(self) -> int:
         """How many bytes of an unfinished frame are buffered."""
 
+    def note_sent(self, data: bytes) -> None:  # noqa: B027 (an optional hook: no-op)
+        """Bytes the client sent on this connection, in order (default: ignored).
+
+        The runner tells each connection's *response* decoder what it wrote, for
+        protocols whose responses are framed by the request they answer (an HTTP
+        response to ``HEAD`` has no body, whatever its ``Content-Length`` says).
+        """
+
 
 class Codec(abc.ABC):
     """A protocol's framing: how to build requests and cut responses.

@@ -17,10 +17,12 @@ Decisions:
   sees only one side, so it plays the other with synthetic events sent into
   the void: the request decoder (server role) answers every request with a
   synthetic ``400`` (non-2xx, so it declines CONNECT and Upgrade and the stream
-  stays HTTP); the response decoder (client role) sends a synthetic
-  ``GET / HTTP/1.1`` whenever response bytes arrive while it is idle, so
-  h11 expects a response. Responses are therefore read as answers to GET:
-  HEAD responses (no body despite a Content-Length) are not supported.
+  stays HTTP); the response decoder (client role) sends a synthetic request
+  whenever response bytes arrive while it is idle, so h11 expects a response.
+  Its method is the one of the next request the client sent
+  (:meth:`HttpResponseDecoder.note_sent`, which the runner calls with every
+  byte it writes), so a response to ``HEAD`` is read without a body whatever
+  its Content-Length says; ``GET`` when the requests sent cannot be parsed.
 * Interim ``1xx`` responses are skipped: a frame is a final response, one per
   request.
 * After a message that closes the connection (``Connection: close``,
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
@@ -209,6 +212,49 @@ class HttpRequestDecoder(_MessageDecoder):
         )
 
 
+class _SentMethods:
+    """The methods of the requests a client sent, in order, parsed as a server would.
+
+    Parsing stops for good at the first request h11 refuses (a malformed one),
+    or after one that closes the connection: the responses after it are then
+    read as answers to GET.
+    """
+
+    #: Heads up to this size are parsed (growth sends 64 KiB header fields).
+    _MAX_HEAD = 1 << 20
+
+    def __init__(self) -> None:
+        self._conn: h11.Connection | None = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=self._MAX_HEAD
+        )
+        self.methods: deque[bytes] = deque()
+
+    def feed(self, data: bytes) -> None:
+        if self._conn is None or not data:
+            return
+        try:
+            self._conn.receive_data(data)
+            while self._conn is not None:
+                event = self._conn.next_event()
+                if event is h11.NEED_DATA or event is h11.PAUSED:
+                    return
+                if isinstance(event, h11.Request):
+                    self.methods.append(event.method)
+                elif isinstance(event, h11.EndOfMessage):
+                    self._next_cycle()
+        except (h11.ProtocolError, RuntimeError):
+            self._conn = None
+
+    def _next_cycle(self) -> None:
+        assert self._conn is not None
+        self._conn.send(h11.Response(status_code=400, headers=[("Content-Length", "0")]))
+        self._conn.send(h11.EndOfMessage())
+        if self._conn.our_state is h11.DONE and self._conn.their_state is h11.DONE:
+            self._conn.start_next_cycle()
+        else:
+            self._conn = None
+
+
 class HttpResponseDecoder(_MessageDecoder):
     """Reads responses as a client does (h11 in the client role)."""
 
@@ -216,10 +262,21 @@ class HttpResponseDecoder(_MessageDecoder):
     what = "response"
     head_state = h11.SEND_RESPONSE
 
+    def __init__(self, max_frame: int) -> None:
+        """Create a decoder for responses whose bodies hold at most ``max_frame`` bytes."""
+        super().__init__(max_frame)
+        self._sent = _SentMethods()
+
+    def note_sent(self, data: bytes) -> None:
+        """Track the requests sent, so each response is read as the answer to its own."""
+        self._sent.feed(data)
+
     def _prepare(self) -> None:
         # A response may only arrive after a request: send one when bytes wait.
         if self._conn.our_state is h11.IDLE and self._conn.trailing_data[0]:
-            self._send(h11.Request(method="GET", target="/", headers=[_HOST]), h11.EndOfMessage())
+            methods = self._sent.methods
+            method = methods.popleft() if methods else b"GET"
+            self._send(h11.Request(method=method, target="/", headers=[_HOST]), h11.EndOfMessage())
 
     def _after_close(self, data: bytes) -> None:
         if data:

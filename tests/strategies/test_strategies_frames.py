@@ -14,7 +14,7 @@ from wirefault.strategies import Requests, requests
 CODECS = {**STREAM_CODECS, "datagram": DATAGRAM}
 
 
-@pytest.mark.parametrize("name", sorted(CODECS))
+@pytest.mark.parametrize("name", sorted(set(CODECS) - {"http"}))  # http: test_strategies_http
 def test_wire_frames_are_the_codec_encodings(name: str) -> None:
     codec = CODECS[name]
 
