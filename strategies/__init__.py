@@ -19,6 +19,7 @@ connections    abort positions and the step sequences clients perform
 toxics         fault schedules for Toxiproxy or the embedded proxy
 datagrams      edge-size datagrams, sequences, UDP toxics
 scenarios      one scenario builder per wirefault property
+strictness     scenarios of the strictness property (a malformed HTTP request and its twin)
 profiles       the ``ci``, ``dev`` and ``thorough`` settings profiles
 =============  ====================================================================
 
@@ -72,10 +73,12 @@ from wirefault.strategies.scenarios import (
     reset_scenarios,
     stall_scenarios,
 )
+from wirefault.strategies.strictness import MARKER, request_head, rule_of, strictness_scenarios
 from wirefault.strategies.timing import pauses, stalls
 from wirefault.strategies.toxics import toxic_schedules
 
 __all__ = [
+    "MARKER",
     "PROFILES",
     "HttpCase",
     "HttpMessage",
@@ -111,10 +114,13 @@ __all__ = [
     "probe_steps",
     "reassembly_scenarios",
     "register_profiles",
+    "request_head",
     "requests",
     "reset_scenarios",
+    "rule_of",
     "stall_scenarios",
     "stalls",
+    "strictness_scenarios",
     "toxic_schedules",
 ]
 
@@ -131,6 +137,7 @@ _MODULES = (
     "payloads",
     "profiles",
     "scenarios",
+    "strictness",
     "timing",
     "toxics",
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import re
 import socket
 from http import HTTPStatus
 
@@ -27,6 +28,13 @@ SERVER = f"wirefault-targets/{NAME} (h11)"
 INDEX = b"wirefault reference HTTP server\n"
 
 log = logging.getLogger(NAME)
+
+#: uri-host [":" port] (RFC 9112 section 3.2, RFC 3986 section 3.2.2): an IP literal in
+#: brackets, or a reg-name / IPv4 address; h11 checks that Host is there once, not its value.
+_HOST = re.compile(
+    rb"(?:\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[-A-Za-z0-9._~!$&'()*+,;=:]+\]"
+    rb"|(?:[-A-Za-z0-9._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?"
+)
 
 
 class BodyTooLarge(Exception):
@@ -58,6 +66,7 @@ def _read_request(conn: socket.socket, http: h11.Connection) -> tuple[h11.Reques
     request = _next_event(conn, http)
     if not isinstance(request, h11.Request):
         return None  # ConnectionClosed, or PAUSED after a "Connection: close" exchange
+    _check_head(request)
     length = dict(request.headers).get(b"content-length")
     if length is not None and int(length) > MAX_BODY:
         raise BodyTooLarge  # refuse before reading a byte of it (h11 checked it is digits)
@@ -72,6 +81,24 @@ def _read_request(conn: socket.socket, http: h11.Connection) -> tuple[h11.Reques
                 raise BodyTooLarge  # a chunked body announces no length: count as it comes
         elif isinstance(event, h11.EndOfMessage):
             return request, bytes(body)
+
+
+def _check_head(request: h11.Request) -> None:
+    """What RFC 9112 asks of a server and h11 leaves to us.
+
+    Raises:
+        h11.RemoteProtocolError: a Host that is not uri-host [":" port] (section 3.2),
+            or both Content-Length and Transfer-Encoding (section 6.1 lets a server
+            refuse it, and it must close afterwards anyway: we refuse and close).
+    """
+    fields = dict(request.headers)
+    host = fields.get(b"host")
+    if host is not None and not _HOST.fullmatch(host):
+        raise h11.RemoteProtocolError(f"invalid Host {host!r}", error_status_hint=400)
+    if b"content-length" in fields and b"transfer-encoding" in fields:
+        raise h11.RemoteProtocolError(
+            "both Content-Length and Transfer-Encoding", error_status_hint=400
+        )
 
 
 def _send(http: h11.Connection, event: h11.Event) -> bytes:
