@@ -19,6 +19,7 @@ connections    abort positions and the step sequences clients perform
 toxics         fault schedules for Toxiproxy or the embedded proxy
 datagrams      edge-size datagrams, sequences, UDP toxics
 scenarios      one scenario builder per wirefault property
+growth         scenarios of the growth property (one shape at doubling sizes)
 strictness     scenarios of the strictness property (a malformed HTTP request and its twin)
 profiles       the ``ci``, ``dev`` and ``thorough`` settings profiles
 =============  ====================================================================
@@ -54,6 +55,14 @@ from wirefault.strategies.connections import (
 )
 from wirefault.strategies.datagrams import datagram_sequences, datagram_toxic_schedules, datagrams
 from wirefault.strategies.frames import Requests, requests
+from wirefault.strategies.growth import (
+    REPEATS,
+    SIZES,
+    GrowthShape,
+    growth_scenarios,
+    growth_shapes,
+    shape_name,
+)
 from wirefault.strategies.http import HttpMessage, http_messages
 from wirefault.strategies.http_malformed import HttpCase, RequestHead, http_cases
 from wirefault.strategies.malformed import MalformedFrame, malformed_frames
@@ -80,6 +89,9 @@ from wirefault.strategies.toxics import toxic_schedules
 __all__ = [
     "MARKER",
     "PROFILES",
+    "REPEATS",
+    "SIZES",
+    "GrowthShape",
     "HttpCase",
     "HttpMessage",
     "MalformedFrame",
@@ -99,6 +111,8 @@ __all__ = [
     "datagrams",
     "echo_scenarios",
     "exchange",
+    "growth_scenarios",
+    "growth_shapes",
     "half_close",
     "half_close_scenarios",
     "http_cases",
@@ -118,6 +132,7 @@ __all__ = [
     "requests",
     "reset_scenarios",
     "rule_of",
+    "shape_name",
     "stall_scenarios",
     "stalls",
     "strictness_scenarios",
@@ -131,6 +146,7 @@ _MODULES = (
     "connections",
     "datagrams",
     "frames",
+    "growth",
     "http",
     "http_malformed",
     "malformed",

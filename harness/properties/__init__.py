@@ -12,7 +12,7 @@ reset              clients that reset at any byte leave the server serving other
 half-close         replies to requests sent before a half-close arrive before the close
 large-payload      frames up to the maximum come back whole to a slow reader
 strictness         a request the RFC says MUST be refused is never answered 2xx/3xx (http)
-growth             answer time grows no faster than request size (1 to 64 KiB)
+growth             answer time grows no faster than request size (1 to 64 KiB, doubling)
 echo               each response equals the request (opt-in)
 datagram-reply     every datagram gets a reply, whichever client sent it (UDP)
 datagram-sizes     empty, 1-byte and 65507-byte datagrams do not kill the server (UDP)
@@ -27,6 +27,7 @@ from wirefault.errors import UsageError
 from wirefault.properties.base import Property, PropertyContext, Verdict
 from wirefault.properties.comparison import EchoProperty, LargePayload, Pipelining, Reassembly
 from wirefault.properties.datagram import DatagramFaults, DatagramReply, DatagramSizes
+from wirefault.properties.growth import Growth
 from wirefault.properties.liveness import Liveness, probe_scenario
 from wirefault.properties.robustness import HalfCloseProperty, Malformed, Reset, StallIsolation
 from wirefault.properties.strictness import Strictness
@@ -54,6 +55,7 @@ PROPERTIES: dict[str, Property] = {
         HalfCloseProperty(),
         LargePayload(),
         Strictness(),
+        Growth(),
         EchoProperty(),
         DatagramReply(),
         DatagramSizes(),

@@ -1,0 +1,129 @@
+"""An h11 HTTP/1.1 server that answers requests whose Host value is not a host at all."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable
+
+import h11
+
+NAME = "buggy-http-lenient-host"
+PROTOCOL = "http"
+TRANSPORT = "tcp"
+BUG = "trusts h11 for Host: a value such as 'a b' or 'a\"b' is served (RFC 9112 3.2: MUST 400)"
+CAUGHT_BY = "strictness"
+
+MAX_BODY = 1 << 20  # 1 MiB, as the reference http server
+MAX_HEAD = 16384
+IDLE_TIMEOUT = 30.0  # seconds a keep-alive client may stay silent before it is dropped
+SERVER = "wirefault-buggy/1"
+# The accept loop wakes up this often so SIGTERM/SIGINT is acted on within it.
+SIGNAL_POLL = 0.5
+
+log = logging.getLogger(NAME)
+
+
+class _Reject(Exception):
+    """A request answered with an error status and a close."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def _read_request(sock: socket.socket, conn: h11.Connection) -> tuple[h11.Request, bytes] | None:
+    """The next request and its body, or None if the client closed between requests."""
+    request: h11.Request | None = None
+    body = bytearray()
+    while True:
+        try:
+            event = conn.next_event()
+        except h11.RemoteProtocolError as exc:
+            raise _Reject(exc.error_status_hint, f"bad request: {exc}") from None
+        if event is h11.NEED_DATA:
+            conn.receive_data(sock.recv(65536))
+        elif isinstance(event, h11.Request):
+            fields = dict(event.headers)
+            # BUG: h11 checks that an HTTP/1.1 request has exactly one Host, not that its
+            # value is uri-host [":" port]; "a b", 'a"b' or "a/b" are served like any host.
+            # RFC 9112 section 3.2 says such a request MUST get a 400: validate the value
+            # (the reference server does, with RFC 3986's grammar).
+            if b"content-length" in fields and b"transfer-encoding" in fields:
+                raise _Reject(400, "both Content-Length and Transfer-Encoding")
+            request = event
+        elif isinstance(event, h11.Data):
+            body += event.data
+            if len(body) > MAX_BODY:
+                raise _Reject(413, "request body too large")
+        elif isinstance(event, h11.EndOfMessage):
+            assert request is not None
+            return request, bytes(body)
+        elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
+            return None
+
+
+def _respond(
+    sock: socket.socket, conn: h11.Connection, status: int, body: bytes, *, head: bool = False
+) -> None:
+    """Send a complete response with a Content-Length body (only its headers for HEAD)."""
+    headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+    events: list[h11.Event] = [
+        h11.Response(status_code=status, headers=[*headers, ("Server", SERVER)])
+    ]
+    if body and not head:
+        events.append(h11.Data(data=body))
+    events.append(h11.EndOfMessage())
+    sock.sendall(b"".join(conn.send(event) or b"" for event in events))
+
+
+def _answer(request: h11.Request, body: bytes) -> tuple[int, bytes]:
+    """GET and HEAD greet, POST and PUT echo the body, anything else is 405."""
+    if request.method in (b"GET", b"HEAD"):
+        return 200, b"hello from wirefault\n"
+    if request.method in (b"POST", b"PUT"):
+        return 200, body
+    return 405, b"method not allowed\n"
+
+
+def _handle(sock: socket.socket) -> None:
+    """Serve one keep-alive client until it closes or must be closed."""
+    sock.settimeout(IDLE_TIMEOUT)
+    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+    with sock:
+        try:
+            while True:
+                try:
+                    received = _read_request(sock, conn)
+                except _Reject as reject:
+                    if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                        _respond(sock, conn, reject.status, f"{reject}\n".encode())
+                    return
+                if received is None:
+                    return
+                request, body = received
+                status, reply = _answer(request, body)
+                _respond(sock, conn, status, reply, head=request.method == b"HEAD")
+                if conn.our_state is not h11.DONE:
+                    return
+                conn.start_next_cycle()
+        except (OSError, h11.LocalProtocolError) as exc:
+            log.warning("closing connection: %s", exc)
+
+
+def serve(host: str, port: int, ready: Callable[[tuple[str, int]], None]) -> None:
+    """Bind, call ready(bound_address) once listening, serve until the process is signalled."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.create_server((host, port), family=family)
+    listener.settimeout(SIGNAL_POLL)
+    try:
+        ready(listener.getsockname()[:2])
+        while True:
+            try:
+                sock, _ = listener.accept()
+            except TimeoutError:
+                continue  # see SIGNAL_POLL
+            threading.Thread(target=_handle, args=(sock,), daemon=True).start()
+    finally:
+        listener.close()
