@@ -60,6 +60,8 @@ FORWARDED = (
     "codec_max_line",
     "probe",
     "properties",
+    "skip_rule",
+    "rule_level",
     "start",
     "max_examples",
     "deadline",

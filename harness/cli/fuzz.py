@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 # of `--workers N` (which starts its workers before anything else) start fast.
 _PROPERTY_NAMES = (
     "reassembly, pipelining, malformed, liveness, stall-isolation, reset, half-close, "
-    "large-payload, echo, datagram-reply, datagram-sizes, datagram-faults"
+    "large-payload, strictness, growth, echo, datagram-reply, datagram-sizes, datagram-faults"
 )
 
 __all__ = ["add_parser", "run"]
@@ -77,6 +77,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--properties",
         metavar="A,B",
         help=f"properties to run (default: all that apply): {_PROPERTY_NAMES}",
+    )
+    p.add_argument(
+        "--skip-rule",
+        metavar="RULE[,RULE]",
+        help="strictness: leave out these RFC rules (a leniency the server keeps on purpose)",
+    )
+    p.add_argument(
+        "--rule-level",
+        choices=("must", "should"),
+        help="strictness: hold the server to the MUST rules (default) or the SHOULD ones too",
     )
     p.add_argument(
         "--start", metavar="CMD", help="shell command starting the server; {port} is replaced"
@@ -160,12 +170,14 @@ def _run_campaign(
     from wirefault.cli._interrupts import checkpoint, signals_noted
     from wirefault.database import example_database
     from wirefault.properties import select_properties
+    from wirefault.properties.strictness import configure_strictness
     from wirefault.target import ServerProcess
 
     names = (
         [n.strip() for n in args.properties.split(",") if n.strip()] if args.properties else None
     )
     props = select_properties(codec, names, oracles=args.oracle)
+    props = configure_strictness(props, level=args.rule_level, skip=args.skip_rule)
     with ExitStack() as stack:
         server: ServerProcess | None = None
         if args.start:

@@ -14,6 +14,7 @@ from _engine_support import run_campaign, start_target
 from wirefault.addresses import Address
 from wirefault.codecs import get_codec
 from wirefault.properties import select_properties
+from wirefault.properties.strictness import configure_strictness
 from wirefault.target import ServerProcess
 from wirefault.targets import all_targets
 
@@ -21,6 +22,11 @@ from wirefault.targets import all_targets
 pytestmark = pytest.mark.slow
 
 REFERENCE = [t for t in all_targets() if t.kind == "reference"]
+#: RFC rules http.server's SimpleHTTPRequestHandler breaks (docs/REAL_SERVERS.md).
+STDLIB_LENIENCIES = (
+    "host-required,host-single,host-valid,whitespace-before-first-field,field-name-whitespace,"
+    "content-length-valid,chunked-last,bare-cr,nul-in-field,obs-fold"
+)
 
 
 def _failures(result) -> list[str]:
@@ -51,7 +57,9 @@ def test_every_property_passes_on_the_standard_librarys_threading_http_server(
     server = ServerProcess(command, Address("tcp", "127.0.0.1", 0))
     server.start()
     try:
-        props = select_properties(get_codec("http"))
+        # Its documented strictness findings (docs/REAL_SERVERS.md): the handler never
+        # looks at Host, and reads no body on GET (closing after every response).
+        props = configure_strictness(select_properties(get_codec("http")), skip=STDLIB_LENIENCIES)
         result = run_campaign(server, "http", props, tmp_path / "out", max_examples=15)
     finally:
         server.close()

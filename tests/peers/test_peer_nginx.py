@@ -15,6 +15,7 @@ from peers_support import (
     WAIT,
     connect,
     describe,
+    exchange,
     feed_bytewise,
     fuzz,
     need_binary,
@@ -54,15 +55,27 @@ def split(frame: bytes) -> tuple[list[bytes], bytes]:
 
 
 def test_fuzz_passes_every_default_property(nginx: Address, tmp_path: Path) -> None:
+    # host-valid: nginx serves a Host with '"', '<', '@', '{'... (its documented finding,
+    # pinned below); every other MUST rule is held.
     run = fuzz(
         nginx,
         "http",
         tmp_path,
         *("--backend", "embedded", "--max-examples", "15", "--seed", "1"),
+        *("--skip-rule", "host-valid"),
     )
     assert run.returncode == 0 and not run.failures, describe(run)
     assert set(run.summary["properties"].values()) == {"passed"}, describe(run)
-    assert len(run.summary["properties"]) == 8 and run.summary["examples"] >= 7 * 15
+    assert len(run.summary["properties"]) == 10 and run.summary["examples"] >= 8 * 15
+
+
+@pytest.mark.parametrize("host", [b'wire"fault', b"wire<fault", b"a@b", b"wire{fault"])
+def test_nginx_serves_a_host_that_is_not_a_host(nginx: Address, host: bytes) -> None:
+    # RFC 9112 section 3.2: a Host that is not uri-host [":" port] MUST get a 400. nginx
+    # refuses a space or a '/', but not these (docs/REAL_SERVERS.md).
+    request = b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n"
+    (frame,) = exchange(nginx, request, 1, CODEC)
+    assert frame.startswith(b"HTTP/1.1 200 ")
 
 
 def test_keep_alive_responses_decode_one_byte_at_a_time(nginx: Address) -> None:
@@ -120,14 +133,19 @@ def test_a_bad_request_gets_a_400_then_the_close(nginx: Address) -> None:
     assert b"400 Bad Request" in body
 
 
-def test_a_head_response_is_not_a_frame_as_the_codec_documents(nginx: Address) -> None:
-    # The response decoder reads every response as the answer to a GET (see
-    # harness/codecs/http.py): a HEAD response's Content-Length announces a body
-    # that never comes, so it stays an unfinished frame.
+def test_a_head_response_decodes_without_a_body_when_the_decoder_knows_the_request(
+    nginx: Address,
+) -> None:
+    # The runner tells each response decoder what it sent (Decoder.note_sent): a HEAD
+    # response's Content-Length announces a body that never comes, and is no frame
+    # for a decoder that believes it answers a GET.
+    sent = b"HEAD / HTTP/1.1\r\nHost: wirefault\r\n\r\n" + get(b"/", b"Connection: close")
     with connect(nginx) as sock:
-        sock.sendall(b"HEAD / HTTP/1.1\r\nHost: wirefault\r\nConnection: close\r\n\r\n")
+        sock.sendall(sent)
         raw = read_to_eof(sock)
-    assert raw.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: 3\r\n" in raw
-    assert raw.endswith(b"\r\n\r\n")  # a head, and no body
-    frames, pending = feed_bytewise(CODEC, raw)
-    assert frames == [] and pending == len(raw)
+    assert raw.startswith(b"HTTP/1.1 200 OK") and raw.count(b"Content-Length: 3\r\n") == 2
+    decoder = CODEC.response_decoder()
+    decoder.note_sent(sent)
+    frames = [f for i in range(len(raw)) for f in decoder.feed(raw[i : i + 1])]
+    frames += decoder.feed(b"")
+    assert [split(f)[1] for f in frames] == [b"", b"ok\n"] and decoder.pending == 0

@@ -44,6 +44,8 @@ PROPERTIES = {
     "reset",
     "half-close",
     "large-payload",
+    "strictness",
+    "growth",
     "liveness",
     "echo",
     "datagram-reply",
@@ -586,3 +588,48 @@ def test_thread_crash_on_garbage_leaves_the_client_hanging(
         assert_silent(client)
         other.sendall(b"fine\n")
         assert recv_exactly(other, 8) == b"OK fine\n"  # only that thread died
+
+
+def http_get(*fields: bytes) -> bytes:
+    """A keep-alive GET / with Host: wirefault and ``fields``."""
+    return b"\r\n".join([b"GET / HTTP/1.1", b"Host: wirefault", *fields]) + b"\r\n\r\n"
+
+
+def test_http_lenient_host_serves_an_invalid_host(start: Callable[[str], Server]) -> None:
+    server = start("http_lenient_host")
+    with tcp(server.address) as client:
+        client.sendall(b'GET / HTTP/1.1\r\nHost: wire"fault\r\n\r\n')
+        assert read_http_response(client)[0] == 200  # RFC 9112 section 3.2: MUST be a 400
+        client.sendall(b"GET / HTTP/1.1\r\n\r\n")  # no Host at all: h11 refuses it
+        assert read_http_response(client)[0] == 400
+
+
+def test_http_header_backtracking_stalls_on_a_long_run_ending_in_a_control_byte(
+    start: Callable[[str], Server],
+) -> None:
+    server = start("http_header_backtracking")
+    with tcp(server.address) as client, tcp(server.address) as other:
+        client.sendall(http_get(b"X-Wirefault: " + b"a" * 40 + b"\x01"))
+        assert_silent(client)
+        other.sendall(http_get(b"X-Wirefault: " + b"a" * 40))
+        assert read_http_response(other)[0] == 200  # one child per client: others are served
+
+
+def test_http_cookie_quadratic_takes_four_times_as_long_for_twice_the_cookies(
+    start: Callable[[str], Server],
+) -> None:
+    server = start("http_cookie_quadratic")
+
+    def timed(pairs: int) -> float:
+        cookie = b"; ".join(b"c%d=v" % i for i in range(pairs))
+        with tcp(server.address) as client:
+            began = time.monotonic()
+            client.sendall(http_get(b"Cookie: " + cookie))
+            status, body = read_http_response(client)
+            assert (status, body.split(b"\n")[1]) == (200, b"%d cookies" % pairs)
+            return time.monotonic() - began
+
+    # Ratios of the best of three, a side by side: generous for a loaded machine.
+    small = min(timed(1000) for _ in range(3))
+    large = min(timed(4000) for _ in range(3))
+    assert large > 6 * small, (small, large)

@@ -1,0 +1,103 @@
+"""strictness and growth judges on hand-made transcripts: what fails, and what must not."""
+
+from __future__ import annotations
+
+from wirefault.codecs import get_codec
+from wirefault.properties.growth import FLOOR, Growth
+from wirefault.properties.strictness import Strictness
+from wirefault.scenario import Close, Expect, Scenario, Send
+from wirefault.strategies.growth import REPEATS, SIZES, growth_shapes
+from wirefault.strategies.growth import _scenario as growth_scenario
+from wirefault.transcript import ConnRecord, Event, ExpectResult, Transcript
+
+HTTP = get_codec("http")
+OK = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+BAD = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"
+PROBE = HTTP.probe()
+
+
+def _scenario(rule: str, bad: bytes, good: bytes, *, pipelined: bool = False) -> Scenario:
+    marker = b"X-Wirefault-Rule: " + rule.encode() + b"\r\n\r\n"
+    tail = PROBE if pipelined else b""
+    count = 2 if pipelined else 1
+    return Scenario(
+        steps=(
+            Send(conn=0, chunks=(good.replace(b"\r\n\r\n", b"\r\n" + marker) + tail,)),
+            Expect(conn=0, count=count),
+            Close(conn=0),
+            Send(conn=1, chunks=(bad.replace(b"\r\n\r\n", b"\r\n" + marker) + tail,)),
+            Expect(conn=1, count=count),
+            Close(conn=1),
+        )
+    )
+
+
+def _answers(twin: list[bytes], bad: list[bytes]) -> Transcript:
+    transcript = Transcript()
+    for conn, (step, frames) in enumerate(((1, twin), (4, bad))):
+        transcript.conns[conn] = ConnRecord(conn=conn, frames=list(frames))
+        transcript.expects.append(ExpectResult(step, conn, 1, tuple(frames), "ok", 0.001))
+    return transcript
+
+
+MISSING_HOST = _scenario(
+    "host-required", b"GET / HTTP/1.1\r\n\r\n", b"GET / HTTP/1.1\r\nHost: w\r\n\r\n"
+)
+
+
+def test_a_2xx_to_a_must_reject_request_fails_naming_the_rule_and_section() -> None:
+    verdict = Strictness().judge(MISSING_HOST, _answers([OK], [OK]), HTTP)
+    assert not verdict.ok
+    assert "RFC 9112 section 3.2" in verdict.message and "[rule host-required]" in verdict.message
+    assert "--skip-rule host-required" in verdict.message
+
+
+def test_a_4xx_or_a_close_passes() -> None:
+    assert Strictness().judge(MISSING_HOST, _answers([OK], [BAD]), HTTP).ok
+    assert Strictness().judge(MISSING_HOST, _answers([OK], []), HTTP).ok
+
+
+def test_close_rules_fail_only_when_the_pipelined_request_is_answered() -> None:
+    both = (
+        b"POST / HTTP/1.1\r\nHost: w\r\nContent-Length: 5\r\nTransfer-Encoding: chunked"
+        b"\r\n\r\n0\r\n\r\n"
+    )
+    scenario = _scenario("close-after-te-and-cl", both, both, pipelined=True)
+    judge = Strictness().judge
+    assert not judge(scenario, _answers([OK, OK], [OK, OK]), HTTP).ok
+    assert judge(scenario, _answers([OK, OK], [OK]), HTTP).ok  # closed after answering
+    # A server that closes after every request shows nothing either way.
+    assert judge(scenario, _answers([OK], [OK, OK]), HTTP).ok
+
+
+def _growth_transcript(
+    times: dict[int, float], timed_out: set[int] = frozenset()
+) -> tuple[Scenario, Transcript]:
+    shape = growth_shapes(get_codec("line"))[1]  # small frames, at SIZES
+    scenario = growth_scenario(shape)
+    transcript = Transcript()
+    sends = [s for s in scenario.steps if isinstance(s, Send)]
+    for send in sends:
+        index = send.conn // REPEATS
+        took = times[SIZES[index]]
+        transcript.events += [Event(0.0, "open", send.conn), Event(0.0, "send", send.conn)]
+        outcome = "timeout" if SIZES[index] in timed_out else "ok"
+        transcript.expects.append(ExpectResult(0, send.conn, 1, (b"x",), outcome, took))
+    return scenario, transcript
+
+
+def test_growth_fails_on_quadratic_times_and_names_shape_and_sizes() -> None:
+    times = {size: 1e-3 + (size / SIZES[-1]) ** 2 * 2.0 for size in SIZES}
+    verdict = Growth().judge(*_growth_transcript(times), get_codec("line"))
+    assert not verdict.ok
+    assert "small-frames" in verdict.message and "64 KiB" in verdict.message
+
+
+def test_growth_passes_linear_times_however_slow() -> None:
+    times = {size: 0.002 + size / SIZES[-1] * 3.0 for size in SIZES}
+    assert Growth().judge(*_growth_transcript(times), get_codec("line")).ok
+
+
+def test_growth_passes_fast_answers_whatever_their_ratios() -> None:
+    times = {size: (size / SIZES[-1]) ** 2 * FLOOR * 0.9 + 1e-5 for size in SIZES}
+    assert Growth().judge(*_growth_transcript(times), get_codec("line")).ok
