@@ -44,6 +44,7 @@ DEFAULT_PROPERTIES = {
     "reset",
     "half-close",
     "large-payload",
+    "growth",
 }
 
 
