@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
@@ -11,6 +12,7 @@ from wirefault.codecs.base import Codec
 from wirefault.errors import UsageError
 from wirefault.strategies._common import check_codec, check_range, check_size, cumulative_ends
 from wirefault.strategies.payloads import payloads
+from wirefault.strategies.samples import sample_frames
 
 __all__ = ["Requests", "requests"]
 
@@ -55,6 +57,7 @@ def requests(
     max_frames: int = 4,
     max_payload: int = 64,
     min_payload: int = 0,
+    samples: Sequence[bytes] = (),
 ) -> SearchStrategy[Requests]:
     """Between ``min_frames`` and ``max_frames`` valid requests of ``codec``.
 
@@ -62,9 +65,15 @@ def requests(
     at ``codec.max_frame``); the codec maps bytes its frames cannot carry.
     Shrinks toward ``min_frames`` payloads of ``min_payload`` zero bytes.
 
+    With ``samples`` (whole requests of the codec, e.g. from ``--requests``), runs
+    of requests made from them (as they are, mutated, or carrying generated
+    payloads in a sample's frame: see :func:`~wirefault.strategies.samples.sample_frames`)
+    are drawn as well as generated ones, and first: shrinking ends at the first
+    sample as it is.
+
     Raises:
-        UsageError: negative sizes, ``min_frames > max_frames``, or
-            ``min_payload`` above the cap.
+        UsageError: negative sizes, ``min_frames > max_frames``,
+            ``min_payload`` above the cap, or a sample that is not non-empty bytes.
 
     Example::
 
@@ -79,4 +88,10 @@ def requests(
     check_range("requests", "min_payload", min_payload, "max_payload (or codec.max_frame)", cap)
     sizes = payloads(min_size=min_payload, max_size=cap)
     drawn = st.lists(sizes, min_size=min_frames, max_size=max_frames)
-    return drawn.map(lambda ps: Requests(tuple(ps), tuple(codec.encode(p) for p in ps)))
+    generated = drawn.map(lambda ps: Requests(tuple(ps), tuple(codec.encode(p) for p in ps)))
+    if not samples:
+        return generated
+    frame = sample_frames(codec, samples, max_payload=cap)
+    mixed = st.lists(frame, min_size=min_frames, max_size=max_frames)
+    sampled = mixed.map(lambda fs: Requests(tuple(p for p, _ in fs), tuple(w for _, w in fs)))
+    return st.one_of(sampled, generated) if max_frames else generated
