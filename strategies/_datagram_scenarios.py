@@ -72,7 +72,7 @@ def datagram_reply_scenarios(
 ) -> SearchStrategy[Scenario]:
     """Each datagram sent by a drawn client (c0 or c1), which expects its reply.
 
-    Shrinks toward one empty datagram from c0 (with ``samples``: the first sample).
+    Shrinks toward one empty datagram from c0.
 
     Example::
 

@@ -68,8 +68,8 @@ def requests(
     With ``samples`` (whole requests of the codec, e.g. from ``--requests``), runs
     of requests made from them (as they are, mutated, or carrying generated
     payloads in a sample's frame: see :func:`~wirefault.strategies.samples.sample_frames`)
-    are drawn as well as generated ones, and first: shrinking ends at the first
-    sample as it is.
+    are drawn as well as generated ones; shrinking keeps a failure that needs them
+    within them, down to the first sample as it is where that still fails.
 
     Raises:
         UsageError: negative sizes, ``min_frames > max_frames``,

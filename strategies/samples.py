@@ -13,8 +13,8 @@ generated requests:
   (``corrupted-sample``, which may still be valid).
 
 Cutting and pipelining need nothing more: the reassembly, pipelining, reset and
-half-close scenarios cut and pipeline whatever requests they draw. Everything
-shrinks toward the first sample as it is.
+half-close scenarios cut and pipeline whatever requests they draw. Requests made
+from samples shrink toward the first sample as it is.
 """
 
 from __future__ import annotations

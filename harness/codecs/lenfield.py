@@ -220,7 +220,7 @@ class LenFieldCodec(Codec):
                 f"lenfield: max_frame={self.max_frame} is below length_adjust="
                 f"{self.length_adjust}: no frame could be valid; raise --max-frame"
             )
-        if self.length_adjust < 0 and self._field_limit + self.length_adjust < 0:
+        if self._field_limit + self.length_adjust <= 0:
             raise UsageError(
                 f"lenfield: length_adjust={self.length_adjust} needs field values the "
                 f"{self.length_bytes}-byte field cannot hold"
