@@ -1,4 +1,4 @@
-"""A Modbus/TCP server from PyPI (pymodbus's), for tests/peers: ``python modbus_server.py PORT PIDFILE``.
+"""pymodbus's Modbus/TCP server (from PyPI) for tests/peers: ``modbus_server.py PORT PIDFILE``.
 
 Device 1 holds 100 of each kind of register: discrete inputs and input registers
 (read-only in Modbus: no request can change them), coils and holding registers.

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from peers_support import WAIT, exchange
+from peers_support import WAIT
 
 from wirefault.addresses import Address
 from wirefault.codecs import LenFieldCodec
