@@ -97,7 +97,7 @@ def client_streams(
         with path.open("rb") as f:
             reader = dpkt.pcap.UniversalReader(f)
             decode = _link_decoder(dpkt, reader.datalink())
-            for _ts, frame in reader:
+            for frame in _frames(dpkt, reader):
                 packet = decode(frame)
                 if packet is None:
                     continue
@@ -106,10 +106,25 @@ def client_streams(
                 else:
                     _segment(dpkt, packet, port, connections, ended)
     except (ValueError, dpkt.dpkt.Error) as exc:
-        raise UsageError(f"cannot read the packet capture {path}: {exc}") from None
+        raise UsageError(
+            f"cannot read the packet capture {path} (is it damaged or cut short?): {exc}"
+        ) from None
     if transport == "udp":
         return datagrams
     return [c.stream() for c in [*ended, *connections.values()] if c.parts]
+
+
+def _frames(dpkt: Any, reader: Any) -> Iterator[bytes]:
+    """Each captured frame; a last record cut short (a capture stopped mid-write) ends it."""
+    records = iter(reader)
+    while True:
+        try:
+            _ts, frame = next(records)
+        except StopIteration:
+            return
+        except dpkt.dpkt.NeedData:
+            return
+        yield frame
 
 
 def _link_decoder(dpkt: Any, link: int) -> Any:

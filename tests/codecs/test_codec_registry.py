@@ -125,7 +125,7 @@ def test_what_is_not_a_usable_codec_class_is_one_clear_usage_error(
 def test_a_module_that_does_not_import_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match=r"cannot import no_such_module_wf .*PYTHONPATH"):
         get_codec("no_such_module_wf:Codec")
-    with pytest.raises(UsageError, match="must be package.module:ClassName"):
+    with pytest.raises(UsageError, match=r"must be package\.module:ClassName"):
         get_codec("module_only:")
 
 

@@ -208,11 +208,18 @@ def test_a_captured_stream_the_codec_cannot_frame_names_the_stream(tmp_path: Pat
         load_requests(path, get_codec("resp"), port=6379)
 
 
-def test_a_truncated_capture_is_a_usage_error(tmp_path: Path) -> None:
+def test_a_capture_cut_in_its_header_is_a_usage_error(tmp_path: Path) -> None:
     path = _write_pcap(tmp_path / "t.pcap", _session(502, 40001, 7, [(0, READ)]))
-    path.write_bytes(path.read_bytes()[:30])
-    with pytest.raises(UsageError, match="cannot read the packet capture|no TCP traffic"):
+    path.write_bytes(path.read_bytes()[:10])
+    with pytest.raises(UsageError, match="cannot read the packet capture .* cut short"):
         load_requests(path, MODBUS, port=502)
+
+
+def test_a_capture_cut_in_its_last_record_keeps_the_records_before(tmp_path: Path) -> None:
+    packets = _session(502, 40001, 7, [(0, READ), (12, WRITE)])
+    path = _write_pcap(tmp_path / "t.pcap", packets)
+    path.write_bytes(path.read_bytes()[:-20])  # the server's last reply, cut
+    assert load_requests(path, MODBUS, port=502) == (READ, WRITE)
 
 
 # -- the preamble --------------------------------------------------------------------------------
