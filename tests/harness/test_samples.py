@@ -211,7 +211,7 @@ def test_a_captured_stream_the_codec_cannot_frame_names_the_stream(tmp_path: Pat
 def test_a_capture_cut_in_its_header_is_a_usage_error(tmp_path: Path) -> None:
     path = _write_pcap(tmp_path / "t.pcap", _session(502, 40001, 7, [(0, READ)]))
     path.write_bytes(path.read_bytes()[:10])
-    with pytest.raises(UsageError, match="cannot read the packet capture .* cut short"):
+    with pytest.raises(UsageError, match=r"cannot read the packet capture .* cut short"):
         load_requests(path, MODBUS, port=502)
 
 
