@@ -65,11 +65,13 @@ def requests(
     at ``codec.max_frame``); the codec maps bytes its frames cannot carry.
     Shrinks toward ``min_frames`` payloads of ``min_payload`` zero bytes.
 
-    With ``samples`` (whole requests of the codec, e.g. from ``--requests``), runs
-    of requests made from them (as they are, mutated, or carrying generated
-    payloads in a sample's frame: see :func:`~wirefault.strategies.samples.sample_frames`)
-    are drawn as well as generated ones; shrinking keeps a failure that needs them
-    within them, down to the first sample as it is where that still fails.
+    With ``samples`` (whole requests of the codec, e.g. from ``--requests``), the
+    requests are made from them: as they are, mutated, or carrying generated
+    payloads in a sample's frame, its head kept and its length recomputed (see
+    :func:`~wirefault.strategies.samples.sample_frames`). For a codec that cannot
+    tell a sample's payload (:meth:`~wirefault.codecs.base.Codec.payload_of` is
+    None), samples as they are and requests encoded from generated payloads are
+    drawn. Requests made from samples shrink toward the first sample as it is.
 
     Raises:
         UsageError: negative sizes, ``min_frames > max_frames``,
@@ -94,4 +96,8 @@ def requests(
     frame = sample_frames(codec, samples, max_payload=cap)
     mixed = st.lists(frame, min_size=min_frames, max_size=max_frames)
     sampled = mixed.map(lambda fs: Requests(tuple(p for p, _ in fs), tuple(w for _, w in fs)))
-    return st.one_of(sampled, generated) if max_frames else generated
+    if any(codec.payload_of(s) is not None for s in samples):
+        # Generated payloads already ride in the samples' frames, with their head (the
+        # type, the id): a frame made from zeros would be refused by the server at once.
+        return sampled
+    return st.one_of(sampled, generated)

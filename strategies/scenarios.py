@@ -299,10 +299,15 @@ _STALL_KINDS = st.sampled_from(("mid-request", "no-read"))
 
 
 @st.composite
-def _big_frame(draw: st.DrawFn, codec: Codec, fills: SearchStrategy[bytes]) -> bytes:
+def _big_frame(
+    draw: st.DrawFn, codec: Codec, fills: SearchStrategy[bytes], shapes: tuple[bytes, ...] = ()
+) -> bytes:
     cap = min(codec.max_frame, NO_READ_FRAME)
     size = cap - draw(st.integers(0, min(15, cap)))
-    return codec.encode(repeat_to(draw(fills), size))
+    payload = repeat_to(draw(fills), size)
+    if shapes:  # in a sample's frame: its head (type, id) kept
+        return codec.reframe(draw(st.sampled_from(shapes)), payload)
+    return codec.encode(payload)
 
 
 @st.composite
@@ -337,7 +342,8 @@ def stall_scenarios(
 
     The no-read flood is big frames (up to 64 KiB, or the codec's maximum: long
     lines for line codecs) repeated to at least ``no_read_bytes``; the runner
-    sends it with its deadline and records a short send. Shrinks toward the
+    sends it with its deadline and records a short send. With ``samples`` the
+    stalled and served request is a sample as it is. Shrinks toward the
     mid-request stall after one byte.
 
     Example::
@@ -348,9 +354,16 @@ def stall_scenarios(
     """
     _stream("stall_scenarios", codec, backend, deadline)
     check_size("stall_scenarios", "no_read_bytes", no_read_bytes, minimum=1)
-    requested = requests(codec, min_frames=1, max_frames=1, min_payload=2, samples=samples)
+    if samples:
+        # The stalled request and the one that must be served meanwhile: a sample as it
+        # is, which the server is known to answer, so a refusal is never blamed on the stall.
+        checked = check_samples("stall_scenarios", samples)
+        requested = st.sampled_from(checked).map(lambda s: Requests((s,), (s,)))
+    else:
+        requested = requests(codec, min_frames=1, max_frames=1, min_payload=2)
     fills = payloads(min_size=1, max_size=8, alphabet=FILL_ALPHABET)
-    return _stall(requested, _big_frame(codec, fills), no_read_bytes)
+    shapes = tuple(s for s in samples if codec.payload_of(s) is not None)
+    return _stall(requested, _big_frame(codec, fills, shapes), no_read_bytes)
 
 
 @st.composite

@@ -92,11 +92,30 @@ def test_requests_made_from_samples_shrink_to_the_first_sample() -> None:
     assert found == Requests((MODBUS_SAMPLES[0][6:],), (MODBUS_SAMPLES[0],))
 
 
-def test_requests_with_samples_still_draw_generated_requests() -> None:
-    generated = drawn(
-        requests(MODBUS, samples=MODBUS_SAMPLES), lambda r: any(w[:4] == bytes(4) for w in r.wire)
+def test_generated_payloads_ride_in_the_samples_frames() -> None:
+    payloads = {s[6:] for s in MODBUS_SAMPLES}
+    heads = {s[:4] for s in MODBUS_SAMPLES}
+
+    @FAST
+    @given(requests(MODBUS, samples=MODBUS_SAMPLES))
+    def check(reqs: Requests) -> None:
+        # With samples, no request is made from zeros: each starts like a sample.
+        assert all(w[:4] in heads and one_frame(MODBUS, w) for w in reqs.wire)
+
+    check()
+    fresh = drawn(
+        requests(MODBUS, samples=MODBUS_SAMPLES),
+        lambda r: any(len(p) > 8 and p not in payloads for p in r.payloads),
     )
-    assert all(one_frame(MODBUS, w) for w in generated.wire)
+    assert all(w[:4] in heads for w in fresh.wire)
+
+
+def test_codecs_without_payloads_draw_samples_and_generated_requests() -> None:
+    codec = get_codec("resp")
+    sample = b"*1\r\n$4\r\nPING\r\n"
+    reqs = requests(codec, samples=[sample])
+    assert drawn(reqs, lambda r: sample in r.wire)
+    assert drawn(reqs, lambda r: r.wire and sample not in r.wire)
 
 
 def test_codecs_that_cannot_tell_a_payload_replay_samples_as_they_are() -> None:
