@@ -198,9 +198,16 @@ def test_a_request_then_a_half_close_gets_no_reply(server: Address) -> None:
         ExpectClose(conn=1),
     )
     scenario = Scenario(steps=steps)
-    ok, replies = _play(server, scenario, "half-close")
-    assert normal_replies(replies[0]) and replies[1] == ()
-    assert not ok and PYMODBUS_FINDINGS[1].shows(scenario)
+    assert PYMODBUS_FINDINGS[1].shows(scenario)
+    # A race in pymodbus: the reply is scheduled for later, and the EOF read meanwhile
+    # closes the connection first, most of the time. Play it a few times.
+    dropped = 0
+    for _ in range(5):
+        ok, replies = _play(server, scenario, "half-close")
+        assert normal_replies(replies[0])
+        assert replies[1] in ((), replies[0])  # the reply, or nothing: never another
+        dropped += not ok and replies[1] == ()
+    assert dropped
 
 
 def _expect(conn: int, count: int) -> list:
