@@ -11,6 +11,7 @@ module         gives
 payloads       request payloads, small or large (sizes at the edges)
 frames         runs of valid requests with their wire bytes
 malformed      malformed requests per codec, and garbage
+samples        requests made from sample requests: as they are, mutated, re-framed
 chunking       ways to cut bytes into writes
 timing         pauses between writes, stalls beyond a deadline
 connections    abort positions and the step sequences clients perform
@@ -54,6 +55,7 @@ from wirefault.strategies.frames import Requests, requests
 from wirefault.strategies.malformed import MalformedFrame, malformed_frames
 from wirefault.strategies.payloads import large_payloads, payloads
 from wirefault.strategies.profiles import PROFILES, register_profiles
+from wirefault.strategies.samples import sample_frames, sample_malformations
 from wirefault.strategies.scenarios import (
     datagram_fault_scenarios,
     datagram_reply_scenarios,
@@ -104,6 +106,8 @@ __all__ = [
     "register_profiles",
     "requests",
     "reset_scenarios",
+    "sample_frames",
+    "sample_malformations",
     "stall_scenarios",
     "stalls",
     "toxic_schedules",
@@ -119,6 +123,7 @@ _MODULES = (
     "malformed",
     "payloads",
     "profiles",
+    "samples",
     "scenarios",
     "timing",
     "toxics",

@@ -50,7 +50,7 @@ from hypothesis.strategies import SearchStrategy
 from wirefault.codecs.base import Codec
 from wirefault.codecs.lenfield import MAX_VARINT_BYTES, LenFieldCodec
 from wirefault.errors import UsageError
-from wirefault.strategies._common import FILL_ALPHABET, check_codec, repeat_to
+from wirefault.strategies._common import FILL_ALPHABET, check_codec, check_samples, repeat_to
 from wirefault.strategies.payloads import payloads
 
 __all__ = ["MalformedFrame", "malformed_frames"]
@@ -366,7 +366,7 @@ def malformed_frames(
     """
     check_codec("malformed_frames", codec)
     # Imported here: the samples module builds on MalformedFrame from this one.
-    from wirefault.strategies.samples import check_samples, sample_malformations
+    from wirefault.strategies.samples import sample_malformations
 
     checked = check_samples("malformed_frames", samples)
     build = _KINDS.get(codec.name)

@@ -26,32 +26,17 @@ from hypothesis.strategies import SearchStrategy
 
 from wirefault.codecs.base import Codec
 from wirefault.errors import CodecError, FrameError, UsageError
+from wirefault.strategies._common import check_samples
 from wirefault.strategies.malformed import MalformedFrame
 from wirefault.strategies.payloads import payloads as generated_payloads
 
-__all__ = ["check_samples", "sample_frames", "sample_malformations"]
+__all__ = ["sample_frames", "sample_malformations"]
 
 #: Most edits applied to one mutated payload.
 MAX_EDITS = 4
 #: Bytes worth trying first where a byte is set: zero, the extremes, the sign bits.
 _EDGE_BYTES = (0x00, 0xFF, 0x7F, 0x80, 0x01)
 _EDIT_KINDS = ("set", "insert", "delete", "cut")
-
-
-def check_samples(where: str, samples: Sequence[bytes]) -> tuple[bytes, ...]:
-    """``samples`` as a tuple, if each is non-empty bytes.
-
-    Raises:
-        UsageError: a sample that is not bytes, or is empty.
-    """
-    checked = tuple(samples)
-    for i, sample in enumerate(checked):
-        if not isinstance(sample, bytes) or not sample:
-            raise UsageError(
-                f"{where}: samples must be non-empty bytes (one whole request each), "
-                f"got {sample!r:.60} at index {i}"
-            )
-    return checked
 
 
 def _bytes_values() -> SearchStrategy[int]:
@@ -175,6 +160,13 @@ def sample_malformations(
 
     Raises:
         UsageError: a sample that is not non-empty bytes.
+
+    Example::
+
+        kinds = sample_malformations(get_codec("line"), [b"GET k\\r\\n"])
+        @given(st.one_of(*kinds))
+        def test_unfinished(bad: MalformedFrame) -> None:
+            assert not bad.complete
     """
     checked = check_samples("sample_malformations", samples)
     if not checked:

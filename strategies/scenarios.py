@@ -49,6 +49,7 @@ from wirefault.strategies._common import (
     FILL_ALPHABET,
     check_backend,
     check_codec,
+    check_samples,
     check_seconds,
     check_size,
     check_transport,
@@ -72,7 +73,6 @@ from wirefault.strategies.datagrams import datagrams
 from wirefault.strategies.frames import Requests, requests
 from wirefault.strategies.malformed import MalformedFrame, malformed_frames
 from wirefault.strategies.payloads import large_payloads, payloads
-from wirefault.strategies.samples import check_samples
 from wirefault.strategies.timing import pauses
 from wirefault.strategies.toxics import toxic_schedules
 
