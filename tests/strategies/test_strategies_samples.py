@@ -201,3 +201,18 @@ def test_samples_must_be_non_empty_bytes(bad: list[object]) -> None:
         sample_frames(MODBUS, bad)  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="samples must be non-empty bytes"):
         requests(MODBUS, samples=bad)  # type: ignore[arg-type]
+
+
+def test_stalls_with_samples_stall_and_serve_a_sample_as_it_is() -> None:
+    from wirefault.strategies.scenarios import stall_scenarios
+
+    @FAST
+    @given(stall_scenarios(MQTT, samples=MQTT_SAMPLES, no_read_bytes=4096))
+    def check(scenario: object) -> None:
+        steps = scenario.steps  # type: ignore[attr-defined]
+        served = [s for s in steps if isinstance(s, Send) and s.conn == 1]
+        assert [s.data for s in served] in ([x] for x in MQTT_SAMPLES)
+        flood = [s for s in steps if isinstance(s, Send) and s.conn == 0]
+        assert flood[0].data[:1] in {x[:1] for x in MQTT_SAMPLES}  # never a zero head
+
+    check()
