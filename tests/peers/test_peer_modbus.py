@@ -231,9 +231,10 @@ def test_fuzz_with_samples_reports_only_the_documented_finding(
         tmp_path,
         *LENFIELD,
         *("--requests", str(samples), "--backend", "embedded"),
-        *("--max-examples", "10", "--seed", "1", "--deadline", "0.5", "--shrink-budget", "3"),
+        # Each finding costs deadlines to shrink and verify: keep the run short.
+        *("--max-examples", "6", "--seed", "1", "--shrink-budget", "3"),
     )
-    assert run.summary["examples"] >= 7 * 10 or run.failures, describe(run)
+    assert run.summary["examples"] >= 6 * 6, describe(run)
     unexplained = [f for f in run.failures if known_finding(f, PYMODBUS_FINDINGS) is None]
     assert not unexplained, describe(run)
     assert any(f["property"] == "pipelining" for f in run.failures), describe(run)

@@ -187,7 +187,7 @@ def test_fuzz_with_a_preamble_and_samples_raises_no_false_alarm(
         *LENFIELD,
         *("--preamble", format_escaped(MQTT_CONNECT), "--requests", str(samples)),
         *("--backend", "embedded", "--max-examples", "10", "--seed", "1"),
-        *("--deadline", "0.5", "--shrink-budget", "3"),
+        *("--shrink-budget", "3"),
     )
     assert run.summary["examples"] >= 7 * 10, describe(run)
     unexplained = [f for f in run.failures if known_finding(f, MOSQUITTO_FINDINGS) is None]
