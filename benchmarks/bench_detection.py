@@ -34,7 +34,6 @@ from _common import DOCS, command_line, header, machine_line, median, progress, 
 
 from wirefault.addresses import Address
 from wirefault.campaign import Campaign, CampaignConfig, PropertyResult
-from wirefault.codecs import get_codec
 from wirefault.properties import Property, get_property
 from wirefault.target import ServerProcess
 from wirefault.targets import TargetInfo, all_targets
@@ -88,13 +87,15 @@ def run_one(info: TargetInfo, seed: int, out: Path) -> Run:
     with ServerProcess(command, Address(info.transport, "127.0.0.1", 0)) as server:
         config = CampaignConfig(
             address=server.address,
-            codec=get_codec(info.protocol),
+            codec=info.codec(),
             properties=(get_property(info.caught_by),),
             profile="ci",
             seed=seed,
             out_dir=out,
             start=command,
             label=f"{info.name}-{seed}",
+            samples=info.requests,
+            preamble=info.preamble,
         )
         campaign = _TimedCampaign(config, server=server)
         began = time.monotonic()

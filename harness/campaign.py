@@ -60,6 +60,10 @@ class CampaignConfig:
             a whole deadline; the shrunk failure is then verified with the full one, so
             a verdict that only a shorter deadline produces is never reported.
         label: distinguishes example-database entries of different servers.
+        samples: whole requests of the codec (``--requests``) that every property draws
+            from as well as generated ones; the first is the probe unless ``probe`` is set.
+        preamble: a handshake sent on every connection before its first step, its
+            replies read and not counted (``--preamble``); kept in replay files.
     """
 
     address: Address
@@ -79,6 +83,13 @@ class CampaignConfig:
     probe: bytes | None = None
     start: str | None = None
     backend: str | None = None
+    samples: tuple[bytes, ...] = ()
+    preamble: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.probe is None and self.samples:
+            # A frozen dataclass sets its fields once: here, the probe defaults to a sample.
+            object.__setattr__(self, "probe", self.samples[0])
 
 
 class _Stop(BaseException):
@@ -237,6 +248,7 @@ class Campaign:
             backend=self.fault_layer.backend if self.fault_layer else None,
             deadline=cfg.deadline,
             probe=cfg.probe,
+            samples=cfg.samples,
         )
         parent = settings.get_profile(PROFILES.get(cfg.profile, cfg.profile))
         examples = cfg.max_examples if cfg.max_examples is not None else parent.max_examples
@@ -342,12 +354,16 @@ class Campaign:
             deadline=self.config.deadline,
             seed=self.config.seed,
             agreement=agreement,
+            preamble=self.config.preamble,
+            probe=self.config.probe,
         )
         return PropertyResult(prop.name, "failed", state.examples, failure=failure)
 
     def _runner(self, scenario: Scenario) -> Runner:
         proxy = self._fault_proxy() if scenario.needs_fault_layer() else None
-        options = RunnerOptions(deadline=self._deadline, greeting=self.config.greeting)
+        options = RunnerOptions(
+            deadline=self._deadline, greeting=self.config.greeting, preamble=self.config.preamble
+        )
         return Runner(self.address, self.config.codec, options=options, proxy=proxy)
 
     def _drop_proxy(self) -> None:

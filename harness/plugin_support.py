@@ -37,6 +37,8 @@ _CHECK_KEYS = frozenset(
         "time_budget",
         "seed",
         "shrink_budget",
+        "requests",
+        "preamble",
     }
 )
 
@@ -157,6 +159,7 @@ def make_check(
         else:
             address = parse_address(str(target))
         probe = check_opts.get("probe")
+        samples = _samples(check_opts.get("requests"), codec, address)
         config = CampaignConfig(
             address=address,
             codec=codec,
@@ -172,6 +175,8 @@ def make_check(
             probe=probe.encode() if isinstance(probe, str) else probe,
             start=server.command if server else None,
             shrink_budget=float(check_opts.get("shrink_budget", 30.0)),
+            samples=samples,
+            preamble=_preamble(check_opts.get("preamble")),
         )
         with contextlib.ExitStack() as stack:
             layer = fault_layer
@@ -194,6 +199,50 @@ def make_check(
         return result
 
     return check
+
+
+def _samples(value: Any, codec: Any, address: Address) -> tuple[bytes, ...]:
+    """``requests=``: a request file (text or pcap) or a list of whole requests.
+
+    Raises:
+        UsageError: an unreadable file or a request the codec cannot frame.
+    """
+    from wirefault.samples import frame_requests, load_requests
+
+    if value is None:
+        return ()
+    if isinstance(value, str | Path):
+        port = address.port if address.transport != "unix" and address.port else None
+        udp = address.transport == "udp"
+        return load_requests(Path(value), codec, port=port, transport="udp" if udp else "tcp")
+    if isinstance(value, list | tuple) and all(isinstance(v, bytes) for v in value) and value:
+        return tuple(
+            frame
+            for i, request in enumerate(value)
+            for frame in frame_requests(codec, request, f"requests=[...][{i}]")
+        )
+    raise UsageError(
+        f"wirefault marker requests= takes a file path or a non-empty list of bytes, "
+        f"got {value!r:.60}"
+    )
+
+
+def _preamble(value: Any) -> tuple[bytes, ...]:
+    """``preamble=``: bytes, text in the escape syntax (``@FILE`` too), or a list of bytes."""
+    from wirefault.samples import load_preamble
+
+    if value is None:
+        return ()
+    if isinstance(value, bytes) and value:
+        return (value,)
+    if isinstance(value, str):
+        return load_preamble(value)
+    if isinstance(value, list | tuple) and value and all(isinstance(v, bytes) for v in value):
+        return tuple(value)
+    raise UsageError(
+        f"wirefault marker preamble= takes bytes, escaped text, '@FILE' or a list of bytes, "
+        f"got {value!r:.60}"
+    )
 
 
 def failure_report(result: Any) -> str:

@@ -79,8 +79,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the ``wirefault`` marker."""
     config.addinivalue_line(
         "markers",
-        "wirefault(codec='raw', properties=None, oracles=(), **options): "
-        "defaults for wirefault_check and the properties wirefault_property runs",
+        "wirefault(codec='raw', properties=None, oracles=(), requests=None, preamble=None, "
+        "**options): defaults for wirefault_check and the properties wirefault_property runs",
     )
 
 
@@ -183,9 +183,11 @@ def wirefault_check(request: pytest.FixtureRequest, pytestconfig: pytest.Config)
     """Run properties against a server; fails the test with the shrunk scenario and replay path.
 
     ``wirefault_check(target, property=None, *, codec=..., properties=..., oracles=...,
-    max_examples=..., deadline=..., probe=..., greeting=...)`` where ``target`` is what
-    ``wirefault_server`` returned, an ``Address`` or ``"HOST:PORT"``; keyword defaults
-    come from the ``wirefault`` marker. Returns the campaign result when nothing failed.
+    max_examples=..., deadline=..., probe=..., greeting=..., requests=..., preamble=...)``
+    where ``target`` is what ``wirefault_server`` returned, an ``Address`` or
+    ``"HOST:PORT"``; keyword defaults come from the ``wirefault`` marker (``codec`` may be
+    ``package.module:Name``; ``requests`` a request file or a list of requests;
+    ``preamble`` bytes or escaped text). Returns the campaign result when nothing failed.
     """
     defaults = marker_options(request.node.get_closest_marker("wirefault"))
     layer = None

@@ -12,6 +12,8 @@ A replay file is JSON only (nothing is unpickled or evaluated)::
       "deadline": 1.0,
       "seed": 1234,
       "agreement": {"replays": 3, "reproduced": 3},
+      "preamble": ["\u0010\u000c..."],  (optional: the handshake each connection sends first)
+      "probe": "wirefault-probe",       (optional: the liveness probe, when not the codec's)
       "scenario": {"toxics": [...], "steps": [...]},
       "transcript": {"connections": [...], "expects": [...], "events": [...]}
     }
@@ -29,11 +31,12 @@ from typing import Any
 
 from wirefault import __version__
 from wirefault.addresses import Address, parse_address
-from wirefault.codecs import get_codec
+from wirefault.codecs import codec_reference, get_codec
 from wirefault.codecs.base import Codec
 from wirefault.errors import ReplayError, UsageError
 from wirefault.scenario import Scenario
 from wirefault.transcript import Event, Transcript
+from wirefault.wire import bytes_from_json, bytes_to_json
 
 __all__ = ["FORMAT_VERSION", "Replay", "load_replay", "save_replay"]
 
@@ -57,6 +60,8 @@ class Replay:
     agreement: tuple[int, int] = (0, 0)
     events: list[Event] = field(default_factory=list)
     transcript_json: dict[str, Any] = field(default_factory=dict)
+    preamble: tuple[bytes, ...] = ()
+    probe: bytes | None = None
 
     def codec(self) -> Codec:
         """Rebuild the codec the failure was found with.
@@ -84,8 +89,14 @@ def save_replay(
     deadline: float,
     seed: int | None,
     agreement: tuple[int, int],
+    preamble: tuple[bytes, ...] = (),
+    probe: bytes | None = None,
 ) -> Path:
-    """Write a replay file under ``out_dir`` and return its path (never overwrites)."""
+    """Write a replay file under ``out_dir`` and return its path (never overwrites).
+
+    The codec is stored by :func:`~wirefault.codecs.codec_reference`, so a user codec
+    (``module:Name``) is rebuilt from the same class.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     data = {
         "wirefault_replay": FORMAT_VERSION,
@@ -93,7 +104,7 @@ def save_replay(
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "property": prop,
         "message": message,
-        "codec": {"name": codec.name, "options": dict(codec.options())},
+        "codec": {"name": codec_reference(codec), "options": dict(codec.options())},
         "target": {"address": str(address), "start": start},
         "backend": backend,
         "deadline": deadline,
@@ -102,6 +113,10 @@ def save_replay(
         "scenario": scenario.to_json(),
         "transcript": transcript.to_json(),
     }
+    if preamble:
+        data["preamble"] = [bytes_to_json(p) for p in preamble]
+    if probe is not None:
+        data["probe"] = bytes_to_json(probe)
     stem = f"{prop}-{codec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", stem)
     for n in range(1000):
@@ -187,4 +202,13 @@ def load_replay(path: str | Path) -> Replay:
         else (0, 0),
         events=Transcript.events_from_json(transcript) if transcript else [],
         transcript_json=transcript if isinstance(transcript, dict) else {},
+        preamble=_preamble(data, p),
+        probe=bytes_from_json(data["probe"], where=f"{p} probe") if "probe" in data else None,
     )
+
+
+def _preamble(data: dict[str, Any], path: Path) -> tuple[bytes, ...]:
+    value = data.get("preamble", [])
+    if not isinstance(value, list):
+        raise ReplayError(f"{path}: 'preamble' must be a list of requests")
+    return tuple(bytes_from_json(v, where=f"{path} preamble") for v in value)

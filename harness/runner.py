@@ -56,12 +56,17 @@ class RunnerOptions:
         udp_retries: re-sends of a datagram whose reply is missing.
         greeting: the server speaks first (SMTP, FTP, POP3): each new connection
             reads one frame before its first step, and that frame is not counted.
+        preamble: a handshake (MQTT CONNECT, AUTH, a startup message): each new
+            connection sends these requests in turn, after the greeting and before
+            its first step, and reads each one's reply (not counted either). They
+            are not part of the connection's ``sent`` bytes.
     """
 
     deadline: float = 1.0
     quiet: float = 0.05
     udp_retries: int = 3
     greeting: bool = False
+    preamble: tuple[bytes, ...] = ()
 
 
 class _Live:
@@ -210,7 +215,26 @@ class _Play:
         if self.opts.greeting and channel is not None:
             self.read_until(live, 1, 65536, 0.0)
             live.consumed = len(record.frames)
+        if self.opts.preamble and channel is not None:
+            self.handshake(live)
         return live
+
+    def handshake(self, live: _Live) -> None:
+        """Send each preamble request and read its reply (the first frame, or until quiet)."""
+        record = live.record
+        for request in self.opts.preamble:
+            if not live.usable or live.record.end != "open":
+                return
+            assert live.channel is not None
+            result = live.channel.send(request, time.monotonic() + self.opts.deadline)
+            live.last_datagram = request
+            self.note("send", record.conn, request[: result.sent], detail="preamble")
+            if result.state != "ok":
+                self.mark_end(live, result.state)
+                return
+            self.read_until(live, len(record.frames) + 1, 65536, 0.0)
+            live.consumed = len(record.frames)
+        live.last_datagram = b""
 
     def send(self, step: Send) -> None:
         live = self.conn(step.conn)

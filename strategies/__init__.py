@@ -13,6 +13,7 @@ frames         runs of valid requests with their wire bytes
 http           valid HTTP/1.1 requests of many shapes (the http codec's requests)
 http_malformed malformed HTTP requests with their valid twins and rules
 malformed      malformed requests per codec, and garbage
+samples        requests made from sample requests: as they are, mutated, re-framed
 chunking       ways to cut bytes into writes
 timing         pauses between writes, stalls beyond a deadline
 connections    abort positions and the step sequences clients perform
@@ -68,6 +69,7 @@ from wirefault.strategies.http_malformed import HttpCase, RequestHead, http_case
 from wirefault.strategies.malformed import MalformedFrame, malformed_frames
 from wirefault.strategies.payloads import large_payloads, payloads
 from wirefault.strategies.profiles import PROFILES, register_profiles
+from wirefault.strategies.samples import sample_frames, sample_malformations
 from wirefault.strategies.scenarios import (
     datagram_fault_scenarios,
     datagram_reply_scenarios,
@@ -132,6 +134,8 @@ __all__ = [
     "requests",
     "reset_scenarios",
     "rule_of",
+    "sample_frames",
+    "sample_malformations",
     "shape_name",
     "stall_scenarios",
     "stalls",
@@ -152,6 +156,7 @@ _MODULES = (
     "malformed",
     "payloads",
     "profiles",
+    "samples",
     "scenarios",
     "strictness",
     "timing",

@@ -7,6 +7,8 @@ and says what would be accepted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
@@ -70,6 +72,22 @@ def check_backend(where: str, backend: str | None) -> str | None:
             f"{where}: backend must be 'embedded', 'toxiproxy' or None, got {backend!r}"
         )
     return backend
+
+
+def check_samples(where: str, samples: Sequence[bytes]) -> tuple[bytes, ...]:
+    """``samples`` as a tuple, if each is non-empty bytes.
+
+    Raises:
+        UsageError: a sample that is not bytes, or is empty.
+    """
+    checked = tuple(samples)
+    for i, sample in enumerate(checked):
+        if not isinstance(sample, bytes) or not sample:
+            raise UsageError(
+                f"{where}: samples must be non-empty bytes (one whole request each), "
+                f"got {sample!r:.60} at index {i}"
+            )
+    return checked
 
 
 def probe_request(codec: Codec, probe: bytes | None) -> bytes:

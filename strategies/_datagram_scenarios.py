@@ -5,6 +5,8 @@ Each client is one UDP socket; each chunk of a Send is one datagram.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
@@ -20,11 +22,27 @@ from wirefault.strategies._common import (
 )
 from wirefault.strategies.connections import exchange, probe_steps
 from wirefault.strategies.datagrams import datagram_sequences, datagram_toxic_schedules, datagrams
+from wirefault.strategies.samples import sample_frames
 
 __all__ = ["datagram_fault_scenarios", "datagram_reply_scenarios", "datagram_size_scenarios"]
 
 #: Time given to a UDP server to handle what was sent before the probe (s).
 SETTLE = 0.05
+
+
+def _sequences(
+    codec: Codec, max_datagrams: int, samples: Sequence[bytes]
+) -> SearchStrategy[tuple[bytes, ...]]:
+    """The wire bytes of datagrams to send: generated, or with ``samples`` made from them."""
+    payloads = datagram_sequences(max_size=max_datagrams, max_datagram=min(64, codec.max_frame))
+    generated = payloads.map(lambda seq: tuple(codec.encode(d) for d in seq))
+    if not samples:
+        return generated
+    drawn = st.lists(sample_frames(codec, samples), min_size=1, max_size=max_datagrams)
+    sampled = drawn.map(lambda fs: tuple(w for _, w in fs))
+    if any(codec.payload_of(s) is not None for s in samples):
+        return sampled  # generated payloads ride in the samples' frames
+    return st.one_of(sampled, generated)
 
 
 def _datagram(where: str, codec: Codec, backend: str | None, deadline: float) -> None:
@@ -41,14 +59,19 @@ def _datagram_reply(
     clients = draw(st.lists(st.integers(0, 1), min_size=len(sequence), max_size=len(sequence)))
     steps: list[Step] = []
     for datagram, conn in zip(sequence, clients, strict=True):
-        steps.extend(exchange(conn, (codec.encode(datagram),), count=1))
+        steps.extend(exchange(conn, (datagram,), count=1))
     used = dict.fromkeys(clients)
     steps.extend(Close(conn=conn) for conn in used)
     return Scenario(steps=tuple(steps))
 
 
 def datagram_reply_scenarios(
-    codec: Codec, *, backend: str | None = None, deadline: float = 1.0, max_datagrams: int = 6
+    codec: Codec,
+    *,
+    backend: str | None = None,
+    deadline: float = 1.0,
+    max_datagrams: int = 6,
+    samples: Sequence[bytes] = (),
 ) -> SearchStrategy[Scenario]:
     """Each datagram sent by a drawn client (c0 or c1), which expects its reply.
 
@@ -62,8 +85,7 @@ def datagram_reply_scenarios(
     """
     _datagram("datagram_reply_scenarios", codec, backend, deadline)
     check_size("datagram_reply_scenarios", "max_datagrams", max_datagrams, minimum=1)
-    sequences = datagram_sequences(max_size=max_datagrams, max_datagram=min(64, codec.max_frame))
-    return _datagram_reply(codec, sequences)
+    return _datagram_reply(codec, _sequences(codec, max_datagrams, samples))
 
 
 def _sent_then_probe(datagrams_sent: tuple[bytes, ...], probe: bytes) -> tuple[Step, ...]:
@@ -98,8 +120,7 @@ def _datagram_fault(
 ) -> Scenario:
     toxics = draw(schedules) if schedules is not None else ()
     sequence = draw(sequences)
-    sent = tuple(codec.encode(d) for d in sequence)
-    return Scenario(steps=_sent_then_probe(sent, probe), toxics=toxics)
+    return Scenario(steps=_sent_then_probe(sequence, probe), toxics=toxics)
 
 
 def datagram_fault_scenarios(
@@ -109,8 +130,9 @@ def datagram_fault_scenarios(
     deadline: float = 1.0,
     probe: bytes | None = None,
     max_datagrams: int = 6,
+    samples: Sequence[bytes] = (),
 ) -> SearchStrategy[Scenario]:
-    """Duplicated, reordered and delayed datagrams from c0; then c1 probes.
+    """Duplicated, reordered and delayed datagrams from c0 (or ``samples``); then c1 probes.
 
     Toxics (data-preserving only: never drop) are drawn when ``backend`` is
     ``embedded`` — the only backend with UDP — and are ``()`` otherwise.
@@ -124,5 +146,5 @@ def datagram_fault_scenarios(
     _datagram("datagram_fault_scenarios", codec, backend, deadline)
     check_size("datagram_fault_scenarios", "max_datagrams", max_datagrams, minimum=1)
     schedules = datagram_toxic_schedules() if backend == "embedded" else None
-    sequences = datagram_sequences(max_size=max_datagrams, max_datagram=min(64, codec.max_frame))
+    sequences = _sequences(codec, max_datagrams, samples)
     return _datagram_fault(codec, schedules, sequences, probe_request(codec, probe))

@@ -7,6 +7,7 @@ seams of its own structure, which chunkings cut at as they cut at frame ends.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
@@ -17,6 +18,7 @@ from wirefault.errors import UsageError
 from wirefault.strategies._common import check_codec, check_range, check_size, cumulative_ends
 from wirefault.strategies.http import HttpMessage, http_messages
 from wirefault.strategies.payloads import payloads
+from wirefault.strategies.samples import sample_frames
 
 __all__ = ["Requests", "requests"]
 
@@ -67,6 +69,7 @@ def requests(
     max_frames: int = 4,
     max_payload: int = 64,
     min_payload: int = 0,
+    samples: Sequence[bytes] = (),
 ) -> SearchStrategy[Requests]:
     """Between ``min_frames`` and ``max_frames`` valid requests of ``codec``.
 
@@ -76,9 +79,17 @@ def requests(
     the ``http`` codec the requests are :func:`~wirefault.strategies.http.http_messages`
     (payloads are their bodies), shrinking toward ``GET /`` with no body.
 
+    With ``samples`` (whole requests of the codec, e.g. from ``--requests``), the
+    requests are made from them: as they are, mutated, or carrying generated
+    payloads in a sample's frame, its head kept and its length recomputed (see
+    :func:`~wirefault.strategies.samples.sample_frames`). For a codec that cannot
+    tell a sample's payload (:meth:`~wirefault.codecs.base.Codec.payload_of` is
+    None), samples as they are and requests encoded from generated payloads are
+    drawn. Requests made from samples shrink toward the first sample as it is.
+
     Raises:
-        UsageError: negative sizes, ``min_frames > max_frames``, or
-            ``min_payload`` above the cap.
+        UsageError: negative sizes, ``min_frames > max_frames``,
+            ``min_payload`` above the cap, or a sample that is not non-empty bytes.
 
     Example::
 
@@ -91,6 +102,23 @@ def requests(
     check_size("requests", "max_payload", max_payload)
     cap = min(max_payload, codec.max_frame)
     check_range("requests", "min_payload", min_payload, "max_payload (or codec.max_frame)", cap)
+    generated = _generated(codec, min_frames, max_frames, min_payload, cap)
+    if not samples:
+        return generated
+    frame = sample_frames(codec, samples, max_payload=cap)
+    mixed = st.lists(frame, min_size=min_frames, max_size=max_frames)
+    sampled = mixed.map(lambda fs: Requests(tuple(p for p, _ in fs), tuple(w for _, w in fs)))
+    if any(codec.payload_of(s) is not None for s in samples):
+        # Generated payloads already ride in the samples' frames, with their head (the
+        # type, the id): a frame made from zeros would be refused by the server at once.
+        return sampled
+    return st.one_of(sampled, generated)
+
+
+def _generated(
+    codec: Codec, min_frames: int, max_frames: int, min_payload: int, cap: int
+) -> SearchStrategy[Requests]:
+    """Requests built by the codec alone (HTTP: messages of many shapes)."""
     if codec.name == "http":
         shaped = http_messages(
             min_frames=min_frames, max_frames=max_frames, min_body=min_payload, max_body=cap

@@ -12,11 +12,14 @@ asks for a reply or a close, never a hang.
 codec       kinds (``*`` = complete=False, ``?`` = must_fail=False)
 ==========  ============================================================================
 lenprefix   truncated-header*, truncated-body*, length-beyond-max
+lenfield    truncated-header*, truncated-body*, length-beyond-max*,
+            length-inside-header (negative length_adjust), bad-varint* (varint fields)
 line        over-long-line, missing-delimiter*, invalid-utf8?, nul-bytes?
 http        28 kinds, each with the RFC rule it breaks (``rule``) and whether the RFC
             says a server MUST refuse it (``must_reject``): see
             :mod:`wirefault.strategies.http_malformed`
 resp        bad-type-byte, bad-bulk-length, truncated-bulk*
+samples     truncated-sample*, corrupted-sample*? (with ``samples=``, any codec)
 any         garbage*? (the only kind for raw, datagram and unknown codecs)
 ==========  ============================================================================
 
@@ -27,11 +30,17 @@ half-close it must answer or close.
 For ``lenprefix`` a length that disagrees with the body *is* a truncated body:
 a shorter body is an unfinished frame, and a longer one is a complete frame
 followed by the start of the next, so there is no separate mismatch kind.
+
+``lenfield`` frames start with the head of a sample (the bytes before the length
+field: a packet type, a transaction id) when samples are given, else zeros. Its
+length beyond ``max_frame`` is sent unfinished, then a half-close: ``max_frame``
+is our guess of the server's limit, and a server allowed a larger one rightly
+waits for the body.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,8 +48,9 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from wirefault.codecs.base import Codec
+from wirefault.codecs.lenfield import MAX_VARINT_BYTES, LenFieldCodec
 from wirefault.errors import UsageError
-from wirefault.strategies._common import FILL_ALPHABET, check_codec, repeat_to
+from wirefault.strategies._common import FILL_ALPHABET, check_codec, check_samples, repeat_to
 from wirefault.strategies.http_malformed import HttpCase, http_cases
 from wirefault.strategies.payloads import payloads
 
@@ -151,6 +161,67 @@ def _lenprefix(codec: Codec) -> list[SearchStrategy[MalformedFrame]]:
     return kinds
 
 
+# -- lenfield ----------------------------------------------------------------------------------
+
+
+def _heads(codec: LenFieldCodec, samples: tuple[bytes, ...]) -> SearchStrategy[bytes]:
+    """The bytes before the field: each sample's own, else zeros (as ``encode`` writes)."""
+    found = sorted({s[: codec.length_offset] for s in samples if len(s) > codec.length_offset})
+    return st.sampled_from(found or [bytes(codec.length_offset)])
+
+
+@st.composite
+def _lenfield_truncated(
+    draw: st.DrawFn, codec: LenFieldCodec, heads: SearchStrategy[bytes]
+) -> bytes:
+    least = max(1, codec.length_adjust)
+    after = draw(st.integers(least, min(codec.max_frame, max(least, _SMALL))))
+    body = repeat_to(draw(_letters()), draw(st.integers(0, after - 1)))
+    return draw(heads) + codec.field(after) + body
+
+
+def _field_top(codec: LenFieldCodec) -> int:
+    """The most bytes after the field that the field can declare."""
+    bits = 7 * MAX_VARINT_BYTES if codec.varint else 8 * int(codec.length_bytes)
+    return (1 << bits) - 1 + codec.length_adjust
+
+
+def _lenfield(codec: Codec, samples: tuple[bytes, ...]) -> list[SearchStrategy[MalformedFrame]]:
+    if not isinstance(codec, LenFieldCodec):
+        return []
+    heads = _heads(codec, samples)
+
+    def framed(parts: tuple[bytes, int, bytes]) -> bytes:
+        head, after, rest = parts
+        return head + codec.field(after) + rest
+
+    kinds: list[SearchStrategy[MalformedFrame]] = []
+    # A header cut inside the field (or before it), at the largest valid length.
+    whole = codec.length_offset + len(codec.field(codec.max_frame))
+    if whole > 1:
+        header = st.tuples(heads, st.just(codec.max_frame), st.just(b"")).map(framed)
+        cut = st.tuples(header, st.integers(1, whole - 1)).map(lambda hc: hc[0][: hc[1]])
+        kinds.append(cut.map(_frame("truncated-header", complete=False)))
+    truncated = _lenfield_truncated(codec, heads)
+    kinds.append(truncated.map(_frame("truncated-body", complete=False)))
+    top = _field_top(codec)
+    if codec.max_frame < top:
+        over = st.one_of(st.integers(codec.max_frame + 1, top), st.just(codec.max_frame + 1))
+        beyond = st.tuples(heads, over, _letters(0)).map(framed)
+        kinds.append(beyond.map(_frame("length-beyond-max", complete=False)))
+    if codec.length_adjust < 0:
+        # PostgreSQL's length counts itself: a value below 4 ends inside the header.
+        below = st.integers(0, -codec.length_adjust - 1).map(lambda v: v + codec.length_adjust)
+        inside = st.tuples(heads, below, _letters(0, 8)).map(framed)
+        kinds.append(inside.map(_frame("length-inside-header")))
+    if codec.varint:
+        groups = len(codec.field(codec.max_frame))
+        runs = st.integers(groups + 1, MAX_VARINT_BYTES + 1).map(lambda n: b"\xff" * n)
+        bad = st.tuples(heads, runs).map(lambda hr: hr[0] + hr[1])
+        kinds.append(bad.map(_frame("bad-varint", complete=False)))
+    return kinds
+
+
 # -- line --------------------------------------------------------------------------------------
 
 
@@ -237,14 +308,24 @@ _KINDS: dict[str, Callable[[Codec], list[SearchStrategy[MalformedFrame]]]] = {
 }
 
 
-def malformed_frames(codec: Codec) -> SearchStrategy[MalformedFrame]:
+#: Codec-specific malformations whose headers come from the samples, when given.
+_SAMPLED_KINDS: dict[
+    str, Callable[[Codec, tuple[bytes, ...]], list[SearchStrategy[MalformedFrame]]]
+] = {"lenfield": _lenfield}
+
+
+def malformed_frames(
+    codec: Codec, *, samples: Sequence[bytes] = ()
+) -> SearchStrategy[MalformedFrame]:
     """Malformed requests for ``codec``: its own kinds (module table), then garbage.
 
     Kinds are drawn in table order, so shrinking prefers the first kind and
     its smallest instance; raw, datagram and unknown codecs get garbage only.
+    With ``samples`` (whole requests of the codec), truncated and corrupted
+    samples come after the codec's kinds, and lenfield headers start like them.
 
     Raises:
-        UsageError: ``codec`` is not a Codec.
+        UsageError: ``codec`` is not a Codec, or a sample is not non-empty bytes.
 
     Example::
 
@@ -253,6 +334,13 @@ def malformed_frames(codec: Codec) -> SearchStrategy[MalformedFrame]:
             assert bad.data
     """
     check_codec("malformed_frames", codec)
+    # Imported here: the samples module builds on MalformedFrame from this one.
+    from wirefault.strategies.samples import sample_malformations
+
+    checked = check_samples("malformed_frames", samples)
     build = _KINDS.get(codec.name)
     kinds = build(codec) if build is not None else []
-    return st.one_of(*kinds, _garbage())
+    sampled = _SAMPLED_KINDS.get(codec.name)
+    if sampled is not None:
+        kinds += sampled(codec, checked)
+    return st.one_of(*kinds, *sample_malformations(codec, checked), _garbage())

@@ -28,12 +28,16 @@ datagram_fault_scenarios   toxics (embedded); c0 sends k datagrams, pause, close
 expects one response, closes. Probes go to a fresh connection so they show
 whether the server still serves others. Every builder takes ``backend`` (None,
 ``embedded``, ``toxiproxy``) and ``deadline`` (the runner's, in seconds); the
-UDP builders live in :mod:`wirefault.strategies._datagram_scenarios`.
+UDP builders live in :mod:`wirefault.strategies._datagram_scenarios`. The stream
+builders also take ``samples``: whole requests of the codec (``--requests``) that
+their requests are drawn from as well (:func:`~wirefault.strategies.frames.requests`,
+:func:`~wirefault.strategies.malformed.malformed_frames`).
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
@@ -45,6 +49,7 @@ from wirefault.strategies._common import (
     FILL_ALPHABET,
     check_backend,
     check_codec,
+    check_samples,
     check_seconds,
     check_size,
     check_transport,
@@ -154,7 +159,12 @@ def _reassembly(
 
 
 def reassembly_scenarios(
-    codec: Codec, *, backend: str | None = None, deadline: float = 1.0, max_frames: int = 4
+    codec: Codec,
+    *,
+    backend: str | None = None,
+    deadline: float = 1.0,
+    max_frames: int = 4,
+    samples: Sequence[bytes] = (),
 ) -> SearchStrategy[Scenario]:
     """Requests sent whole on c0 and in drawn chunks on c1 (see the module table).
 
@@ -169,7 +179,9 @@ def reassembly_scenarios(
     """
     _stream("reassembly_scenarios", codec, backend, deadline)
     check_size("reassembly_scenarios", "max_frames", max_frames, minimum=1)
-    requested = requests(codec, max_frames=max_frames, min_payload=_min_payload(codec))
+    requested = requests(
+        codec, max_frames=max_frames, min_payload=_min_payload(codec), samples=samples
+    )
     schedules = toxic_schedules(backend=backend) if backend is not None else None
     return _reassembly(requested, schedules, deadline)
 
@@ -184,7 +196,12 @@ def _pipelined(reqs: Requests) -> Scenario:
 
 
 def pipelining_scenarios(
-    codec: Codec, *, backend: str | None = None, deadline: float = 1.0, max_frames: int = 4
+    codec: Codec,
+    *,
+    backend: str | None = None,
+    deadline: float = 1.0,
+    max_frames: int = 4,
+    samples: Sequence[bytes] = (),
 ) -> SearchStrategy[Scenario]:
     """Two to ``max_frames`` requests one by one on c0, all in one write on c1.
 
@@ -197,7 +214,11 @@ def pipelining_scenarios(
     _stream("pipelining_scenarios", codec, backend, deadline)
     check_size("pipelining_scenarios", "max_frames", max_frames, minimum=2)
     requested = requests(
-        codec, min_frames=2, max_frames=max_frames, min_payload=_min_payload(codec)
+        codec,
+        min_frames=2,
+        max_frames=max_frames,
+        min_payload=_min_payload(codec),
+        samples=samples,
     )
     return requested.map(_pipelined)
 
@@ -221,13 +242,22 @@ def _malformed_case(
     return bad, Scenario(steps=tuple(steps))
 
 
-def _malformed(codec: Codec, probe: bytes) -> SearchStrategy[tuple[MalformedFrame, Scenario]]:
-    valid = requests(codec, min_frames=0, max_frames=2, min_payload=_min_payload(codec))
-    return _malformed_case(malformed_frames(codec), valid, probe)
+def _malformed(
+    codec: Codec, probe: bytes, samples: Sequence[bytes]
+) -> SearchStrategy[tuple[MalformedFrame, Scenario]]:
+    valid = requests(
+        codec, min_frames=0, max_frames=2, min_payload=_min_payload(codec), samples=samples
+    )
+    return _malformed_case(malformed_frames(codec, samples=samples), valid, probe)
 
 
 def malformed_cases(
-    codec: Codec, *, backend: str | None = None, deadline: float = 1.0, probe: bytes | None = None
+    codec: Codec,
+    *,
+    backend: str | None = None,
+    deadline: float = 1.0,
+    probe: bytes | None = None,
+    samples: Sequence[bytes] = (),
 ) -> SearchStrategy[tuple[MalformedFrame, Scenario]]:
     """A malformed frame and the scenario that sends it, so its ``kind`` is at hand.
 
@@ -239,11 +269,16 @@ def malformed_cases(
             assert any(isinstance(s, Send) and s.chunks == (bad.data,) for s in scenario.steps)
     """
     _stream("malformed_cases", codec, backend, deadline)
-    return _malformed(codec, probe_request(codec, probe))
+    return _malformed(codec, probe_request(codec, probe), samples)
 
 
 def malformed_scenarios(
-    codec: Codec, *, backend: str | None = None, deadline: float = 1.0, probe: bytes | None = None
+    codec: Codec,
+    *,
+    backend: str | None = None,
+    deadline: float = 1.0,
+    probe: bytes | None = None,
+    samples: Sequence[bytes] = (),
 ) -> SearchStrategy[Scenario]:
     """c0 sends 0-2 valid frames then a malformed one; c1 probes (see the module table).
 
@@ -256,7 +291,7 @@ def malformed_scenarios(
             assert scenario.connections() == [0, 1]
     """
     _stream("malformed_scenarios", codec, backend, deadline)
-    return _malformed(codec, probe_request(codec, probe)).map(lambda case: case[1])
+    return _malformed(codec, probe_request(codec, probe), samples).map(lambda case: case[1])
 
 
 #: The two stalls, the mid-request one first (the shrink target).
@@ -264,10 +299,15 @@ _STALL_KINDS = st.sampled_from(("mid-request", "no-read"))
 
 
 @st.composite
-def _big_frame(draw: st.DrawFn, codec: Codec, fills: SearchStrategy[bytes]) -> bytes:
+def _big_frame(
+    draw: st.DrawFn, codec: Codec, fills: SearchStrategy[bytes], shapes: tuple[bytes, ...] = ()
+) -> bytes:
     cap = min(codec.max_frame, NO_READ_FRAME)
     size = cap - draw(st.integers(0, min(15, cap)))
-    return codec.encode(repeat_to(draw(fills), size))
+    payload = repeat_to(draw(fills), size)
+    if shapes:  # in a sample's frame: its head (type, id) kept
+        return codec.reframe(draw(st.sampled_from(shapes)), payload)
+    return codec.encode(payload)
 
 
 @st.composite
@@ -296,12 +336,14 @@ def stall_scenarios(
     backend: str | None = None,
     deadline: float = 1.0,
     no_read_bytes: int = NO_READ_BYTES,
+    samples: Sequence[bytes] = (),
 ) -> SearchStrategy[Scenario]:
     """c0 stalls (mid-request, or sending ``no_read_bytes`` without reading); c1 is served.
 
     The no-read flood is big frames (up to 64 KiB, or the codec's maximum: long
     lines for line codecs) repeated to at least ``no_read_bytes``; the runner
-    sends it with its deadline and records a short send. Shrinks toward the
+    sends it with its deadline and records a short send. With ``samples`` the
+    stalled and served request is a sample as it is. Shrinks toward the
     mid-request stall after one byte.
 
     Example::
@@ -312,9 +354,16 @@ def stall_scenarios(
     """
     _stream("stall_scenarios", codec, backend, deadline)
     check_size("stall_scenarios", "no_read_bytes", no_read_bytes, minimum=1)
-    requested = requests(codec, min_frames=1, max_frames=1, min_payload=2)
+    if samples:
+        # The stalled request and the one that must be served meanwhile: a sample as it
+        # is, which the server is known to answer, so a refusal is never blamed on the stall.
+        checked = check_samples("stall_scenarios", samples)
+        requested = st.sampled_from(checked).map(lambda s: Requests((s,), (s,)))
+    else:
+        requested = requests(codec, min_frames=1, max_frames=1, min_payload=2)
     fills = payloads(min_size=1, max_size=8, alphabet=FILL_ALPHABET)
-    return _stall(requested, _big_frame(codec, fills), no_read_bytes)
+    shapes = tuple(s for s in samples if codec.payload_of(s) is not None)
+    return _stall(requested, _big_frame(codec, fills, shapes), no_read_bytes)
 
 
 @st.composite
@@ -339,6 +388,7 @@ def reset_scenarios(
     deadline: float = 1.0,
     probe: bytes | None = None,
     max_clients: int = 8,
+    samples: Sequence[bytes] = (),
 ) -> SearchStrategy[Scenario]:
     """1 to ``max_clients`` clients send a prefix of the frames and reset; the next probes.
 
@@ -353,7 +403,7 @@ def reset_scenarios(
     """
     _stream("reset_scenarios", codec, backend, deadline)
     check_size("reset_scenarios", "max_clients", max_clients, minimum=1)
-    requested = requests(codec, min_payload=_min_payload(codec))
+    requested = requests(codec, min_payload=_min_payload(codec), samples=samples)
     return _reset(requested, probe_request(codec, probe), max_clients)
 
 
@@ -368,7 +418,12 @@ def _half_close(draw: st.DrawFn, requested: SearchStrategy[Requests]) -> Scenari
 
 
 def half_close_scenarios(
-    codec: Codec, *, backend: str | None = None, deadline: float = 1.0, max_frames: int = 4
+    codec: Codec,
+    *,
+    backend: str | None = None,
+    deadline: float = 1.0,
+    max_frames: int = 4,
+    samples: Sequence[bytes] = (),
 ) -> SearchStrategy[Scenario]:
     """c0 sends frames and reads replies; c1 sends the same in chunks, half-closes, reads to EOF.
 
@@ -382,11 +437,13 @@ def half_close_scenarios(
     """
     _stream("half_close_scenarios", codec, backend, deadline)
     check_size("half_close_scenarios", "max_frames", max_frames, minimum=1)
-    return _half_close(requests(codec, max_frames=max_frames, min_payload=_min_payload(codec)))
+    return _half_close(
+        requests(codec, max_frames=max_frames, min_payload=_min_payload(codec), samples=samples)
+    )
 
 
-def _large(codec: Codec, payload: bytes) -> Scenario:
-    wire = codec.encode(payload)
+def _large(codec: Codec, payload: bytes, shape: bytes | None = None) -> Scenario:
+    wire = codec.encode(payload) if shape is None else codec.reframe(shape, payload)
     return Scenario(
         steps=(
             *exchange(0, (wire,), count=1),
@@ -400,7 +457,12 @@ def _large(codec: Codec, payload: bytes) -> Scenario:
 
 
 def large_payload_scenarios(
-    codec: Codec, *, backend: str | None = None, deadline: float = 1.0, max_size: int = 1 << 20
+    codec: Codec,
+    *,
+    backend: str | None = None,
+    deadline: float = 1.0,
+    max_size: int = 1 << 20,
+    samples: Sequence[bytes] = (),
 ) -> SearchStrategy[Scenario]:
     """One frame of up to ``codec.max_frame`` bytes (at most ``max_size``) read fast, then slowly.
 
@@ -408,7 +470,9 @@ def large_payload_scenarios(
     max - 1, max, and anything between. Payloads are letters: the property is
     about size, and a codec that splits on some bytes (RESP arguments on spaces)
     would turn binary fill into up to six times more wire bytes. Shrinks toward
-    the smallest payload.
+    the smallest payload. With ``samples`` the frame is one of theirs carrying the
+    big payload (:meth:`~wirefault.codecs.base.Codec.reframe`), when the codec can
+    tell their payload.
 
     Example::
 
@@ -422,6 +486,11 @@ def large_payload_scenarios(
     sizes = large_payloads(
         min_size=min(_min_payload(codec), cap), max_size=cap, alphabet=FILL_ALPHABET
     )
+    checked = check_samples("large_payload_scenarios", samples)
+    shapes = [s for s in checked if codec.payload_of(s) is not None]
+    if shapes:
+        shaped = st.tuples(sizes, st.sampled_from(shapes))
+        return shaped.map(lambda ps: _large(codec, ps[0], ps[1]))
     return sizes.map(lambda payload: _large(codec, payload))
 
 
@@ -438,7 +507,12 @@ def _echo_stream(draw: st.DrawFn, requested: SearchStrategy[Requests]) -> Scenar
 
 
 def echo_scenarios(
-    codec: Codec, *, backend: str | None = None, deadline: float = 1.0, max_frames: int = 4
+    codec: Codec,
+    *,
+    backend: str | None = None,
+    deadline: float = 1.0,
+    max_frames: int = 4,
+    samples: Sequence[bytes] = (),
 ) -> SearchStrategy[Scenario]:
     """c0 sends frames (in drawn chunks; for UDP one datagram each, any size), expects n, closes.
 
@@ -457,5 +531,7 @@ def echo_scenarios(
         # truncates only datagrams longer than it.
         sizes = st.lists(datagrams(max_size=codec.max_frame), min_size=1, max_size=max_frames)
         return sizes.map(lambda sent: _echo_datagrams(codec, sent))
-    requested = requests(codec, max_frames=max_frames, min_payload=_min_payload(codec))
+    requested = requests(
+        codec, max_frames=max_frames, min_payload=_min_payload(codec), samples=samples
+    )
     return _echo_stream(requested)

@@ -3,7 +3,10 @@
 Every target is one module with ``NAME``, ``PROTOCOL`` (a codec name),
 ``TRANSPORT`` (``tcp`` or ``udp``), a one-line docstring and
 ``serve(host, port, ready)``; buggy ones add ``BUG`` (one line) and
-``CAUGHT_BY`` (the property that finds it). Reference servers are listed in
+``CAUGHT_BY`` (the property that finds it). A target whose protocol needs more
+than a codec name may add ``CODEC_OPTIONS`` (a dict), ``PREAMBLE`` (the handshake
+requests, a tuple of bytes: ``--preamble``) and ``REQUESTS`` (sample requests,
+a tuple of bytes: ``--requests``). Reference servers are listed in
 :data:`REFERENCE`; buggy ones are discovered in ``targets/buggy/``.
 
 Run one with ``wirefault serve NAME``; list them with ``wirefault targets``.
@@ -13,11 +16,15 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass
-from typing import Literal, cast
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, cast
 
 from wirefault.errors import TargetError, UsageError
 from wirefault.targets._serving import TargetModule
+
+if TYPE_CHECKING:
+    from wirefault.codecs.base import Codec, OptionValue
 
 __all__ = ["PROTOCOLS", "REFERENCE", "TargetInfo", "all_targets", "get_target", "target_names"]
 
@@ -34,7 +41,7 @@ REFERENCE: dict[str, str] = {
 """Reference server name -> module name."""
 
 # The codec names of wirefault.codecs a target may declare as its PROTOCOL.
-PROTOCOLS = ("raw", "line", "lenprefix", "http", "resp", "datagram")
+PROTOCOLS = ("raw", "line", "lenprefix", "lenfield", "http", "resp", "datagram")
 
 _BUGGY_PACKAGE = "wirefault.targets.buggy"
 
@@ -52,6 +59,9 @@ class TargetInfo:
         summary: the first line of the module docstring.
         bug: the one-line bug (buggy only, else empty).
         caught_by: the property that catches the bug (buggy only, else empty).
+        codec_options: options of ``protocol``'s codec (``CODEC_OPTIONS``).
+        preamble: the handshake every connection sends first (``PREAMBLE``).
+        requests: sample requests to fuzz with (``REQUESTS``).
     """
 
     name: str
@@ -62,6 +72,15 @@ class TargetInfo:
     summary: str
     bug: str = ""
     caught_by: str = ""
+    codec_options: Mapping[str, OptionValue] = field(default_factory=dict)
+    preamble: tuple[bytes, ...] = ()
+    requests: tuple[bytes, ...] = ()
+
+    def codec(self) -> Codec:
+        """The codec that speaks to it, with its options."""
+        from wirefault.codecs import get_codec
+
+        return get_codec(self.protocol, **self.codec_options)
 
     def load(self) -> TargetModule:
         """The target's module, to hand to :func:`wirefault.targets._serving.run_target`."""
@@ -99,7 +118,11 @@ def _describe(module_name: str, kind: Literal["reference", "buggy"]) -> TargetIn
             f"target module {module_name}: TRANSPORT must be tcp or udp and PROTOCOL one of "
             f"{', '.join(PROTOCOLS)}; got {transport!r} and {texts['PROTOCOL']!r}"
         )
+    options, preamble, requests = _protocol_extras(module, module_name)
     return TargetInfo(
+        codec_options=options,
+        preamble=preamble,
+        requests=requests,
         name=texts["NAME"],
         module=module_name,
         protocol=texts["PROTOCOL"],
@@ -109,6 +132,28 @@ def _describe(module_name: str, kind: Literal["reference", "buggy"]) -> TargetIn
         bug=texts.get("BUG", ""),
         caught_by=texts.get("CAUGHT_BY", ""),
     )
+
+
+def _protocol_extras(
+    module: object, module_name: str
+) -> tuple[dict[str, OptionValue], tuple[bytes, ...], tuple[bytes, ...]]:
+    """``CODEC_OPTIONS``, ``PREAMBLE`` and ``REQUESTS``, empty when the module lacks them.
+
+    Raises:
+        TargetError: one of them has the wrong type.
+    """
+    options = getattr(module, "CODEC_OPTIONS", {})
+    if not isinstance(options, dict):
+        raise TargetError(f"target module {module_name}: CODEC_OPTIONS must be a dict")
+    found: list[tuple[bytes, ...]] = []
+    for attr in ("PREAMBLE", "REQUESTS"):
+        value = getattr(module, attr, ())
+        if not isinstance(value, tuple) or not all(isinstance(v, bytes) and v for v in value):
+            raise TargetError(
+                f"target module {module_name}: {attr} must be a tuple of non-empty bytes"
+            )
+        found.append(value)
+    return options, found[0], found[1]
 
 
 def _buggy_modules() -> list[str]:

@@ -46,6 +46,11 @@ examples:
   wirefault fuzz tcp://127.0.0.1:0 --codec lenprefix \
       --start 'wirefault serve lenprefix --port {port}'
   wirefault fuzz udp://127.0.0.1:5353 --oracle echo --json
+  wirefault fuzz 127.0.0.1:502 --codec lenfield --length-offset 4 --length-bytes 2 \
+      --requests modbus.txt
+  wirefault fuzz 127.0.0.1:1883 --codec lenfield --length-offset 1 --length-bytes varint \
+      --preamble '\x10\x0c\x00\x04MQTT\x04\x02\x00\x3c\x00\x00' --requests mqtt.pcap
+  wirefault fuzz 127.0.0.1:11211 --codec mypackage.codecs:MemcacheText
 """
 
 
@@ -65,9 +70,26 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="HOST:PORT or tcp://HOST:PORT, udp://HOST:PORT, unix:///PATH ([::1]:PORT for IPv6)",
     )
     p.add_argument(
-        "--codec", choices=codec_names(), help="framing (default raw for TCP, datagram for UDP)"
+        "--codec",
+        metavar="NAME",
+        help=f"framing: {', '.join(codec_names())}, a codec installed under the entry-point "
+        "group wirefault.codecs, or package.module:ClassName (default raw for TCP, datagram "
+        "for UDP)",
     )
     add_codec_options(p)
+    p.add_argument(
+        "--requests",
+        type=Path,
+        metavar="FILE",
+        help="sample requests every property draws from: a text file (one request per line, "
+        "--probe escapes, # comments) or a pcap/pcapng of a session; the first is the probe",
+    )
+    p.add_argument(
+        "--preamble",
+        metavar="TEXT|@FILE",
+        help="handshake sent on every connection before anything else, its reply read "
+        "(\\r\\n escapes; @FILE: one request per line); never fuzzed",
+    )
     p.add_argument(
         "--greeting", action="store_true", help="the server speaks first (SMTP/FTP style)"
     )
@@ -137,6 +159,17 @@ def _codec(args: argparse.Namespace, address: Address) -> Codec:
     return get_codec(name, **codec_options(args, name))
 
 
+def _samples(args: argparse.Namespace, address: Address, codec: Codec) -> tuple[bytes, ...]:
+    """The ``--requests`` samples, checked against the codec (empty without the option)."""
+    if args.requests is None:
+        return ()
+    from wirefault.samples import load_requests
+
+    port = address.port if address.transport != "unix" and address.port else None
+    udp = address.transport == "udp"
+    return load_requests(args.requests, codec, port=port, transport="udp" if udp else "tcp")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``wirefault fuzz``."""
     # A worker's stdout carries its messages to the parent alone: stray prints go to stderr.
@@ -145,12 +178,23 @@ def run(args: argparse.Namespace) -> int:
     if address.transport != "unix" and address.port == 0 and not args.start:
         raise UsageError("port 0 needs --start CMD (wirefault then picks a free port for {port})")
     codec = _codec(args, address)
+    # Read and checked before anything starts: a bad file is a usage error at once.
+    samples = _samples(args, address, codec)
+    preamble = _preamble(args)
     if args.workers > 1 and not args.worker:
         # Before any engine import: the workers import their own, side by side.
         from wirefault.cli._workers import run_workers
 
         return run_workers(args)
-    return _run_campaign(args, address, codec, channel)
+    return _run_campaign(args, address, codec, channel, samples, preamble)
+
+
+def _preamble(args: argparse.Namespace) -> tuple[bytes, ...]:
+    if args.preamble is None:
+        return ()
+    from wirefault.samples import load_preamble
+
+    return load_preamble(args.preamble)
 
 
 def _channel() -> TextIO:
@@ -163,7 +207,12 @@ def _channel() -> TextIO:
 
 
 def _run_campaign(
-    args: argparse.Namespace, address: Address, codec: Codec, channel: TextIO | None
+    args: argparse.Namespace,
+    address: Address,
+    codec: Codec,
+    channel: TextIO | None,
+    samples: tuple[bytes, ...] = (),
+    preamble: tuple[bytes, ...] = (),
 ) -> int:
     """The campaign in this process: the whole run, or, for a worker, the runs it is sent."""
     from wirefault.campaign import Campaign, CampaignConfig
@@ -204,6 +253,8 @@ def _run_campaign(
             start=args.start,
             backend=layer.backend if layer else None,
             shrink_budget=args.shrink_budget,
+            samples=samples,
+            preamble=preamble,
         )
         database = example_database(args.out)
         display = None

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Literal
 
@@ -26,6 +27,7 @@ from wirefault.errors import UsageError
 from wirefault.faults.toxics import Toxic, parse_toxic
 
 if TYPE_CHECKING:
+    from wirefault.codecs.base import Codec
     from wirefault.faults.base import FaultLayer
 
 __all__ = ["add_parser", "run"]
@@ -40,6 +42,8 @@ examples:
   wirefault proxy --upstream 127.0.0.1:6379 --listen 127.0.0.1:16379 --toxic latency:latency=100
   wirefault proxy --udp --upstream 127.0.0.1:5353 --toxic drop:indices=0
   wirefault proxy --upstream unix:///run/app.sock --toxic slicer:average_size=1
+  wirefault proxy --upstream 127.0.0.1:502 --listen 127.0.0.1:1502 --record modbus.txt \
+      --codec lenfield --length-offset 4 --length-bytes 2
 """
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -101,7 +105,55 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="TYPE:ATTR=VALUE,...",
         help="a toxic to apply; repeat for several",
     )
+    _add_record_options(p)
     p.set_defaults(func=run)
+
+
+def _add_record_options(p: argparse.ArgumentParser) -> None:
+    """``--record FILE`` and the codec that cuts what clients send into requests."""
+    from wirefault.cli._options import add_codec_options
+
+    p.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="write each request clients send (cut by --codec) to FILE, one escaped line "
+        "each: the --requests format of wirefault fuzz (TCP only)",
+    )
+    p.add_argument("--codec", metavar="NAME", help="how --record cuts requests (default raw)")
+    add_codec_options(p)
+
+
+def _record_codec(args: argparse.Namespace, plan: _Plan) -> Codec | None:
+    """The codec ``--record`` cuts requests with, checked before anything opens.
+
+    Raises:
+        UsageError: --record with --udp, or a bad codec or codec option.
+    """
+    from wirefault.cli._options import codec_options
+    from wirefault.codecs import get_codec
+
+    if args.record is None:
+        return None
+    if plan.transport == "udp":
+        raise UsageError("--record records TCP clients only; drop --udp or --record")
+    name = args.codec or "raw"
+    return get_codec(name, **codec_options(args, name))
+
+
+@contextmanager
+def _recording(args: argparse.Namespace, codec: Codec | None, proxy: Address) -> Iterator[Address]:
+    """Where clients connect: a recorder in front of ``proxy`` with --record, else ``proxy``."""
+    if codec is None:
+        yield proxy
+        return
+    from wirefault.recorder import RequestRecorder
+
+    host, port = args.listen
+    front = Address("tcp", host, port)
+    with RequestRecorder(front, proxy, codec, args.record, server=args.upstream) as recorder:
+        print(f"recording requests to {args.record} (codec {codec.name})", file=sys.stderr)
+        yield recorder.listen
 
 
 @dataclass(frozen=True)
@@ -221,16 +273,20 @@ def run(args: argparse.Namespace) -> int:
     """
     plan = _plan(args)
     toxics: list[Toxic] = args.toxic
+    recording = _record_codec(args, plan)
     try:
         with _stop_signals() as gate, _open_layer(plan, toxics) as layer:
-            proxy = layer.open_proxy(plan.upstream, listen=plan.listen)
+            # With --record, the recorder takes --listen and the proxy a free port behind it.
+            behind = Address(plan.listen.transport, "127.0.0.1", 0)
+            proxy = layer.open_proxy(plan.upstream, listen=behind if args.record else plan.listen)
             for toxic in toxics:
                 proxy.add_toxic(toxic)
-            print(f"listening on {proxy.listen.hostport} (backend {layer.backend})", flush=True)
-            for toxic in toxics:
-                print(f"toxic {toxic.key}: {toxic.describe()}", flush=True)
-            print(f"forwarding to {plan.upstream}", file=sys.stderr, flush=True)
-            gate.wait()
+            with _recording(args, recording, proxy.listen) as listen:
+                print(f"listening on {listen.hostport} (backend {layer.backend})", flush=True)
+                for toxic in toxics:
+                    print(f"toxic {toxic.key}: {toxic.describe()}", flush=True)
+                print(f"forwarding to {plan.upstream}", file=sys.stderr, flush=True)
+                gate.wait()
     except _Stop:
         pass
     return 0

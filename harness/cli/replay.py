@@ -93,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
             deadline=args.deadline or replay.deadline,
             verify=0,
             start=start,
+            preamble=replay.preamble,
+            probe=replay.probe,
         )
         campaign = Campaign(config, server=server, fault_layer=layer)
         campaign.check_reachable()

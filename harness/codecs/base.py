@@ -74,6 +74,9 @@ class Codec(abc.ABC):
     #: False when the codec cannot tell where a response ends (``raw``):
     #: responses are then compared as one byte string, read until quiet.
     framed: ClassVar[bool] = True
+    #: Options whose accepted types differ from their default's type, e.g.
+    #: ``{"length_bytes": (int, str)}`` for a width that may also be ``"varint"``.
+    option_types: ClassVar[Mapping[str, tuple[type, ...]]] = {}
 
     @abc.abstractmethod
     def options(self) -> Mapping[str, OptionValue]:
@@ -111,6 +114,26 @@ class Codec(abc.ABC):
     def probe(self) -> bytes:
         """A small valid request that any server of this protocol answers (liveness probe)."""
         return self.encode(b"wirefault-probe")
+
+    def payload_of(self, request: bytes) -> bytes | None:
+        """The payload of ``request``, one whole request frame (optional).
+
+        With it, sample requests (``--requests``) are also sent with their payload
+        mutated and re-framed by :meth:`reframe`. The default, None, means the codec
+        cannot tell: samples are then sent as they are, cut, truncated and corrupted.
+        """
+        return None
+
+    def reframe(self, request: bytes, payload: bytes) -> bytes:
+        """A request shaped like ``request`` (its header, its type) carrying ``payload``.
+
+        Lengths are recomputed: ``reframe(r, payload_of(r))`` is ``r`` again for a
+        codec that implements both. The default is :meth:`encode`.
+
+        Raises:
+            CodecError: ``payload`` is longer than :attr:`max_frame`.
+        """
+        return self.encode(payload)
 
     def join(self, frames: list[bytes]) -> bytes:
         """Concatenate frames for comparison as one byte string (used by unframed codecs)."""

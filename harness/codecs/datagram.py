@@ -78,6 +78,10 @@ class DatagramCodec(Codec):
             )
         return bytes(payload)
 
+    def payload_of(self, request: bytes) -> bytes:
+        """``request`` itself: the payload is the whole request."""
+        return request
+
     def request_decoder(self) -> Decoder:
         """A :class:`DatagramDecoder`."""
         return DatagramDecoder()

@@ -153,6 +153,10 @@ class LenPrefixCodec(Codec):
             )
         return len(payload).to_bytes(self.header_bytes, self.byteorder) + payload
 
+    def payload_of(self, request: bytes) -> bytes:
+        """The body of ``request`` (what follows the header)."""
+        return request[self.header_bytes :]
+
     def request_decoder(self) -> Decoder:
         """A :class:`LenPrefixDecoder` with this codec's options."""
         return LenPrefixDecoder(self.header_bytes, self.byteorder, self.max_frame)

@@ -123,6 +123,19 @@ class LineCodec(Codec):
             )
         return payload.translate(_SAFE) + b"\n"
 
+    def payload_of(self, request: bytes) -> bytes:
+        """The line without its terminator."""
+        return request.removesuffix(b"\n").removesuffix(b"\r")
+
+    def reframe(self, request: bytes, payload: bytes) -> bytes:
+        """:meth:`encode`, ended like ``request`` (``\\r\\n`` or ``\\n``).
+
+        Raises:
+            CodecError: ``payload`` is longer than ``max_line``.
+        """
+        line = self.encode(payload)
+        return line[:-1] + b"\r\n" if request.endswith(b"\r\n") else line
+
     def probe(self) -> bytes:
         """``b"wirefault-probe\\n"``."""
         return b"wirefault-probe\n"

@@ -66,6 +66,10 @@ class RawCodec(Codec):
             )
         return bytes(payload)
 
+    def payload_of(self, request: bytes) -> bytes:
+        """``request`` itself: the payload is the whole request."""
+        return request
+
     def request_decoder(self) -> Decoder:
         """A :class:`RawDecoder`."""
         return RawDecoder()

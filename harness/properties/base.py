@@ -48,11 +48,14 @@ class PropertyContext:
         backend: the fault backend in use (``embedded``/``toxiproxy``), or None for none.
         deadline: the runner's deadline in seconds (stalls are made longer than it).
         probe: the request that any healthy server answers (the codec's by default).
+        samples: whole requests of the codec (``--requests``) that scenarios draw from
+            as well as generated ones.
     """
 
     backend: str | None = None
     deadline: float = 1.0
     probe: bytes | None = None
+    samples: tuple[bytes, ...] = ()
 
 
 class Property(abc.ABC):

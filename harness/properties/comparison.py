@@ -56,7 +56,9 @@ class Reassembly(Property):
     summary: ClassVar[str] = "requests split into any chunks get the same responses as sent whole"
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
-        return built.reassembly_scenarios(codec, backend=ctx.backend, deadline=ctx.deadline)
+        return built.reassembly_scenarios(
+            codec, backend=ctx.backend, deadline=ctx.deadline, samples=ctx.samples
+        )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
         chunks = next(
@@ -74,7 +76,9 @@ class Pipelining(Property):
     summary: ClassVar[str] = "requests pipelined in one write get the same responses as one by one"
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
-        return built.pipelining_scenarios(codec, backend=ctx.backend, deadline=ctx.deadline)
+        return built.pipelining_scenarios(
+            codec, backend=ctx.backend, deadline=ctx.deadline, samples=ctx.samples
+        )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
         return _compare(
@@ -89,7 +93,9 @@ class LargePayload(Property):
     summary: ClassVar[str] = "frames up to the maximum come back whole to a slow reader"
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
-        return built.large_payload_scenarios(codec, backend=ctx.backend, deadline=ctx.deadline)
+        return built.large_payload_scenarios(
+            codec, backend=ctx.backend, deadline=ctx.deadline, samples=ctx.samples
+        )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
         for result in transcript.expects:
@@ -112,7 +118,9 @@ class EchoProperty(Property):
     opt_in: ClassVar[bool] = True
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
-        return built.echo_scenarios(codec, backend=ctx.backend, deadline=ctx.deadline)
+        return built.echo_scenarios(
+            codec, backend=ctx.backend, deadline=ctx.deadline, samples=ctx.samples
+        )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
         record = transcript.conn(0)

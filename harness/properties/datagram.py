@@ -39,7 +39,9 @@ class DatagramReply(Property):
     transports: ClassVar[frozenset[str]] = _UDP
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
-        return built.datagram_reply_scenarios(codec, backend=ctx.backend, deadline=ctx.deadline)
+        return built.datagram_reply_scenarios(
+            codec, backend=ctx.backend, deadline=ctx.deadline, samples=ctx.samples
+        )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
         for result in transcript.expects:
@@ -85,7 +87,11 @@ class DatagramFaults(Property):
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
         return built.datagram_fault_scenarios(
-            codec, backend=ctx.backend, deadline=ctx.deadline, probe=ctx.probe
+            codec,
+            backend=ctx.backend,
+            deadline=ctx.deadline,
+            probe=ctx.probe,
+            samples=ctx.samples,
         )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:

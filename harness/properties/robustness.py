@@ -39,7 +39,11 @@ class Malformed(Property):
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
         return built.malformed_scenarios(
-            codec, backend=ctx.backend, deadline=ctx.deadline, probe=ctx.probe
+            codec,
+            backend=ctx.backend,
+            deadline=ctx.deadline,
+            probe=ctx.probe,
+            samples=ctx.samples,
         )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
@@ -64,7 +68,9 @@ class StallIsolation(Property):
     summary: ClassVar[str] = "a stalled client does not delay another client's reply"
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
-        return built.stall_scenarios(codec, backend=ctx.backend, deadline=ctx.deadline)
+        return built.stall_scenarios(
+            codec, backend=ctx.backend, deadline=ctx.deadline, samples=ctx.samples
+        )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
         no_read = any(isinstance(s, Open) and s.conn == 0 and s.rcvbuf for s in scenario.steps)
@@ -80,7 +86,11 @@ class Reset(Property):
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
         return built.reset_scenarios(
-            codec, backend=ctx.backend, deadline=ctx.deadline, probe=ctx.probe
+            codec,
+            backend=ctx.backend,
+            deadline=ctx.deadline,
+            probe=ctx.probe,
+            samples=ctx.samples,
         )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
@@ -97,7 +107,9 @@ class HalfCloseProperty(Property):
     needs_framing: ClassVar[bool] = True
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
-        return built.half_close_scenarios(codec, backend=ctx.backend, deadline=ctx.deadline)
+        return built.half_close_scenarios(
+            codec, backend=ctx.backend, deadline=ctx.deadline, samples=ctx.samples
+        )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
         # Replies counted from the Expect steps, so a --greeting frame is not one.

@@ -27,6 +27,7 @@ EXPECTED: dict[str, Callable[[bytes], list[bytes]]] = {
     "raw": lambda p: [p] if p else [],
     "line": lambda p: [p.replace(b"\r", b" ").replace(b"\n", b" ")],
     "lenprefix": lambda p: [p],
+    "lenfield": lambda p: [len(p).to_bytes(4, "big") + p],
     "http": lambda p: [_http_canonical(p)],
     "resp": lambda p: [get_codec("resp").encode(p)],
     "datagram": lambda p: [p],
@@ -49,7 +50,7 @@ def cut(data: bytes, points: list[int]) -> list[bytes]:
 
 
 def test_registry_names_every_codec() -> None:
-    assert codec_names() == ("raw", "line", "lenprefix", "http", "resp", "datagram")
+    assert codec_names() == ("raw", "line", "lenprefix", "lenfield", "http", "resp", "datagram")
     assert set(EXPECTED) == set(CODECS)
 
 
@@ -67,7 +68,10 @@ def test_options_rebuild_an_equal_codec(name: str) -> None:
 
 
 def test_unknown_codec_lists_the_valid_names() -> None:
-    with pytest.raises(UsageError, match=r"unknown codec 'smtp'.*raw, line, lenprefix, http"):
+    with pytest.raises(
+        UsageError,
+        match=r"unknown codec 'smtp'.*raw, line, lenprefix, lenfield, http.*module:ClassName",
+    ):
         get_codec("smtp")
 
 
@@ -83,6 +87,12 @@ def test_unknown_option_lists_the_codec_options() -> None:
     [
         ("lenprefix", {"header_bytes": 3}, "header_bytes must be one of 1, 2, 4, 8, got 3"),
         ("lenprefix", {"byteorder": "middle"}, "'big' or 'little', got 'middle'"),
+        ("lenfield", {"length_bytes": 5}, "1, 2, 3, 4, 8 or 'varint', got 5"),
+        ("lenfield", {"length_bytes": "zigzag"}, "1, 2, 3, 4, 8 or 'varint', got 'zigzag'"),
+        ("lenfield", {"length_bytes": True}, "length_bytes must be int or str, got True"),
+        ("lenfield", {"length_offset": -1}, "length_offset must be >= 0"),
+        ("lenfield", {"length_adjust": 20, "max_frame": 10}, "below length_adjust=20"),
+        ("lenfield", {"length_adjust": "4"}, "length_adjust must be int, got '4'"),
         ("line", {"max_line": 0}, "max_line must be >= 1"),
         ("raw", {"max_frame": -1}, "max_frame must be >= 1"),
         ("datagram", {"max_frame": 70000}, "between 1 and 65507"),
@@ -124,7 +134,7 @@ def test_request_round_trip(name: str, payload: bytes) -> None:
     assert decoder.pending == 0
 
 
-@pytest.mark.parametrize("name", ["raw", "line", "lenprefix", "resp", "datagram"])
+@pytest.mark.parametrize("name", ["raw", "line", "lenprefix", "lenfield", "resp", "datagram"])
 @SETTINGS
 @given(payload=st.binary(max_size=64))
 def test_requests_read_back_as_responses(name: str, payload: bytes) -> None:

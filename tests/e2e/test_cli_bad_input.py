@@ -43,7 +43,7 @@ CASES: list[tuple[str, list[str] | object, str]] = [
     ("target with a bad port", ["fuzz", "127.0.0.1:99999"], "port must be"),
     ("target with a bad scheme", ["fuzz", "sctp://127.0.0.1:1"], "unknown scheme"),
     ("port 0 without --start", ["fuzz", "127.0.0.1:0"], "needs --start"),
-    ("unknown codec", ["fuzz", "127.0.0.1:1", "--codec", "morse"], "invalid choice"),
+    ("unknown codec", ["fuzz", "127.0.0.1:1", "--codec", "morse"], "unknown codec 'morse'"),
     (
         "codec option for another codec",
         ["fuzz", "127.0.0.1:1", "--codec", "lenprefix", "--max-line", "9"],

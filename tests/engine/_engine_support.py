@@ -8,6 +8,7 @@ from pathlib import Path
 from wirefault.addresses import Address
 from wirefault.campaign import Campaign, CampaignConfig, CampaignResult
 from wirefault.codecs import get_codec
+from wirefault.codecs.base import Codec
 from wirefault.faults.base import FaultLayer
 from wirefault.properties import Property
 from wirefault.target import ServerProcess
@@ -27,7 +28,7 @@ def start_target(name: str, transport: str) -> ServerProcess:
 
 def run_campaign(
     server: ServerProcess,
-    protocol: str,
+    protocol: str | Codec,
     props: list[Property],
     out_dir: Path,
     *,
@@ -37,11 +38,18 @@ def run_campaign(
     fault_layer: FaultLayer | None = None,
     shrink_budget: float = 8.0,
     verify: int = 3,
+    samples: tuple[bytes, ...] = (),
+    preamble: tuple[bytes, ...] = (),
+    probe: bytes | None = None,
 ) -> CampaignResult:
-    """Run ``props`` against ``server`` under the ``ci`` profile, no example database."""
+    """Run ``props`` against ``server`` under the ``ci`` profile, no example database.
+
+    ``protocol`` is a codec name or a codec (one with options); ``samples`` and
+    ``preamble`` are ``--requests`` and ``--preamble``.
+    """
     config = CampaignConfig(
         address=server.address,
-        codec=get_codec(protocol),
+        codec=get_codec(protocol) if isinstance(protocol, str) else protocol,
         properties=tuple(props),
         profile="ci",
         max_examples=max_examples,
@@ -51,5 +59,8 @@ def run_campaign(
         shrink_budget=shrink_budget,
         verify=verify,
         start=server.command,
+        samples=samples,
+        preamble=preamble,
+        probe=probe,
     )
     return Campaign(config, server=server, fault_layer=fault_layer).run()

@@ -30,7 +30,15 @@ def test_the_aimed_property_catches_the_bug_and_the_replay_reproduces_it(
         began = time.monotonic()
         # A short deadline: these servers are known to hang, and every hang costs one.
         result = run_campaign(
-            server, target.protocol, [prop], tmp_path, deadline=0.5, verify=2, shrink_budget=3
+            server,
+            target.codec(),
+            [prop],
+            tmp_path,
+            deadline=0.5,
+            verify=2,
+            shrink_budget=3,
+            samples=target.requests,
+            preamble=target.preamble,
         )
         elapsed = time.monotonic() - began
     finally:
@@ -69,3 +77,40 @@ def test_the_aimed_property_catches_the_bug_and_the_replay_reproduces_it(
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "reproduced in" in done.stdout
+
+
+def test_the_telemetry_bug_is_reached_only_through_sample_requests(tmp_path: Path) -> None:
+    # Without samples (a valid --probe only), lenfield's requests carry zeros where the
+    # magic and version go: the server hangs up on each, and pipelining passes. With
+    # them, it is caught.
+    target = next(t for t in ZOO if t.name == "buggy-telemetry-pipeline-drop")
+    server = start_target(target.name, target.transport)
+    try:
+        blind = run_campaign(
+            server,
+            target.codec(),
+            [get_property("pipelining")],
+            tmp_path / "blind",
+            max_examples=15,
+            deadline=0.5,
+            preamble=target.preamble,
+            probe=target.requests[0],
+        )
+        sampled = run_campaign(
+            server,
+            target.codec(),
+            [get_property("pipelining")],
+            tmp_path / "sampled",
+            max_examples=15,
+            deadline=0.5,
+            shrink_budget=3,
+            samples=target.requests,
+            preamble=target.preamble,
+        )
+    finally:
+        server.close()
+    assert blind.results[0].status == "passed"
+    assert sampled.results[0].status == "failed"
+    failure = sampled.results[0].failure
+    assert failure is not None and failure.replay is not None
+    assert load_replay(failure.replay).preamble == target.preamble

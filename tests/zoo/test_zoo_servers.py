@@ -35,7 +35,7 @@ import pytest
 import wirefault.targets.buggy
 
 REPO = Path(__file__).resolve().parents[2]
-CODECS = {"raw", "line", "lenprefix", "http", "resp", "datagram"}
+CODECS = {"raw", "line", "lenprefix", "lenfield", "http", "resp", "datagram"}
 PROPERTIES = {
     "reassembly",
     "pipelining",
@@ -350,6 +350,14 @@ def _happy_exchange(module: ModuleType, address: tuple[str, int]) -> None:
         elif module.PROTOCOL == "raw":
             client.sendall(b"hello")
             assert recv_exactly(client, 5) == b"hello"
+        elif module.PROTOCOL == "lenfield":
+            # Its handshake (PREAMBLE), then its first sample request, each answered.
+            for request in (*module.PREAMBLE, module.REQUESTS[0]):
+                client.sendall(request)
+                header = recv_exactly(client, 6)
+                body = recv_exactly(client, int.from_bytes(header[4:6], "big"))
+                assert header[:3] == request[:3] and header[3] == 0x80 | request[3], header
+                assert body
         elif module.PROTOCOL == "http":
             client.sendall(b"GET / HTTP/1.1\r\nHost: wirefault\r\n\r\n")
             status, _body = read_http_response(client)
@@ -409,6 +417,25 @@ def test_first_frame_only_drops_pipelined_lines(start: Callable[[str], Server]) 
         assert recv_exactly(client, 5) == b"OK a\n"
         client.sendall(b"c\n")
         assert recv_exactly(client, 5) == b"OK c\n"  # "b" was never answered
+
+
+def test_telemetry_pipeline_drop_loses_frames_pipelined_after_the_handshake(
+    start: Callable[[str], Server],
+) -> None:
+    server = start("telemetry_pipeline_drop")
+    module = _zoo_module("telemetry_pipeline_drop")
+    temp, load = module.REQUESTS[:2]
+    with tcp(server.address) as client:
+        client.sendall(module.PREAMBLE[0])
+        assert recv_exactly(client, 13) == b"WT\x01\x81\x00\x07welcome"
+        client.sendall(temp + load)
+        assert recv_exactly(client, 16) == b"WT\x01\x82\x00\x0avalue:temp"
+        client.sendall(load)
+        assert recv_exactly(client, 16) == b"WT\x01\x82\x00\x0avalue:load"  # the first was lost
+    # Frames made of zeros before the length field never get that far.
+    with tcp(server.address) as client:
+        client.sendall(bytes(4) + b"\x00\x02ab")
+        assert client.recv(16) == b""
 
 
 def test_oversize_crash_dies_on_an_oversize_length(start: Callable[[str], Server]) -> None:
