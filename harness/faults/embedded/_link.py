@@ -85,8 +85,9 @@ class Link:
 
     def add(self, toxic: Toxic, rng: random.Random) -> None:
         """Append a stub running ``toxic`` to the end of the chain and start it."""
-        queue = ChunkQueue(self.gauge)
-        stub = StreamStub(toxic, STREAM_TOXICS[toxic.type], rng, queue, self._tail, self._reset)
+        impl = STREAM_TOXICS[toxic.type]
+        queue = ChunkQueue(self.gauge, in_flight=impl.delays)
+        stub = StreamStub(toxic, impl, rng, queue, self._tail, self._reset)
         if self.stubs:
             self.stubs[-1].output = queue
         else:

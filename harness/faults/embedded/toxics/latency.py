@@ -15,10 +15,13 @@ class LatencyToxic(StreamToxic):
     """Each chunk leaves ``latency`` ms (+ jitter in [-jitter, +jitter)) after it was read.
 
     As Toxiproxy, the delay counts from the chunk's arrival, chunks leave in
-    order, and the EOF follows the last chunk without delay of its own.
+    order, and the EOF follows the last chunk without delay of its own. What
+    waits here is in flight (``delays``): the proxy keeps reading while up to
+    32 MiB wait, so latency does not throttle the stream.
     """
 
     type = "latency"
+    delays = True
 
     async def pipe(self, stub: StreamStub) -> None:
         """Delay chunks; on interrupt pass the held chunk on at once."""
