@@ -32,8 +32,10 @@ from wirefault.faults.embedded import EmbeddedFaultLayer
 from wirefault.faults.toxics import (
     Bandwidth,
     Corrupt,
+    Down,
     Latency,
     LimitData,
+    Noop,
     ResetPeer,
     Slicer,
     SlowClose,
@@ -299,6 +301,38 @@ def test_disabled_proxy_refuses_connections_and_enable_recovers(proxy: FaultProx
     proxy.enable()
     echoed, _ = round_trip(proxy.listen, b"back")
     assert echoed == b"back"
+
+
+def test_down_takes_the_proxy_down_until_it_is_removed(proxy: FaultProxy) -> None:
+    # Toxiproxy has no such toxic: `down` is its enabled=false, applied like a toxic.
+    with connect(proxy.listen) as live:
+        live.sendall(b"x")
+        assert recv_exactly(live, 1) == b"x"
+        proxy.add_toxic(Down())
+        data, _end = read_to_end(live)  # the live connection is dropped
+        assert data == b""
+    with pytest.raises(ConnectionRefusedError):
+        connect(proxy.listen, timeout=2.0).close()
+    assert proxy.toxics() == [Down()]
+    proxy.remove_toxic("down_downstream")
+    echoed, _ = round_trip(proxy.listen, b"back")
+    assert echoed == b"back"
+
+
+def test_clearing_the_toxics_brings_a_down_proxy_back(proxy: FaultProxy) -> None:
+    proxy.add_toxic(Latency(latency=1))
+    proxy.add_toxic(Down(name="outage"))
+    proxy.clear_toxics()
+    assert proxy.toxics() == []
+    echoed, _ = round_trip(proxy.listen, b"back")
+    assert echoed == b"back"
+
+
+def test_noop_forwards_unchanged(proxy: FaultProxy) -> None:
+    proxy.add_toxic(Noop(stream="upstream"))
+    proxy.add_toxic(Noop())
+    echoed, _ = round_trip(proxy.listen, PAYLOAD)
+    assert echoed == PAYLOAD
 
 
 # -- nothing left behind -----------------------------------------------------------------

@@ -214,6 +214,8 @@ class StreamStub:
         input: where the stub reads from.
         output: where the stub writes to (re-pointed when toxics are added or removed).
         task: the task running the toxic.
+        state: counters a toxic keeps for its connection across an update of its
+            attributes (``limit_data``'s bytes sent), as Toxiproxy's stub state.
     """
 
     def __init__(
@@ -231,6 +233,7 @@ class StreamStub:
         self.input = input
         self.output = output
         self.task: asyncio.Task[None] | None = None
+        self.state: dict[str, int] = {}
         self._reset = reset
         self._interrupted = False
         self._sleeper: asyncio.Future[bool] | None = None
@@ -305,6 +308,25 @@ class StreamStub:
         self.input.poke()
         if self._sleeper is not None:
             _resolve(self._sleeper, False)
+
+    def start(self) -> None:
+        """Run the toxic in a task of its own (the stub is linked into its chain)."""
+        self._interrupted = False
+        self.task = asyncio.get_running_loop().create_task(
+            self.run(), name=f"wirefault-toxic-{self.toxic.key}"
+        )
+
+    async def stop(self) -> bool:
+        """Interrupt the toxic and wait until it has passed on what it held.
+
+        Returns:
+            Whether it was still running (False: it had ended already).
+        """
+        running = self.task is not None and not self.task.done()
+        self.interrupt()
+        if self.task is not None:
+            await asyncio.wait([self.task])
+        return running
 
     async def run(self) -> None:
         """Run the toxic until it returns; an unexpected error resets the connection."""
