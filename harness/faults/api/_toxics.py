@@ -118,8 +118,12 @@ def _applied(
     """The embedded toxic for Toxiproxy's values: negatives act as 0, toxicity in [0, 1]."""
     attrs = {key: max(value, 0) for key, value in values.items()}
     direction: Stream = "upstream" if stream.lower() == "upstream" else "downstream"
+    default = name == f"{type_name}_{direction}"  # kept as wirefault writes a default name
     return TOXICS[type_name](
-        name=name, stream=direction, toxicity=min(max(toxicity, 0.0), 1.0), **attrs
+        name="" if default else name,
+        stream=direction,
+        toxicity=min(max(toxicity, 0.0), 1.0),
+        **attrs,
     )
 
 
