@@ -31,6 +31,7 @@ from _conformance_support import (
 )
 
 from wirefault.addresses import Address
+from wirefault.codecs import get_codec
 from wirefault.errors import FaultLayerError
 from wirefault.faults.base import FaultLayer, FaultProxy
 from wirefault.faults.embedded import EmbeddedFaultLayer
@@ -48,6 +49,8 @@ from wirefault.faults.toxics import (
     Timeout,
 )
 from wirefault.faults.toxiproxy import ToxiproxyFaultLayer
+from wirefault.runner import Runner, RunnerOptions
+from wirefault.scenario import AddToxic, Expect, RemoveToxic, Scenario, Send
 
 PAYLOAD = bytes(range(256)) * 256  # 64 KiB, every byte value
 
@@ -374,6 +377,33 @@ def test_down_takes_the_proxy_down_until_it_is_removed(proxy: FaultProxy) -> Non
     proxy.remove_toxic("down_downstream")
     echoed, _ = round_trip(proxy.listen, b"back")
     assert echoed == b"back"
+
+
+def test_a_scenario_takes_the_proxy_down_for_a_while_with_its_toxic_steps(
+    proxy: FaultProxy,
+) -> None:
+    # `down` as a timed state: the runner's AddToxic/RemoveToxic steps, nothing new.
+    codec = get_codec("lenprefix")
+    frame = codec.encode(b"hi")
+    scenario = Scenario(
+        steps=(
+            Send(conn=0, chunks=(frame,)),
+            Expect(conn=0),
+            AddToxic(toxic=Down()),
+            Send(conn=1, chunks=(frame,)),
+            Expect(conn=1),
+            RemoveToxic(name="down_downstream"),
+            Send(conn=2, chunks=(frame,)),
+            Expect(conn=2),
+        )
+    )
+    runner = Runner(proxy.upstream, codec, options=RunnerOptions(deadline=1.0), proxy=proxy)
+    transcript = runner.play(scenario)
+    assert [e.outcome for e in transcript.expects] == ["ok", "refused", "ok"]
+    assert transcript.conn(0).frames == [b"hi"]
+    assert transcript.conn(1).end == "refused"
+    assert transcript.conn(2).frames == [b"hi"]
+    assert proxy.toxics() == []  # the runner cleared it: the proxy is up for the next one
 
 
 def test_clearing_the_toxics_brings_a_down_proxy_back(proxy: FaultProxy) -> None:

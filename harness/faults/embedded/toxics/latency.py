@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from wirefault.faults.embedded.toxics._stream import Chunk, StreamStub, StreamToxic, register_stream
 from wirefault.faults.toxics import Latency
 
@@ -35,7 +33,7 @@ class LatencyToxic(StreamToxic):
                 if not await stub.sleep(due - stub.now()):
                     stub.send(item)
                     return
-                item = replace(item, at=max(due, item.at))
+                item = Chunk(item.data, item.offset, max(due, item.at))
             stub.send(item)
             if not isinstance(item, Chunk):
                 return
