@@ -106,8 +106,9 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass  # a signal during set-up: what was started is closed already
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        if threading.current_thread() is threading.main_thread():  # where handlers live
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     return EXIT_STOPPED
 
 
