@@ -94,6 +94,10 @@ class ByteGauge:
       connection, one direction), about what Toxiproxy's latency toxic holds
       (1,024 chunks of up to 32 KiB). Past it a stream through L seconds of
       delay runs at about IN_FLIGHT_BYTES / L, as it does through Toxiproxy.
+
+    So a link holds at most IN_FLIGHT_BYTES + HIGH bytes and one read more
+    (what was in flight when the reader paused may still come due behind a
+    slow destination).
     """
 
     HIGH = 1 << 20
