@@ -23,8 +23,9 @@ from types import TracebackType
 
 from wirefault.errors import FaultLayerError, UsageError
 from wirefault.faults.api._gojson import GoDecodeError, parse_body
-from wirefault.faults.api._http import API_VERSION, ApiServer
+from wirefault.faults.api._http import ApiServer
 from wirefault.faults.api._registry import ProxyRecord, ProxyRegistry
+from wirefault.faults.api._routes import API_VERSION
 from wirefault.faults.api._toxics import ApiError
 from wirefault.faults.embedded import EmbeddedFaultLayer
 

@@ -10,12 +10,11 @@ the embedded layer is already safe to call from any thread, so a handler is a
 few lines around a :class:`ProxyRegistry` call; a slow or stuck API client
 holds one thread of its own, never the loop that moves the proxies' bytes.
 
-Routes, statuses and bodies are Toxiproxy 2.12's (``api.go``): JSON answers,
-``{"error", "status"}`` error bodies sent as ``text/plain`` with a newline
-(Go's ``http.Error``), 404 ``404 page not found`` for an unknown path, 405
-with an empty body for a known path and another method, 403 for a
-User-Agent starting with ``Mozilla/``. The same routes under ``/wirefault/``
-speak wirefault's dialect (UDP proxies, every toxic, seeds).
+Statuses and bodies are Toxiproxy 2.12's (``api.go``; the routes are in
+``_routes.py``): JSON answers, ``{"error", "status"}`` error bodies sent as
+``text/plain`` with a newline (Go's ``http.Error``), 404 ``404 page not
+found`` for an unknown path, 405 with an empty body for a known path and
+another method, 403 for a User-Agent starting with ``Mozilla/``.
 """
 
 from __future__ import annotations
@@ -25,49 +24,22 @@ import contextlib
 import os
 import socket
 import threading
-from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from wirefault.faults.api._gojson import GoDecodeError, encode, parse_body
-from wirefault.faults.api._registry import Dialect, ProxyRecord, ProxyRegistry
-from wirefault.faults.api._toxics import GO_TOXICS, ApiError, bad_body
-from wirefault.faults.toxics import TOXICS
+from wirefault.faults.api._gojson import encode
+from wirefault.faults.api._registry import Dialect, ProxyRegistry
+from wirefault.faults.api._routes import Request, route
+from wirefault.faults.api._toxics import ApiError, bad_body
 
-__all__ = ["API_VERSION", "ApiServer"]
+__all__ = ["ApiServer"]
 
-#: The Toxiproxy release whose API this serves, with wirefault's own version as build metadata.
-API_VERSION = "2.12.0"
 #: Longest request body read (Toxiproxy sets none; a proxy list is a few KiB).
 MAX_BODY = 4 << 20
 #: Seconds a connection may stay silent mid-request or between requests (Toxiproxy: 15).
 READ_TIMEOUT = 15.0
-
-_Route = tuple[str, ...]
-_Handler = Callable[["_Request"], None]
-
-
-class _Request:
-    """One request being answered: its route arguments, body and dialect."""
-
-    def __init__(self, handler: _ApiHandler, args: list[str], dialect: Dialect) -> None:
-        self.handler = handler
-        self.args = args
-        self.dialect = dialect
-        self.registry = handler.server.registry
-
-    def body(self) -> object:
-        """The parsed JSON body.
-
-        Raises:
-            ApiError: 400 ``bad request body: ...`` with Go's decoder message.
-        """
-        try:
-            return parse_body(self.handler.read_body())
-        except GoDecodeError as exc:
-            raise bad_body(str(exc)) from None
 
 
 class ApiServer(ThreadingHTTPServer):
@@ -139,6 +111,12 @@ class _ApiHandler(BaseHTTPRequestHandler):
 
     server: ApiServer
     protocol_version = "HTTP/1.1"
+
+    @property
+    def registry(self) -> ProxyRegistry:
+        """The proxies this API manages."""
+        return self.server.registry
+
     timeout = READ_TIMEOUT
 
     def do_GET(self) -> None:
@@ -175,7 +153,7 @@ class _ApiHandler(BaseHTTPRequestHandler):
         dialect: Dialect = "toxiproxy"
         if segments[:1] == ["wirefault"] and len(segments) > 1:
             dialect, segments = "wirefault", segments[1:]
-        found = _route(segments, dialect)
+        found = route(segments, dialect)
         if found is None:
             self.reply_text(HTTPStatus.NOT_FOUND, "404 page not found\n")
             return
@@ -189,7 +167,7 @@ class _ApiHandler(BaseHTTPRequestHandler):
             self.reply_text(HTTPStatus.FORBIDDEN, "User agent not allowed\n")
             return
         try:
-            handler(_Request(self, args, dialect))
+            handler(Request(self, args, dialect))
         except ApiError as exc:
             self.reply_error(exc)
         except Exception as exc:  # as Toxiproxy's apiError: anything else is a 500
@@ -265,151 +243,3 @@ def _request_id() -> str:
     """A 20-character request id, shaped like Toxiproxy's (xid, base32hex)."""
     alphabet = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789abcdefghijklmnopqrstuv")
     return base64.b32encode(os.urandom(15)).decode().translate(alphabet)[:20]
-
-
-# -- handlers ---------------------------------------------------------------------------------
-
-
-def _proxy_index(req: _Request) -> None:
-    proxies = req.registry.proxies(req.dialect)
-    req.handler.reply_json({r.name: r.to_json(req.dialect) for r in sorted(proxies, key=_name)})
-
-
-def _name(record: ProxyRecord) -> str:
-    return record.name
-
-
-def _proxy_create(req: _Request) -> None:
-    record = req.registry.create(req.body(), req.dialect)
-    req.handler.reply_json(record.to_json(req.dialect), HTTPStatus.CREATED)
-
-
-def _populate(req: _Request) -> None:
-    records: list[ProxyRecord] | None
-    error: ApiError | None
-    try:
-        body = req.body()
-    except ApiError as exc:
-        records, error = None, exc
-    else:
-        records, error = req.registry.populate(body)
-    shown = None if not records else [r.to_json(req.dialect) for r in records]
-    answer: dict[str, object] = {}
-    if error is not None:
-        answer = {"error": error.message, "status": error.status}
-    answer["proxies"] = shown
-    req.handler.reply_json(answer, error.status if error else HTTPStatus.CREATED)
-
-
-def _proxy_show(req: _Request) -> None:
-    req.handler.reply_json(req.registry.get(req.args[0], req.dialect).to_json(req.dialect))
-
-
-def _proxy_update(req: _Request) -> None:
-    record = req.registry.update(req.args[0], req.body(), req.dialect)
-    req.handler.reply_json(record.to_json(req.dialect))
-
-
-def _proxy_delete(req: _Request) -> None:
-    req.registry.delete(req.args[0], req.dialect)
-    req.handler.reply_empty()
-
-
-def _toxic_index(req: _Request) -> None:
-    proxy = req.registry.get(req.args[0], req.dialect)
-    req.handler.reply_json(proxy.to_json(req.dialect)["toxics"])
-
-
-def _toxic_create(req: _Request) -> None:
-    toxic = req.registry.add_toxic(req.args[0], req.body(), req.dialect)
-    shown = toxic.toxiproxy_json() if req.dialect == "toxiproxy" else toxic.wirefault_json()
-    req.handler.reply_json(shown)
-
-
-def _toxic_show(req: _Request) -> None:
-    toxic = req.registry.get(req.args[0], req.dialect).toxic(req.args[1])
-    shown = toxic.toxiproxy_json() if req.dialect == "toxiproxy" else toxic.wirefault_json()
-    req.handler.reply_json(shown)
-
-
-def _toxic_update(req: _Request) -> None:
-    toxic = req.registry.update_toxic(req.args[0], req.args[1], req.body(), req.dialect)
-    shown = toxic.toxiproxy_json() if req.dialect == "toxiproxy" else toxic.wirefault_json()
-    req.handler.reply_json(shown)
-
-
-def _toxic_delete(req: _Request) -> None:
-    req.registry.remove_toxic(req.args[0], req.args[1], req.dialect)
-    req.handler.reply_empty()
-
-
-def _reset(req: _Request) -> None:
-    req.registry.reset()
-    req.handler.reply_empty()
-
-
-def _version(req: _Request) -> None:
-    from wirefault import __version__
-
-    body = f'{{"version": "{API_VERSION}+wirefault.{__version__}"}}\n'
-    req.handler.reply(HTTPStatus.OK, body.encode(), "application/json;charset=utf-8")
-
-
-def _toxic_types(req: _Request) -> None:
-    """wirefault's own: every toxic type, its default attributes, where it applies."""
-    req.handler.reply_json(
-        {
-            name: {
-                "attributes": cls().to_json()["attributes"],
-                "transports": sorted(cls.transports),
-                "toxiproxy": name in GO_TOXICS,
-            }
-            for name, cls in sorted(TOXICS.items())
-        }
-    )
-
-
-#: Path patterns ("*" is an argument) and the handler of each method.
-_ROUTES: dict[_Route, dict[str, _Handler]] = {
-    ("reset",): {"POST": _reset},
-    ("proxies",): {"GET": _proxy_index, "POST": _proxy_create},
-    ("populate",): {"POST": _populate},
-    ("proxies", "*"): {
-        "GET": _proxy_show,
-        "POST": _proxy_update,
-        "PATCH": _proxy_update,
-        "DELETE": _proxy_delete,
-    },
-    ("proxies", "*", "toxics"): {"GET": _toxic_index, "POST": _toxic_create},
-    ("proxies", "*", "toxics", "*"): {
-        "GET": _toxic_show,
-        "POST": _toxic_update,
-        "PATCH": _toxic_update,
-        "DELETE": _toxic_delete,
-    },
-    ("version",): {"GET": _version},
-}
-#: wirefault's dialect has the proxy and toxic routes, and a list of toxic types.
-_WIREFAULT_ROUTES: dict[_Route, dict[str, _Handler]] = {
-    **{route: methods for route, methods in _ROUTES.items() if route[0] == "proxies"},
-    ("toxics",): {"GET": _toxic_types},
-}
-
-
-def _route(segments: list[str], dialect: Dialect) -> tuple[dict[str, _Handler], list[str]] | None:
-    """The methods of the route matching ``segments``, and its arguments."""
-    routes = _ROUTES if dialect == "toxiproxy" else _WIREFAULT_ROUTES
-    for pattern, methods in routes.items():
-        if len(pattern) != len(segments):
-            continue
-        args = []
-        for want, got in zip(pattern, segments, strict=True):
-            if want == "*":
-                if not got:
-                    break
-                args.append(got)
-            elif want != got:
-                break
-        else:
-            return methods, args
-    return None

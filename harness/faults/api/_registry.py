@@ -21,19 +21,22 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
-from wirefault.addresses import Address, parse_address
-from wirefault.errors import FaultLayerError, UsageError
-from wirefault.faults.api._goaddr import (
-    GoAddrError,
-    TcpAddr,
-    bind_error,
-    parse_upstream,
-    resolve_tcp_addr,
+from wirefault.addresses import Address
+from wirefault.errors import FaultLayerError
+from wirefault.faults.api._goaddr import GoAddrError, TcpAddr, bind_error, resolve_tcp_addr
+from wirefault.faults.api._gojson import decode_fields
+from wirefault.faults.api._proxies import (
+    DEFAULT_LISTEN,
+    PROXY_FIELDS,
+    Dialect,
+    ProxyRecord,
+    logger_error,
+    populate_items,
+    upstream_address,
+    visible,
 )
-from wirefault.faults.api._gojson import GoObject, decode_fields, kind_of
 from wirefault.faults.api._toxics import (
     ApiError,
     ToxicRecord,
@@ -47,74 +50,7 @@ from wirefault.faults.embedded import EmbeddedFaultLayer, EmbeddedProxy
 
 __all__ = ["Dialect", "ProxyRecord", "ProxyRegistry"]
 
-Dialect = Literal["toxiproxy", "wirefault"]
-
-#: Where a proxy created without a listen address listens. Toxiproxy listens on
-#: every interface then; wirefault binds loopback unless told otherwise.
-DEFAULT_LISTEN = "127.0.0.1:0"
-_PROXY = {"name": "string", "listen": "string", "upstream": "string", "enabled": "bool"}
-_POPULATE_ITEM = 'struct { toxiproxy.Proxy; Enabled *bool "json:\\"enabled\\"" }'
 _ids = itertools.count(1)
-
-
-@dataclass
-class ProxyRecord:
-    """One proxy as the API knows it.
-
-    Attributes:
-        name: its name in the API.
-        listen: Toxiproxy's ``listen``: as given until the proxy listens, then bound.
-        upstream: as given.
-        transport: ``tcp`` or ``udp`` (UDP proxies exist only in wirefault's dialect).
-        proxy: the embedded proxy.
-        toxics: its toxics, in the order added.
-    """
-
-    name: str
-    listen: str
-    upstream: str
-    transport: Literal["tcp", "udp"]
-    proxy: EmbeddedProxy
-    toxics: list[ToxicRecord] = field(default_factory=list)
-
-    @property
-    def enabled(self) -> bool:
-        """Whether the proxy listens."""
-        return self.proxy.enabled
-
-    def toxic(self, name: str) -> ToxicRecord:
-        """The toxic called ``name``.
-
-        Raises:
-            ApiError: 404 ``toxic not found``.
-        """
-        for record in self.toxics:
-            if record.name == name:
-                return record
-        raise ApiError("toxic not found", 404)
-
-    def to_json(self, dialect: Dialect) -> dict[str, Any]:
-        """The proxy's JSON in ``dialect`` (Toxiproxy's, key for key: its ``Logger`` too)."""
-        if dialect == "wirefault":
-            return {
-                "name": self.name,
-                "listen": self.listen,
-                "upstream": self.upstream,
-                "enabled": self.enabled,
-                "transport": self.transport,
-                "toxics": [t.wirefault_json() for t in self.toxics],
-            }
-        # Toxiproxy lists the upstream chain first, then the downstream one.
-        ordered = sorted(self.toxics, key=lambda t: not t.upstream)
-        return {
-            "name": self.name,
-            "listen": self.listen,
-            "upstream": self.upstream,
-            "enabled": self.enabled,
-            # Toxiproxy's Proxy struct leaks its logger into the JSON as an empty object.
-            "Logger": {},
-            "toxics": [t.toxiproxy_json() for t in ordered],
-        }
 
 
 class ProxyRegistry:
@@ -134,7 +70,7 @@ class ProxyRegistry:
     def proxies(self, dialect: Dialect) -> list[ProxyRecord]:
         """The proxies ``dialect`` sees, in the order created."""
         with self._lock:
-            return [r for r in self._proxies.values() if _visible(r, dialect)]
+            return [r for r in self._proxies.values() if visible(r, dialect)]
 
     def get(self, name: str, dialect: Dialect) -> ProxyRecord:
         """The proxy called ``name``.
@@ -144,7 +80,7 @@ class ProxyRegistry:
         """
         with self._lock:
             record = self._proxies.get(name)
-            if record is None or not _visible(record, dialect):
+            if record is None or not visible(record, dialect):
                 raise ApiError("proxy not found", 404)
             return record
 
@@ -155,9 +91,9 @@ class ProxyRegistry:
             ApiError: 400 bad body or missing field, 409 name taken, 500 cannot listen.
         """
         fields, error = decode_fields(
-            body, _PROXY, struct_name="Proxy", value_type="toxiproxy.Proxy"
+            body, PROXY_FIELDS, struct_name="Proxy", value_type="toxiproxy.Proxy"
         )
-        error = error or _logger_error(body)
+        error = error or logger_error(body)
         if error is not None:
             raise bad_body(error)
         name, upstream = str(fields.get("name", "")), str(fields.get("upstream", ""))
@@ -202,9 +138,9 @@ class ProxyRegistry:
         with self._lock:
             record = self.get(name, dialect)
             fields, error = decode_fields(
-                body, _PROXY, struct_name="Proxy", value_type="toxiproxy.Proxy"
+                body, PROXY_FIELDS, struct_name="Proxy", value_type="toxiproxy.Proxy"
             )
-            error = error or _logger_error(body)
+            error = error or logger_error(body)
             if error is not None:
                 raise bad_body(error)
             listen = str(fields.get("listen", record.listen))
@@ -217,7 +153,9 @@ class ProxyRegistry:
             if record.listen != str(resolved) or record.upstream != upstream:
                 record.proxy.disable()
                 record.listen, record.upstream = listen, upstream
-                record.proxy.retarget(upstream=_upstream(upstream, record.transport, dialect))
+                record.proxy.retarget(
+                    upstream=upstream_address(upstream, record.transport, dialect)
+                )
             if enabled and not record.enabled:
                 self._start(record)
             elif not enabled and record.enabled:
@@ -242,7 +180,7 @@ class ProxyRegistry:
         or upstream differ, when it is stopped and replaced. Returns the proxies
         made or kept until the first error, and that error.
         """
-        items, error = _populate_items(body)
+        items, error = populate_items(body)
         if error is not None:
             return None, error
         with self._lock:
@@ -352,7 +290,7 @@ class ProxyRegistry:
 
     def _make(self, name: str, listen: str, upstream: str, dialect: Dialect) -> ProxyRecord:
         """A disabled proxy (it listens once :meth:`_start` ed)."""
-        target = _upstream(upstream, "tcp", dialect)
+        target = upstream_address(upstream, "tcp", dialect)
         transport: Literal["tcp", "udp"] = "udp" if target.transport == "udp" else "tcp"
         placeholder = Address(transport, "127.0.0.1", 0)
         try:
@@ -381,72 +319,3 @@ class ProxyRegistry:
             message = bind_error(addr, cause) if isinstance(cause, OSError) else str(exc)
             raise ApiError(message, 500) from None
         record.listen = str(TcpAddr(addr.bind_host, record.proxy.listen.port))
-
-
-def _visible(record: ProxyRecord, dialect: Dialect) -> bool:
-    return dialect == "wirefault" or record.transport == "tcp"
-
-
-def _upstream(text: str, transport: str, dialect: Dialect) -> Address:
-    """The address to dial for an upstream text (wirefault's dialect also takes udp:// and unix://)."""
-    if dialect == "wirefault" and "://" in text:
-        try:
-            return parse_address(text)
-        except UsageError as exc:
-            raise ApiError(str(exc), 400) from None
-    host, port = parse_upstream(text)
-    return Address("udp" if transport == "udp" else "tcp", host, port)
-
-
-def _logger_error(body: object) -> str | None:
-    """Toxiproxy's error for a ``Logger`` key that is not an object (its Proxy struct has one)."""
-    if not isinstance(body, GoObject):
-        return None
-    for key, value in body.pairs:
-        if key.lower() == "logger" and value is not None and not isinstance(value, GoObject):
-            return (
-                f"json: cannot unmarshal {kind_of(value)} into Go struct field "
-                "Proxy.Logger of type zerolog.Logger"
-            )
-    return None
-
-
-def _populate_items(
-    body: object,
-) -> tuple[list[tuple[str, str, str, bool]], ApiError | None]:
-    """The ``(name, listen, upstream, enabled)`` of each proxy of a ``/populate`` body."""
-    if body is None:
-        return [], None
-    if not isinstance(body, list):
-        return [], bad_body(
-            f"json: cannot unmarshal {kind_of(body)} into Go value of type []{_POPULATE_ITEM}"
-        )
-    items, first = [], None
-    for value in body:
-        proxy, error = decode_fields(
-            value,
-            {k: v for k, v in _PROXY.items() if k != "enabled"},
-            struct_name="",
-            path="Proxy",
-            value_type=_POPULATE_ITEM,
-        )
-        flag, flag_error = decode_fields(
-            value, {"enabled": "bool"}, struct_name="", value_type=_POPULATE_ITEM
-        )
-        first = first or error or flag_error
-        items.append(
-            (
-                str(proxy.get("name", "")),
-                str(proxy.get("listen", "")) or DEFAULT_LISTEN,
-                str(proxy.get("upstream", "")),
-                bool(flag.get("enabled", True)),
-            )
-        )
-    if first is not None:
-        return [], bad_body(first)
-    for i, (name, _listen, upstream, _enabled) in enumerate(items, start=1):
-        if not name:
-            return [], ApiError(f"missing required field: name at proxy {i}", 400)
-        if not upstream:
-            return [], ApiError(f"missing required field: upstream at proxy {i}", 400)
-    return items, None

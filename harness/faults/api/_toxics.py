@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from wirefault.errors import UsageError
-from wirefault.faults.api._gojson import GoFloat32, GoObject, decode_fields, kind_of
+from wirefault.faults.api._gojson import GoFloat32, GoNumber, GoObject, decode_fields, kind_of
 from wirefault.faults.toxics import TOXICS, Stream, Toxic, toxic_from_json
 
 __all__ = [
@@ -244,7 +244,7 @@ def plain(value: object) -> Any:
         return {key: plain(item) for key, item in value.pairs}
     if isinstance(value, list):
         return [plain(item) for item in value]
-    if hasattr(value, "text"):
+    if isinstance(value, GoNumber):
         text = value.text
         return float(text) if any(c in text for c in ".eE") else int(text)
     return value
