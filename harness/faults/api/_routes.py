@@ -25,7 +25,9 @@ API_VERSION = "2.12.0"
 class Replier(Protocol):
     """What a handler answers through (the HTTP handler of the connection)."""
 
-    registry: ProxyRegistry
+    @property
+    def registry(self) -> ProxyRegistry:
+        """The proxies the API manages."""
 
     def read_body(self) -> bytes:
         """The request body."""
