@@ -276,6 +276,11 @@ class Down(Toxic):
         """Whether the proxy goes down: the toxicity draw, the same for the same seed."""
         return random.Random(f"wirefault:{self.seed or 0}:down").random() < self.toxicity
 
+    def describe(self) -> str:
+        """``down (the whole proxy)``, with the toxicity when it is not 1."""
+        tox = f" toxicity={self.toxicity}" if self.toxicity < 1.0 else ""
+        return f"down (the whole proxy){tox}"
+
 
 # -- Embedded extras: exact and seedable --------------------------------------------------
 
