@@ -7,7 +7,7 @@ skipped with the reason shown — unless ``WIREFAULT_REQUIRE_TOXIPROXY=1`` (CI
 sets it), when it fails instead. The ``proxy-server`` layer is the same
 Toxiproxy client code (:class:`ToxiproxyFaultLayer`) talking to a
 ``wirefault proxy-server`` started once per session: the embedded proxy
-behind Toxiproxy's API.
+behind Toxiproxy's API (marked slow: it runs in the ``slow`` tox env).
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from wirefault.faults.base import FaultLayer, FaultProxy
 from wirefault.faults.embedded import EmbeddedFaultLayer
 from wirefault.faults.toxiproxy import ToxiproxyFaultLayer
 
-BACKENDS = ("embedded", "toxiproxy", "proxy-server")
+#: The proxy-server rounds of the suite run once, in the ``slow`` tox env, not once per
+#: Python: the same embedded proxy behind an HTTP API that test_toxiproxy_api.py checks
+#: in every env.
+BACKENDS = ("embedded", "toxiproxy", pytest.param("proxy-server", marks=pytest.mark.slow))
 
 
 @pytest.fixture(scope="session")

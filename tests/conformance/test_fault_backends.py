@@ -258,6 +258,7 @@ def test_slicer_halves_pieces_until_they_are_no_larger_than_average_size(
     assert min(sizes) <= 7, sizes  # a late read may join two pieces, never split one
 
 
+@pytest.mark.slow  # two seconds a backend; what it checks does not depend on the Python
 def test_timeout_is_an_idle_timeout_that_every_chunk_restarts(proxy: FaultProxy) -> None:
     # The README: "closes the connection after timeout". Toxiproxy restarts the clock
     # on every chunk, so a connection that keeps sending more often than that stays open.
@@ -464,7 +465,9 @@ def test_closing_a_layer_leaves_nothing_behind(backend_name: str) -> None:
     assert eventually(lambda: open_fds() <= fds), f"{open_fds()} fds open, {fds} before"
 
 
-@pytest.mark.parametrize("server", ["toxiproxy", "proxy-server"])
+@pytest.mark.parametrize(
+    "server", ["toxiproxy", pytest.param("proxy-server", marks=pytest.mark.slow)]
+)
 def test_closing_a_connected_layer_deletes_its_proxies_only(
     request: pytest.FixtureRequest, server: str, echo: EchoServer
 ) -> None:
