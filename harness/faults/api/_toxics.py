@@ -6,8 +6,9 @@ the stream matched case-insensitively but shown as written, the name
 ``TYPE_STREAM`` by default, attributes decoded into the toxic's Go struct
 (integers only; unknown keys ignored; negative values accepted). What the
 embedded proxy applies is the matching :class:`~wirefault.faults.toxics.Toxic`:
-negative values act as 0 and toxicity is held to [0, 1], which is what they
-do in Toxiproxy's own toxics.
+negative values act as 0 and toxicity is held to [0, 1], which is what
+Toxiproxy's toxics make of them (all but a negative bandwidth ``rate``, which
+crashes toxiproxy-server at the first byte).
 
 wirefault's routes take any toxic of :mod:`wirefault.faults.toxics` in its
 own JSON form (:meth:`~wirefault.faults.toxics.Toxic.to_json`), with ``seed``
