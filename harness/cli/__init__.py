@@ -33,7 +33,7 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 # Subcommand modules, in the order `wirefault --help` lists them.
-_COMMANDS = ("fuzz", "replay", "show", "proxy", "serve", "targets")
+_COMMANDS = ("fuzz", "replay", "show", "proxy", "proxy_server", "serve", "targets")
 
 
 class _Command(Protocol):

@@ -28,7 +28,7 @@ from wirefault.faults.toxics import Toxic, parse_toxic
 
 if TYPE_CHECKING:
     from wirefault.codecs.base import Codec
-    from wirefault.faults.base import FaultLayer
+    from wirefault.faults.base import FaultLayer, FaultProxy
 
 __all__ = ["add_parser", "run"]
 
@@ -37,6 +37,8 @@ toxics: TYPE:attr=value,... with Toxiproxy's names and units, e.g.
   latency:latency=200,jitter=20   bandwidth:rate=100,stream=upstream   reset_peer:timeout=500
   timeout:timeout=0   slicer:average_size=4,delay=1000   limit_data:bytes=1024
   split:offsets=1/5   corrupt:offsets=3,mask=1   drop:indices=0/2   (embedded only)
+--api HOST:PORT serves Toxiproxy's HTTP API for this proxy (named 'wirefault'), so that
+  toxiproxy-cli -h HOST:PORT toxic add -t latency -a latency=100 wirefault  changes it live.
 exit status: 0 after SIGINT or SIGTERM, 2 for a bad option or a backend that fails.
 examples:
   wirefault proxy --upstream 127.0.0.1:6379 --listen 127.0.0.1:16379 --toxic latency:latency=100
@@ -106,6 +108,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="a toxic to apply; repeat for several",
     )
     _add_record_options(p)
+    p.add_argument(
+        "--api",
+        type=_listen,
+        metavar="HOST:PORT",
+        help="also serve Toxiproxy's HTTP API there, to change the toxics while it runs "
+        "(embedded backend; the proxy is called 'wirefault')",
+    )
     p.set_defaults(func=run)
 
 
@@ -183,6 +192,13 @@ def _plan(args: argparse.Namespace) -> _Plan:
     if args.udp and upstream.transport != "udp":
         raise UsageError(f"--udp needs a UDP upstream (HOST:PORT or udp://...), got {text!r}")
     backend: str | None = args.backend
+    if args.api is not None:
+        if backend == "toxiproxy":
+            raise UsageError(
+                "--api serves the embedded proxy; with --backend toxiproxy use toxiproxy-server's "
+                "own API instead (or drop --backend)"
+            )
+        backend = "embedded"
     if upstream.transport == "unix":
         if backend == "toxiproxy":
             raise UsageError(
@@ -216,6 +232,27 @@ def _open_layer(plan: _Plan, toxics: list[Toxic]) -> FaultLayer:
             f"{', '.join(t.describe() for t in unsupported)} on {plan.transport}; {hint}"
         )
     return layer
+
+
+#: The name of the proxy in the API of ``--api`` (``toxiproxy-cli inspect wirefault``).
+API_PROXY_NAME = "wirefault"
+
+
+@contextmanager
+def _api(where: tuple[str, int] | None, layer: FaultLayer, proxy: FaultProxy) -> Iterator[None]:
+    """Serve Toxiproxy's API for ``proxy`` at ``where`` (nothing when None) while inside."""
+    if where is None:
+        yield
+        return
+    from wirefault.faults.api import ToxiproxyApi
+    from wirefault.faults.embedded import EmbeddedFaultLayer, EmbeddedProxy
+
+    if not isinstance(layer, EmbeddedFaultLayer) or not isinstance(proxy, EmbeddedProxy):
+        raise UsageError(f"--api needs the embedded backend, not {layer.backend}")
+    with ToxiproxyApi(layer, host=where[0], port=where[1]) as api:
+        api.registry.adopt(proxy)
+        print(f"api on {api.url} (proxy {proxy.name})", flush=True)
+        yield
 
 
 class _Stop(Exception):
@@ -278,10 +315,13 @@ def run(args: argparse.Namespace) -> int:
         with _stop_signals() as gate, _open_layer(plan, toxics) as layer:
             # With --record, the recorder takes --listen and the proxy a free port behind it.
             behind = Address(plan.listen.transport, "127.0.0.1", 0)
-            proxy = layer.open_proxy(plan.upstream, listen=behind if args.record else plan.listen)
+            name = API_PROXY_NAME if args.api else None
+            proxy = layer.open_proxy(
+                plan.upstream, listen=behind if args.record else plan.listen, name=name
+            )
             for toxic in toxics:
                 proxy.add_toxic(toxic)
-            with _recording(args, recording, proxy.listen) as listen:
+            with _recording(args, recording, proxy.listen) as listen, _api(args.api, layer, proxy):
                 print(f"listening on {listen.hostport} (backend {layer.backend})", flush=True)
                 for toxic in toxics:
                     print(f"toxic {toxic.key}: {toxic.describe()}", flush=True)

@@ -6,7 +6,8 @@ Two backends implement :class:`FaultLayer` (see :mod:`wirefault.faults.base`):
   (``TOXIPROXY_URL``) or starts (``toxiproxy-server`` from ``TOXIPROXY_SERVER``
   or PATH): TCP only, Toxiproxy's own toxics;
 * ``embedded`` — wirefault's asyncio proxy: every Toxiproxy toxic plus exact,
-  seedable ones, UDP, and unix-socket upstreams.
+  seedable ones, UDP, and unix-socket upstreams. :mod:`wirefault.faults.api`
+  serves Toxiproxy's own HTTP API over it (``wirefault proxy-server``).
 
 :func:`open_fault_layer` picks one. ``auto`` prefers the real Toxiproxy when one
 can be had, so that faults are the ones the rest of the world tests with, and
@@ -25,10 +26,12 @@ from wirefault.faults.toxics import (
     Bandwidth,
     Corrupt,
     Delay,
+    Down,
     Drop,
     Duplicate,
     Latency,
     LimitData,
+    Noop,
     Reorder,
     ResetPeer,
     Slicer,
@@ -47,12 +50,14 @@ __all__ = [
     "Bandwidth",
     "Corrupt",
     "Delay",
+    "Down",
     "Drop",
     "Duplicate",
     "FaultLayer",
     "FaultProxy",
     "Latency",
     "LimitData",
+    "Noop",
     "Reorder",
     "ResetPeer",
     "Slicer",

@@ -15,6 +15,8 @@ timeout        timeout (ms; 0 = drop data, never close)    both
 reset_peer     timeout (ms)                                both
 slicer         average_size, size_variation (B), delay µs  both
 limit_data     bytes                                       both
+noop           (none: forwards unchanged)                  both
+down           (none: the whole proxy is down)             both (TCP, UDP)
 split          offsets (B), delay (µs)                     embedded
 corrupt        offsets (B), mask, indices                  embedded (TCP, UDP)
 drop           indices, probability                        embedded (UDP)
@@ -33,11 +35,18 @@ other randomness) and ``connection`` (apply to the n-th connection only,
 counting from 0 in accept order among the connections accepted since the toxic
 was added, so a scenario that adds its toxics first can aim at its own n-th
 connection however long the proxy has been up).
+
+``down`` is not a fault on the data but a state of the proxy, as Toxiproxy's
+``enabled=false``: while it is applied the listener is closed and every
+connection dropped; removing it brings the proxy back on the same address.
+It lets a scenario take its proxy down for a while with the same add and
+remove steps as any toxic.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar, cast
@@ -50,10 +59,12 @@ __all__ = [
     "Bandwidth",
     "Corrupt",
     "Delay",
+    "Down",
     "Drop",
     "Duplicate",
     "Latency",
     "LimitData",
+    "Noop",
     "Reorder",
     "ResetPeer",
     "Slicer",
@@ -102,6 +113,8 @@ class Toxic:
     backends: ClassVar[frozenset[Backend]] = frozenset({"toxiproxy", "embedded"})
     #: Transports it applies to.
     transports: ClassVar[frozenset[str]] = frozenset({"tcp"})
+    #: A state of the whole proxy (``down``), not a fault on its connections' data.
+    proxy_level: ClassVar[bool] = False
 
     name: str = ""
     stream: Stream = "downstream"
@@ -230,6 +243,43 @@ class LimitData(Toxic):
 
     type: ClassVar[str] = "limit_data"
     bytes: int = 0
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class Noop(Toxic):
+    """Forward everything unchanged (Toxiproxy's ``noop``)."""
+
+    type: ClassVar[str] = "noop"
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class Down(Toxic):
+    """Take the whole proxy down while applied: listener closed, connections dropped.
+
+    Toxiproxy's ``enabled=false`` as a toxic, so that a scenario can add and
+    remove it like any other. ``stream`` does not matter; ``toxicity`` is the
+    chance that the proxy goes down at all, drawn once from ``seed``.
+    """
+
+    type: ClassVar[str] = "down"
+    transports: ClassVar[frozenset[str]] = frozenset({"tcp", "udp"})
+    proxy_level: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.connection is not None:
+            raise UsageError("down: connection= does not apply; down takes the whole proxy down")
+
+    def goes_down(self) -> bool:
+        """Whether the proxy goes down: the toxicity draw, the same for the same seed."""
+        return random.Random(f"wirefault:{self.seed or 0}:down").random() < self.toxicity
+
+    def describe(self) -> str:
+        """``down (the whole proxy)``, with the toxicity when it is not 1."""
+        tox = f" toxicity={self.toxicity}" if self.toxicity < 1.0 else ""
+        return f"down (the whole proxy){tox}"
 
 
 # -- Embedded extras: exact and seedable --------------------------------------------------

@@ -25,7 +25,7 @@ from urllib.parse import quote
 from wirefault.addresses import Address, parse_hostport
 from wirefault.errors import FaultLayerError, UsageError
 from wirefault.faults.base import FaultLayer, FaultProxy
-from wirefault.faults.toxics import Toxic
+from wirefault.faults.toxics import Down, Toxic
 from wirefault.faults.toxiproxy_api import ToxiproxyClient, ToxiproxyRefused
 from wirefault.faults.toxiproxy_server import ToxiproxyServer
 
@@ -74,6 +74,8 @@ class ToxiproxyProxy(FaultProxy):
         self._client = client
         self._on_close = on_close
         self._toxics: dict[str, Toxic] = {}
+        #: Names of the ``down`` toxics that disabled the proxy.
+        self._downed: set[str] = set()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -89,6 +91,9 @@ class ToxiproxyProxy(FaultProxy):
             raise FaultLayerError(
                 f"Toxiproxy cannot apply {toxic.describe()}: {reason}; use --backend embedded"
             )
+        if isinstance(toxic, Down):
+            self._go_down(toxic)
+            return
         body = {
             "name": toxic.key,
             "type": toxic.type,
@@ -108,12 +113,36 @@ class ToxiproxyProxy(FaultProxy):
         with self._lock:
             self._toxics[toxic.key] = toxic
 
+    def _go_down(self, toxic: Down) -> None:
+        """``down`` is Toxiproxy's ``enabled=false``: the proxy, not a toxic on the server."""
+        with self._lock:
+            if toxic.key in self._toxics:
+                raise FaultLayerError(
+                    f"proxy {self.name} already has a toxic named {toxic.key!r}; "
+                    "remove it first or give the new one another name"
+                )
+        if toxic.goes_down():
+            self.disable()
+            self._downed.add(toxic.key)
+        with self._lock:
+            self._toxics[toxic.key] = toxic
+
     def remove_toxic(self, name: str) -> None:
-        """Remove the toxic called ``name``.
+        """Remove the toxic called ``name`` (removing ``down`` enables the proxy again).
 
         Raises:
             FaultLayerError: the proxy has no such toxic, or a server error.
         """
+        with self._lock:
+            down = isinstance(self._toxics.get(name), Down)
+            if down:
+                del self._toxics[name]
+        if down:
+            if name in self._downed:
+                self._downed.discard(name)
+                if not self._downed:
+                    self.enable()
+            return
         try:
             self._client.request("DELETE", _path(self.name, "toxics", name))
         except ToxiproxyRefused as exc:

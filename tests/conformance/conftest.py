@@ -2,9 +2,12 @@
 
 The ``embedded`` layer is made per test. The ``toxiproxy`` layer uses
 ``$TOXIPROXY_URL`` when set, else starts a real ``toxiproxy-server`` once per
-session (per xdist worker). Without either, the Toxiproxy half of the suite is
+session (per xdist worker). Without either, the Toxiproxy part of the suite is
 skipped with the reason shown — unless ``WIREFAULT_REQUIRE_TOXIPROXY=1`` (CI
-sets it), when it fails instead.
+sets it), when it fails instead. The ``proxy-server`` layer is the same
+Toxiproxy client code (:class:`ToxiproxyFaultLayer`) talking to a
+``wirefault proxy-server`` started once per session: the embedded proxy
+behind Toxiproxy's API (marked slow: it runs in the ``slow`` tox env).
 """
 
 from __future__ import annotations
@@ -13,13 +16,17 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from _api_support import ProxyServer
 from _conformance_support import EchoServer, need_toxiproxy
 
 from wirefault.faults.base import FaultLayer, FaultProxy
 from wirefault.faults.embedded import EmbeddedFaultLayer
 from wirefault.faults.toxiproxy import ToxiproxyFaultLayer
 
-BACKENDS = ("embedded", "toxiproxy")
+#: The proxy-server rounds of the suite run once, in the ``slow`` tox env, not once per
+#: Python: the same embedded proxy behind an HTTP API that test_toxiproxy_api.py checks
+#: in every env.
+BACKENDS = ("embedded", "toxiproxy", pytest.param("proxy-server", marks=pytest.mark.slow))
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +36,21 @@ def toxiproxy_layer() -> Iterator[ToxiproxyFaultLayer]:
     url = os.environ.get("TOXIPROXY_URL")
     layer = ToxiproxyFaultLayer.connect(url) if url else ToxiproxyFaultLayer.start()
     with layer:
+        yield layer
+
+
+@pytest.fixture(scope="session")
+def proxy_server() -> Iterator[ProxyServer]:
+    """A ``wirefault proxy-server`` for the session, stopped at its end."""
+    server = ProxyServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def proxy_server_layer(proxy_server: ProxyServer) -> Iterator[ToxiproxyFaultLayer]:
+    """The Toxiproxy backend's client code, pointed at ``wirefault proxy-server``."""
+    with ToxiproxyFaultLayer.connect(proxy_server.url) as layer:
         yield layer
 
 
@@ -44,9 +66,16 @@ def embedded_layer() -> Iterator[EmbeddedFaultLayer]:
 
 
 @pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> FaultLayer:
-    """Each fault backend in turn."""
-    layer: FaultLayer = request.getfixturevalue(f"{request.param}_layer")
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """Each fault backend's name in turn."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest, backend_name: str) -> FaultLayer:
+    """Each fault backend in turn (``proxy-server`` is a Toxiproxy layer, like ``toxiproxy``)."""
+    layer: FaultLayer = request.getfixturevalue(f"{backend_name.replace('-', '_')}_layer")
     return layer
 
 

@@ -8,16 +8,21 @@ from Toxiproxy on purpose, the test says so.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import socket
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
+from _api_support import ProxyServer
 from _conformance_support import (
     EchoServer,
     connect,
     eventually,
+    need_toxiproxy,
     open_fds,
     pid_alive,
     read_to_end,
@@ -26,14 +31,17 @@ from _conformance_support import (
 )
 
 from wirefault.addresses import Address
+from wirefault.codecs import get_codec
 from wirefault.errors import FaultLayerError
 from wirefault.faults.base import FaultLayer, FaultProxy
 from wirefault.faults.embedded import EmbeddedFaultLayer
 from wirefault.faults.toxics import (
     Bandwidth,
     Corrupt,
+    Down,
     Latency,
     LimitData,
+    Noop,
     ResetPeer,
     Slicer,
     SlowClose,
@@ -41,6 +49,8 @@ from wirefault.faults.toxics import (
     Timeout,
 )
 from wirefault.faults.toxiproxy import ToxiproxyFaultLayer
+from wirefault.runner import Runner, RunnerOptions
+from wirefault.scenario import AddToxic, Expect, RemoveToxic, Scenario, Send
 
 PAYLOAD = bytes(range(256)) * 256  # 64 KiB, every byte value
 
@@ -215,6 +225,59 @@ def test_slow_close_delays_eof(proxy: FaultProxy) -> None:
     assert 0.25 <= seconds < 3.0
 
 
+# -- where the real Toxiproxy differs from its README (docs/CLI.md) -----------------------
+
+
+def test_bandwidth_rate_zero_stalls_the_stream_until_removed(
+    proxy: FaultProxy, echo: EchoServer
+) -> None:
+    # The README reads "limit to rate KB/s"; with rate=0, Toxiproxy 2.12 passes nothing
+    # (its loop sends empty pieces forever), not even the EOF, until the toxic goes.
+    proxy.add_toxic(Bandwidth(rate=0))
+    with connect(proxy.listen) as sock:
+        sock.sendall(b"stalled")
+        assert eventually(lambda: echo.connection(0).data == b"stalled")
+        readable, _, _ = select.select([sock], [], [], 0.3)
+        assert not readable  # the echo is held (an absence: a short wait is all it can take)
+        proxy.remove_toxic("bandwidth_downstream")
+        assert recv_exactly(sock, 7) == b"stalled"
+
+
+def test_slicer_halves_pieces_until_they_are_no_larger_than_average_size(
+    proxy: FaultProxy, echo: EchoServer
+) -> None:
+    # The README calls average_size "the size of an average packet"; Toxiproxy halves
+    # each chunk while a piece is over it, so 200 bytes at average_size=10 become 32
+    # pieces of 6 or 7 bytes, not 20 of about 10.
+    proxy.add_toxic(Slicer(average_size=10, size_variation=0, delay=20_000, stream="upstream"))
+    with connect(proxy.listen) as sock:
+        sock.sendall(PAYLOAD[:200])
+        assert recv_exactly(sock, 200) == PAYLOAD[:200]
+    sizes = echo.connection(0).sizes
+    assert len(sizes) > 20, sizes  # more pieces than 200 / average_size
+    assert min(sizes) <= 7, sizes  # a late read may join two pieces, never split one
+
+
+@pytest.mark.slow  # two seconds a backend; what it checks does not depend on the Python
+def test_timeout_is_an_idle_timeout_that_every_chunk_restarts(proxy: FaultProxy) -> None:
+    # The README: "closes the connection after timeout". Toxiproxy restarts the clock
+    # on every chunk, so a connection that keeps sending more often than that stays open.
+    proxy.add_toxic(Timeout(timeout=800))
+    with connect(proxy.listen) as sock:
+        start = time.monotonic()
+        for _ in range(10):  # 1 s of traffic, a chunk every 0.1 s: longer than the timeout
+            sock.sendall(b"tick")
+            time.sleep(0.1)  # the pace of the traffic under test, not a synchronisation
+        readable, _, _ = select.select([sock], [], [], 0)
+        assert not readable, "closed while data kept coming"
+        last = time.monotonic()
+        data, _end = read_to_end(sock)
+        idle = time.monotonic() - last
+    assert data == b""
+    assert last - start >= 1.0
+    assert 0.5 <= idle < 5.0
+
+
 def test_toxicity_zero_never_applies(proxy: FaultProxy) -> None:
     proxy.add_toxic(Latency(latency=1000, toxicity=0.0))
     for _ in range(5):
@@ -301,42 +364,119 @@ def test_disabled_proxy_refuses_connections_and_enable_recovers(proxy: FaultProx
     assert echoed == b"back"
 
 
+def test_down_takes_the_proxy_down_until_it_is_removed(proxy: FaultProxy) -> None:
+    # Toxiproxy has no such toxic: `down` is its enabled=false, applied like a toxic.
+    with connect(proxy.listen) as live:
+        live.sendall(b"x")
+        assert recv_exactly(live, 1) == b"x"
+        proxy.add_toxic(Down())
+        data, _end = read_to_end(live)  # the live connection is dropped
+        assert data == b""
+    with pytest.raises(ConnectionRefusedError):
+        connect(proxy.listen, timeout=2.0).close()
+    assert proxy.toxics() == [Down()]
+    proxy.remove_toxic("down_downstream")
+    echoed, _ = round_trip(proxy.listen, b"back")
+    assert echoed == b"back"
+
+
+def test_a_scenario_takes_the_proxy_down_for_a_while_with_its_toxic_steps(
+    proxy: FaultProxy,
+) -> None:
+    # `down` as a timed state: the runner's AddToxic/RemoveToxic steps, nothing new.
+    codec = get_codec("lenprefix")
+    frame = codec.encode(b"hi")
+    scenario = Scenario(
+        steps=(
+            Send(conn=0, chunks=(frame,)),
+            Expect(conn=0),
+            AddToxic(toxic=Down()),
+            Send(conn=1, chunks=(frame,)),
+            Expect(conn=1),
+            RemoveToxic(name="down_downstream"),
+            Send(conn=2, chunks=(frame,)),
+            Expect(conn=2),
+        )
+    )
+    runner = Runner(proxy.upstream, codec, options=RunnerOptions(deadline=1.0), proxy=proxy)
+    transcript = runner.play(scenario)
+    assert [e.outcome for e in transcript.expects] == ["ok", "refused", "ok"]
+    assert transcript.conn(0).frames == [b"hi"]
+    assert transcript.conn(1).end == "refused"
+    assert transcript.conn(2).frames == [b"hi"]
+    assert proxy.toxics() == []  # the runner cleared it: the proxy is up for the next one
+
+
+def test_clearing_the_toxics_brings_a_down_proxy_back(proxy: FaultProxy) -> None:
+    proxy.add_toxic(Latency(latency=1))
+    proxy.add_toxic(Down(name="outage"))
+    proxy.clear_toxics()
+    assert proxy.toxics() == []
+    echoed, _ = round_trip(proxy.listen, b"back")
+    assert echoed == b"back"
+
+
+def test_noop_forwards_unchanged(proxy: FaultProxy) -> None:
+    proxy.add_toxic(Noop(stream="upstream"))
+    proxy.add_toxic(Noop())
+    echoed, _ = round_trip(proxy.listen, PAYLOAD)
+    assert echoed == PAYLOAD
+
+
 # -- nothing left behind -----------------------------------------------------------------
 
 
-def _fresh_layer(name: str) -> FaultLayer:
+@contextlib.contextmanager
+def _fresh_layer(name: str) -> Iterator[tuple[FaultLayer, int | None]]:
+    """A layer of its own for ``name``, and the pid of the server behind it (if any)."""
     if name == "embedded":
-        return EmbeddedFaultLayer()
-    url = os.environ.get("TOXIPROXY_URL")
-    return ToxiproxyFaultLayer.connect(url) if url else ToxiproxyFaultLayer.start()
+        yield EmbeddedFaultLayer(), None
+    elif name == "proxy-server":
+        server = ProxyServer()
+        try:
+            yield ToxiproxyFaultLayer.connect(server.url), server.pid
+        finally:
+            server.close()
+    else:
+        url = os.environ.get("TOXIPROXY_URL")
+        layer = ToxiproxyFaultLayer.connect(url) if url else ToxiproxyFaultLayer.start()
+        yield layer, layer.server.pid if layer.server else None
 
 
-def test_closing_a_layer_leaves_nothing_behind(backend: FaultLayer) -> None:
+def test_closing_a_layer_leaves_nothing_behind(backend_name: str) -> None:
+    if backend_name == "toxiproxy":
+        need_toxiproxy()
     fds, threads = open_fds(), threading.active_count()
     echo = EchoServer()
-    layer = _fresh_layer(backend.backend)
-    with layer:
-        opened = [layer.open_proxy(echo.address) for _ in range(2)]
-        opened[0].add_toxic(Latency(latency=10))
-        for each in opened:
-            assert round_trip(each.listen, b"leak?")[0] == b"leak?"
-        server = layer.server if isinstance(layer, ToxiproxyFaultLayer) else None
+    with _fresh_layer(backend_name) as (layer, pid):
+        with layer:
+            opened = [layer.open_proxy(echo.address) for _ in range(2)]
+            opened[0].add_toxic(Latency(latency=10))
+            for each in opened:
+                assert round_trip(each.listen, b"leak?")[0] == b"leak?"
+            server = layer.server if isinstance(layer, ToxiproxyFaultLayer) else None
+        if server is not None:
+            assert not pid_alive(server.pid), f"toxiproxy-server pid {server.pid} survived close()"
+            assert not server.log_path.exists()
     echo.close()
-    if server is not None:
-        assert not pid_alive(server.pid), f"toxiproxy-server pid {server.pid} survived close()"
-        assert not server.log_path.exists()
+    if pid is not None:
+        assert eventually(lambda: not pid_alive(pid)), f"server pid {pid} outlived its stop"
     assert eventually(lambda: threading.active_count() <= threads), threading.enumerate()
     assert eventually(lambda: open_fds() <= fds), f"{open_fds()} fds open, {fds} before"
 
 
+@pytest.mark.parametrize(
+    "server", ["toxiproxy", pytest.param("proxy-server", marks=pytest.mark.slow)]
+)
 def test_closing_a_connected_layer_deletes_its_proxies_only(
-    toxiproxy_layer: ToxiproxyFaultLayer, echo: EchoServer
+    request: pytest.FixtureRequest, server: str, echo: EchoServer
 ) -> None:
-    keep = toxiproxy_layer.open_proxy(echo.address)
+    shared: ToxiproxyFaultLayer = request.getfixturevalue(f"{server.replace('-', '_')}_layer")
+    keep = shared.open_proxy(echo.address)
     try:
-        with ToxiproxyFaultLayer.connect(toxiproxy_layer.url) as borrowed:
+        with ToxiproxyFaultLayer.connect(shared.url) as borrowed:
             names = [borrowed.open_proxy(echo.address).name for _ in range(2)]
-        on_server = toxiproxy_layer.client.request("GET", "/proxies")
+        on_server = shared.client.request("GET", "/proxies")
         assert isinstance(on_server, dict)
         assert not set(names) & set(on_server)
         assert keep.name in on_server  # the server and other proxies live on

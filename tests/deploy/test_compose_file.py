@@ -158,6 +158,39 @@ def test_toxiproxy_api_binds_loopback_on_the_port_the_fault_layer_assumes() -> N
     assert parse_api_url(f"http://{LOOPBACK}") == (LOOPBACK, port)
 
 
+def proxy_server_service() -> dict[str, Any]:
+    """The service that runs ``wirefault proxy-server``."""
+    found = [s for s in services().values() if s.get("command", [None])[0] == "proxy-server"]
+    assert len(found) == 1, "expected one service running wirefault proxy-server"
+    return found[0]
+
+
+def test_the_proxy_server_parses_as_wirefault_proxy_server_on_the_toxiproxy_api_address() -> None:
+    # An alternative to the official image: the same API on the same loopback address.
+    args = build_parser().parse_args(proxy_server_service()["command"])
+    assert args.command == "proxy-server"
+    toxiproxy = toxiproxy_service()["command"]
+    assert args.host == flag_value(toxiproxy, "-host", "--host") == LOOPBACK
+    assert args.port == int(flag_value(toxiproxy, "-port", "--port")) == DEFAULT_PORT
+
+
+def test_the_proxy_server_starts_only_when_asked_for_instead_of_toxiproxy() -> None:
+    # Both want 127.0.0.1:8474: the alternative has a profile, the default set does not.
+    assert proxy_server_service().get("profiles"), "proxy-server needs a profile"
+    assert not toxiproxy_service().get("profiles")
+    served = [int(flag_value(s["command"], "--port")) for s in server_services().values()]
+    assert DEFAULT_PORT not in served
+    text = COMPOSE.read_text(encoding="utf-8")
+    profile = proxy_server_service()["profiles"][0]
+    assert f"docker compose --profile {profile} up -d proxy-server" in text
+
+
+def test_the_proxy_server_runs_the_image_that_ships_wirefault() -> None:
+    service = proxy_server_service()
+    assert service.get("build", {}).get("dockerfile") == "docker/Dockerfile"
+    assert service.get("network_mode") == "host"
+
+
 def test_the_documented_toxiproxy_url_matches_the_composed_api() -> None:
     port = flag_value(toxiproxy_service()["command"], "-port", "--port")
     url = f"TOXIPROXY_URL=http://{LOOPBACK}:{port}"

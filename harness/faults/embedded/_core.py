@@ -142,6 +142,33 @@ class ToxicTable:
             f"proxy {self._proxy!r} has no toxic named {key!r}; toxics present: {present}"
         )
 
+    def replace(self, toxic: Toxic) -> AppliedToxic:
+        """Put ``toxic`` in the place of the toxic of the same name (new attributes, toxicity).
+
+        Raises:
+            FaultLayerError: no toxic of that name, or one of another type or stream.
+        """
+        with self._lock:
+            now = self.snapshot
+            for i, entry in enumerate(now.entries):
+                if entry.toxic.key != toxic.key:
+                    continue
+                old = entry.toxic
+                if (old.type, old.stream) != (toxic.type, toxic.stream):
+                    raise FaultLayerError(
+                        f"toxic {toxic.key!r} on proxy {self._proxy!r} is a {old.type} toxic "
+                        f"on {old.stream}; an update keeps its type and stream (remove it and "
+                        "add a new one to change them)"
+                    )
+                new = AppliedToxic(toxic, entry.base, entry.serial)
+                entries = (*now.entries[:i], new, *now.entries[i + 1 :])
+                self.snapshot = ToxicSnapshot(now.serial, entries)
+                return new
+        present = ", ".join(e.toxic.key for e in now.entries) or "none"
+        raise FaultLayerError(
+            f"proxy {self._proxy!r} has no toxic named {toxic.key!r}; toxics present: {present}"
+        )
+
     def clear(self) -> tuple[AppliedToxic, ...]:
         """Forget every toxic; the ones forgotten, in the order added."""
         with self._lock:
@@ -183,6 +210,28 @@ class ProxyCore(abc.ABC):
     @abc.abstractmethod
     async def detach(self, entries: tuple[AppliedToxic, ...]) -> None:
         """Take ``entries`` (already gone from :attr:`table`) off every live connection."""
+
+    @abc.abstractmethod
+    async def reconfigure(self, entry: AppliedToxic) -> None:
+        """Give every live connection ``entry``'s new attributes and toxicity.
+
+        A connection the toxic applied to runs it on with the new attributes;
+        the toxicity is decided again from the same per-connection draw, so a
+        toxic may start or stop applying to a connection (without cleanup).
+        """
+
+    async def update_toxic(self, toxic: Toxic) -> None:
+        """Change the attributes and toxicity of the toxic called ``toxic.key``.
+
+        Raises:
+            FaultLayerError: no toxic of that name, or a change of type or stream.
+        """
+        await self.reconfigure(self.table.replace(toxic))
+
+    @property
+    @abc.abstractmethod
+    def serving(self) -> bool:
+        """Whether the listener is open (enabled)."""
 
     async def remove_toxic(self, key: str) -> None:
         """Remove the toxic ``key`` from the table and from every live connection.

@@ -83,30 +83,39 @@ class Link:
 
     # -- toxics ------------------------------------------------------------------------------
 
-    def add(self, toxic: Toxic, rng: random.Random) -> None:
-        """Append a stub running ``toxic`` to the end of the chain and start it."""
-        queue = ChunkQueue(self.gauge)
-        stub = StreamStub(toxic, STREAM_TOXICS[toxic.type], rng, queue, self._tail, self._reset)
-        if self.stubs:
-            self.stubs[-1].output = queue
+    def add(self, toxic: Toxic, rng: random.Random, index: int | None = None) -> None:
+        """Put a stub running ``toxic`` into the chain at ``index`` (default: the end); start it.
+
+        What is queued past that point already does not go through the new toxic.
+        """
+        index = len(self.stubs) if index is None else index
+        impl = STREAM_TOXICS[toxic.type]
+        queue = ChunkQueue(self.gauge, in_flight=impl.delays)
+        after = self.stubs[index].input if index < len(self.stubs) else self._tail
+        stub = StreamStub(toxic, impl, rng, queue, after, self._reset)
+        if index > 0:
+            self.stubs[index - 1].output = queue
         else:
             self._head = queue
-        self.stubs.append(stub)
-        stub.task = asyncio.get_running_loop().create_task(
-            stub.run(), name=f"wirefault-toxic-{toxic.key}"
-        )
+        self.stubs.insert(index, stub)
+        stub.start()
 
-    async def remove(self, key: str) -> None:
-        """Take the stub for toxic ``key`` out of the chain (no-op if it has none)."""
-        found = [i for i, s in enumerate(self.stubs) if s.toxic.key == key]
-        if not found:
+    def find(self, key: str) -> StreamStub | None:
+        """The stub running the toxic called ``key``, if this link has one."""
+        return next((s for s in self.stubs if s.toxic.key == key), None)
+
+    async def remove(self, key: str, *, cleanup: bool = True) -> None:
+        """Take the stub for toxic ``key`` out of the chain (no-op if it has none).
+
+        With ``cleanup``, a toxic that was still running gets its cleanup (a
+        removed ``timeout`` closes the connection); without, it just stops, as
+        when an update no longer selects this connection.
+        """
+        stub = self.find(key)
+        if stub is None:
             return
-        stub = self.stubs[found[0]]
-        running = stub.task is not None and not stub.task.done()
-        stub.interrupt()
-        if stub.task is not None:
-            await asyncio.wait([stub.task])
-        if running:
+        running = await stub.stop()
+        if running and cleanup:
             stub.impl.cleanup(stub)
         # Between here and the end nothing awaits: the splice below is atomic.
         while (item := stub.input.pop()) is not None:
@@ -117,6 +126,23 @@ class Link:
         else:
             self.stubs[index - 1].output = stub.output
         del self.stubs[index]
+
+    async def update(self, toxic: Toxic) -> bool:
+        """Run the stub of ``toxic.key`` on with ``toxic``'s attributes; False if there is none.
+
+        The old run passes on what it holds (a chunk waiting out its latency
+        leaves at once, as in Toxiproxy); the stub keeps its place, its queue,
+        its random generator and :attr:`StreamStub.state`. A toxic that had ended
+        (after the End, or an armed reset) is not started again.
+        """
+        stub = self.find(toxic.key)
+        if stub is None:
+            return False
+        running = await stub.stop()
+        stub.toxic = toxic
+        if running:
+            stub.start()
+        return True
 
     # -- output ------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from wirefault.faults.embedded._loop import LoopThread
 from wirefault.faults.embedded.tcp import TcpProxy
 from wirefault.faults.embedded.toxics import DATAGRAM_TOXICS, STREAM_TOXICS
 from wirefault.faults.embedded.udp import UdpProxy
-from wirefault.faults.toxics import TOXICS, Toxic
+from wirefault.faults.toxics import TOXICS, Down, Toxic
 
 __all__ = ["EmbeddedFaultLayer", "EmbeddedProxy"]
 
@@ -47,6 +47,13 @@ class EmbeddedProxy(FaultProxy):
         self._layer = layer
         self._core = core
         self._closed = False
+        #: Names of the ``down`` toxics that took the proxy down.
+        self._downed: set[str] = set()
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the proxy listens (not disabled, not down)."""
+        return self._core.serving
 
     def add_toxic(self, toxic: Toxic) -> None:
         """Apply ``toxic`` to live and future connections.
@@ -69,6 +76,9 @@ class EmbeddedProxy(FaultProxy):
             )
         table = self._core.table
         table.add(toxic)  # a duplicate name fails here, in the caller's thread
+        if isinstance(toxic, Down):
+            self._go_down(toxic)
+            return
         try:
             # Every connection takes the toxic up before it forwards another byte, so
             # there is nothing to wait for; this starts it at once on idle connections
@@ -78,13 +88,44 @@ class EmbeddedProxy(FaultProxy):
             table.remove(toxic.key)
             raise
 
+    def _go_down(self, toxic: Down) -> None:
+        """Take the proxy down for ``toxic`` (if its toxicity draw says so)."""
+        if not toxic.goes_down():
+            return
+        try:
+            self.disable()
+        except FaultLayerError:
+            self._core.table.remove(toxic.key)
+            raise
+        self._downed.add(toxic.key)
+
+    def _come_back(self, removed: set[str]) -> None:
+        """Enable the proxy again if the last ``down`` toxic that took it down is gone."""
+        if self._downed & removed:
+            self._downed -= removed
+            if not self._downed:
+                self.enable()
+
     def remove_toxic(self, name: str) -> None:
-        """Remove the toxic called ``name``.
+        """Remove the toxic called ``name`` (removing ``down`` brings the proxy back).
 
         Raises:
             FaultLayerError: no toxic of that name.
         """
         self._layer.call(lambda: self._core.remove_toxic(name), f"remove toxic {name}")
+        self._come_back({name})
+
+    def update_toxic(self, toxic: Toxic) -> None:
+        """Give the toxic called ``toxic.key`` new attributes and toxicity, as Toxiproxy's PATCH.
+
+        It keeps its place in the chain, what it holds, its per-connection state
+        and the connections it holds (an updated ``timeout`` does not close
+        them). Toxicity is decided again from each connection's same draw.
+
+        Raises:
+            FaultLayerError: no toxic of that name, or another type or stream.
+        """
+        self._layer.call(lambda: self._core.update_toxic(toxic), f"update toxic {toxic.key}")
 
     def toxics(self) -> list[Toxic]:
         """The toxics now applied, in the order added."""
@@ -92,20 +133,43 @@ class EmbeddedProxy(FaultProxy):
 
     def clear_toxics(self) -> None:
         """Remove every toxic, in one call to the loop (none when there are no toxics)."""
-        if self._core.table.entries:
+        entries = self._core.table.entries
+        if entries:
             self._layer.call(self._core.clear_toxics, f"clear the toxics of proxy {self.name}")
+            self._come_back({e.toxic.key for e in entries})
+
+    def retarget(self, *, listen: Address | None = None, upstream: Address | None = None) -> None:
+        """Disable the proxy and change where it listens and forwards; :meth:`enable` after.
+
+        Raises:
+            FaultLayerError: the loop failed or the layer is closed.
+        """
+        core = self._core
+
+        async def change() -> None:
+            await core.disable()
+            if listen is not None:
+                core.listen = listen
+            if upstream is not None:
+                core.upstream = upstream
+                if isinstance(core, UdpProxy):
+                    core.retarget_upstream()
+
+        self._layer.call(change, f"change the addresses of proxy {self.name}")
+        self.listen, self.upstream = core.listen, core.upstream
 
     def disable(self) -> None:
         """Close the listener and drop every connection (FIN to both sides)."""
         self._layer.call(self._core.disable, f"disable proxy {self.name}")
 
     def enable(self) -> None:
-        """Listen again on the same address.
+        """Listen again on the same address (port 0: a free one, kept from then on).
 
         Raises:
             FaultLayerError: the port was taken meanwhile.
         """
         self._layer.call(self._core.enable, f"enable proxy {self.name}")
+        self.listen = self._core.listen
 
     def close(self) -> None:
         """Close the listener and every connection; idempotent."""
@@ -156,7 +220,12 @@ class EmbeddedFaultLayer(FaultLayer):
         self._loop.post(callback, what=what)
 
     def open_proxy(
-        self, upstream: Address, *, name: str | None = None, listen: Address | None = None
+        self,
+        upstream: Address,
+        *,
+        name: str | None = None,
+        listen: Address | None = None,
+        enabled: bool = True,
     ) -> EmbeddedProxy:
         """Open a proxy to ``upstream`` (``tcp``, ``unix`` or ``udp``).
 
@@ -164,6 +233,7 @@ class EmbeddedFaultLayer(FaultLayer):
             upstream: the server; ``unix`` upstreams are fronted by a TCP listener.
             name: unique within this layer; default ``embedded-N``.
             listen: default 127.0.0.1 on a free port, TCP or UDP as the upstream.
+            enabled: False makes the proxy without listening yet (:meth:`EmbeddedProxy.enable`).
 
         Raises:
             FaultLayerError: the name is taken, the listen transport does not fit
@@ -191,7 +261,8 @@ class EmbeddedFaultLayer(FaultLayer):
                 core = UdpProxy(name, upstream, listen, idle_timeout=self.udp_idle_timeout)
             else:
                 core = TcpProxy(name, upstream, listen)
-            self.call(core.start, f"open proxy {name} to {upstream}")
+            if enabled:
+                self.call(core.start, f"open proxy {name} to {upstream}")
             proxy = EmbeddedProxy(self, core)
             self._proxies[name] = proxy
         return proxy
@@ -200,7 +271,8 @@ class EmbeddedFaultLayer(FaultLayer):
         """Whether the embedded backend applies ``toxic`` on ``transport`` (unix counts as tcp)."""
         kind = _stream_of(transport)
         registry = DATAGRAM_TOXICS if kind == "udp" else STREAM_TOXICS
-        return "embedded" in toxic.backends and kind in toxic.transports and toxic.type in registry
+        implemented = toxic.proxy_level or toxic.type in registry
+        return "embedded" in toxic.backends and kind in toxic.transports and implemented
 
     def proxies(self) -> list[EmbeddedProxy]:
         """The proxies now open, in the order opened."""

@@ -147,11 +147,25 @@ class _Conn:
     def _attach(self, entry: AppliedToxic) -> None:
         """Put ``entry``'s toxic on this connection's link if it selects this connection."""
         link = self.up if entry.toxic.stream == "upstream" else self.down
-        if self.closing or link.ended:
+        if self.closing or link.ended or entry.toxic.proxy_level:
             return
         rng = entry.rng_for(self.seq)
         if rng is not None:
             link.add(entry.toxic, rng)
+
+    async def reconfigure(self, entry: AppliedToxic) -> None:
+        """Run ``entry``'s toxic on with its new attributes if it (still) selects us."""
+        toxic = entry.toxic
+        link = self.up if toxic.stream == "upstream" else self.down
+        if self.closing or link.ended or toxic.proxy_level or entry.serial > self.synced:
+            return  # not taken up yet: sync() will take the new one
+        rng = entry.rng_for(self.seq)
+        if rng is None:
+            await link.remove(toxic.key, cleanup=False)
+        elif not await link.update(toxic):
+            order = [e.toxic.key for e in self.proxy.table.entries]
+            before = order[: order.index(toxic.key)] if toxic.key in order else order
+            link.add(toxic, rng, sum(1 for s in link.stubs if s.toxic.key in before))
 
     async def detach(self, keys: list[str]) -> None:
         """Take the toxics called ``keys`` off both links, in that order."""
@@ -298,6 +312,15 @@ class TcpProxy(ProxyCore):
             return
         keys = [entry.toxic.key for entry in reversed(entries)]
         await asyncio.gather(*(conn.detach(keys) for conn in list(self.conns)))
+
+    async def reconfigure(self, entry: AppliedToxic) -> None:
+        """Give every live connection ``entry``'s new attributes and toxicity."""
+        await asyncio.gather(*(conn.reconfigure(entry) for conn in list(self.conns)))
+
+    @property
+    def serving(self) -> bool:
+        """Whether the listener is open."""
+        return self._server is not None
 
     async def disable(self) -> None:
         """Close the listener and drop every connection (FIN to both sides)."""

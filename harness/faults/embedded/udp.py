@@ -61,11 +61,23 @@ class _DatagramLink:
             stub.next = self.stubs[i + 1].feed if i + 1 < len(self.stubs) else self._deliver
         self._entry = self.stubs[0].feed if self.stubs else self._deliver
 
-    def add(self, toxic: Toxic) -> None:
-        """Append a stub for ``toxic``; its draws come from ``Random(seed or 0)``."""
+    def add(self, toxic: Toxic, index: int | None = None) -> None:
+        """Put a stub for ``toxic`` at ``index`` (default: last), drawing from its seed."""
         impl = DATAGRAM_TOXICS[toxic.type]
-        self.stubs.append(DatagramStub(toxic, impl, random.Random(toxic.seed or 0)))
+        stub = DatagramStub(toxic, impl, random.Random(toxic.seed or 0))
+        self.stubs.insert(len(self.stubs) if index is None else index, stub)
         self._relink()
+
+    def update(self, toxic: Toxic) -> bool:
+        """Give the stub of ``toxic.key`` the new attributes; False if there is none.
+
+        What it holds stays held (a delayed datagram keeps its time).
+        """
+        for stub in self.stubs:
+            if stub.toxic.key == toxic.key:
+                stub.toxic = toxic
+                return True
+        return False
 
     def remove(self, key: str) -> None:
         """Take out the stub for ``key``, releasing what it holds first."""
@@ -103,7 +115,7 @@ class _Flow:
             return
         for entry in snapshot.added_after(self.synced):
             # The connection filter, then toxicity; datagram stubs draw from the seed alone.
-            if entry.rng_for(self.seq) is not None:
+            if not entry.toxic.proxy_level and entry.rng_for(self.seq) is not None:
                 link = self.up if entry.toxic.stream == "upstream" else self.down
                 link.add(entry.toxic)
         self.synced = snapshot.serial
@@ -112,6 +124,19 @@ class _Flow:
         """Take toxic ``key`` off both directions."""
         self.up.remove(key)
         self.down.remove(key)
+
+    def reconfigure(self, entry: AppliedToxic) -> None:
+        """Give this flow ``entry``'s new attributes; toxicity is decided again."""
+        toxic = entry.toxic
+        if toxic.proxy_level or entry.serial > self.synced:
+            return  # not taken up yet: sync() will take the new one
+        link = self.up if toxic.stream == "upstream" else self.down
+        if entry.rng_for(self.seq) is None:
+            link.remove(toxic.key)
+        elif not link.update(toxic):
+            order = [e.toxic.key for e in self.proxy.table.entries]
+            before = order[: order.index(toxic.key)] if toxic.key in order else order
+            link.add(toxic, sum(1 for s in link.stubs if s.toxic.key in before))
 
     def _to_server(self, data: bytes) -> None:
         try:
@@ -158,6 +183,12 @@ class UdpProxy(ProxyCore):
 
     async def start(self) -> None:
         """Resolve the upstream, bind the listen address and start the idle sweep."""
+        await self._resolve()
+        self._bind()
+        if self._sweeper is None:
+            self._schedule_sweep()
+
+    async def _resolve(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(
@@ -170,8 +201,6 @@ class UdpProxy(ProxyCore):
             ) from exc
         family, _, _, _, sockaddr = infos[0]
         self._upstream = (family, cast(SockAddr, sockaddr))
-        self._bind()
-        self._schedule_sweep()
 
     def _bind(self) -> None:
         sock = socket.socket(self.listen.family, socket.SOCK_DGRAM)
@@ -256,6 +285,20 @@ class UdpProxy(ProxyCore):
             for flow in list(self.flows.values()):
                 flow.detach(entry.toxic.key)
 
+    async def reconfigure(self, entry: AppliedToxic) -> None:
+        """Give every live flow ``entry``'s new attributes and toxicity."""
+        for flow in list(self.flows.values()):
+            flow.reconfigure(entry)
+
+    @property
+    def serving(self) -> bool:
+        """Whether the listen socket is open."""
+        return self._sock is not None
+
+    def retarget_upstream(self) -> None:
+        """Forget the resolved upstream (it changed): the next :meth:`enable` resolves it."""
+        self._upstream = None
+
     async def disable(self) -> None:
         """Close the listen socket and forget every flow."""
         if self._sock is not None:
@@ -267,9 +310,12 @@ class UdpProxy(ProxyCore):
         self.flows.clear()
 
     async def enable(self) -> None:
-        """Bind the same port again."""
+        """Bind the same port again (resolving the upstream first, if it never was)."""
         if self._sock is None:
-            self._bind()
+            if self._upstream is None:
+                await self.start()
+            else:
+                self._bind()
 
     async def close(self) -> None:
         """Disable and stop the idle sweep."""

@@ -10,7 +10,12 @@ its own task. A toxic reads items with :meth:`StreamStub.recv`, waits with
 Both waits return early when the toxic is removed (the stub is
 *interrupted*); the toxic then passes on whatever it holds and returns, so no
 data is lost. Queues are unbounded, so ``send`` never blocks; the link bounds
-memory by pausing its reader when the bytes queued on it grow too large.
+memory by pausing its reader (see :class:`ByteGauge`) on either of two budgets:
+bytes *queued* because the next stage is slower (1 MiB), and bytes *in flight*,
+held by a toxic that delays them until they are due (32 MiB or 16,384 chunks).
+Keeping the second budget large is what lets a stream through ``latency`` run at
+full speed: a proxy holding B bytes through L seconds of delay cannot go faster
+than B / L.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ S = TypeVar("S", bound="StreamToxic")
 EndKind = Literal["eof", "close", "reset"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chunk:
     """Bytes read from one side.
 
@@ -77,38 +82,93 @@ Item = Chunk | End
 
 
 class ByteGauge:
-    """Bytes queued on one link; pauses the link's reader above a high-water mark."""
+    """What one link holds; pauses the link's reader while either budget is spent.
+
+    * *queued* bytes wait for the next stage (a slow toxic, a full socket):
+      the reader pauses above :attr:`HIGH` and resumes at :attr:`LOW`, so a slow
+      destination slows the source;
+    * bytes *in flight* are held by a toxic that delays them (``latency``)
+      until they are due. They need room for the whole delay — at a rate R
+      through a delay L, R x L bytes — so their budget is much larger:
+      :attr:`IN_FLIGHT_BYTES` and :attr:`IN_FLIGHT_CHUNKS` per link (one
+      connection, one direction), about what Toxiproxy's latency toxic holds
+      (1,024 chunks of up to 32 KiB). Past it a stream through L seconds of
+      delay runs at about IN_FLIGHT_BYTES / L, as it does through Toxiproxy.
+
+    So a link holds at most IN_FLIGHT_BYTES + HIGH bytes and one read more
+    (what was in flight when the reader paused may still come due behind a
+    slow destination).
+    """
 
     HIGH = 1 << 20
     LOW = 1 << 18
+    IN_FLIGHT_BYTES = 32 << 20
+    IN_FLIGHT_CHUNKS = 16384
 
     def __init__(self) -> None:
         self.nbytes = 0
+        self.in_flight = 0
+        self.in_flight_chunks = 0
         self.pause: Callable[[], None] | None = None
         self.resume: Callable[[], None] | None = None
         self._paused = False
 
-    def add(self, n: int) -> None:
-        """Count ``n`` more queued bytes."""
-        self.nbytes += n
-        if self.nbytes > self.HIGH and not self._paused and self.pause is not None:
+    @property
+    def paused(self) -> bool:
+        """Whether the gauge has paused the reader."""
+        return self._paused
+
+    def add(self, n: int, *, in_flight: bool = False) -> None:
+        """Count ``n`` more bytes (one chunk), queued or in flight."""
+        if in_flight:
+            self.in_flight += n
+            self.in_flight_chunks += 1
+        else:
+            self.nbytes += n
+        if not self._paused and self.pause is not None and self._over():
             self._paused = True
             self.pause()
 
-    def sub(self, n: int) -> None:
-        """Count ``n`` bytes taken off a queue."""
-        self.nbytes -= n
-        if self._paused and self.nbytes <= self.LOW and self.resume is not None:
+    def sub(self, n: int, *, in_flight: bool = False) -> None:
+        """Count ``n`` bytes (one chunk) taken off a queue."""
+        if in_flight:
+            self.in_flight -= n
+            self.in_flight_chunks -= 1
+        else:
+            self.nbytes -= n
+        if self._paused and self.resume is not None and self._under():
             self._paused = False
             self.resume()
 
+    def _over(self) -> bool:
+        return (
+            self.nbytes > self.HIGH
+            or self.in_flight > self.IN_FLIGHT_BYTES
+            or self.in_flight_chunks > self.IN_FLIGHT_CHUNKS
+        )
+
+    def _under(self) -> bool:
+        # Resume with room for a good part of each budget again, not at the first byte.
+        return (
+            self.nbytes <= self.LOW
+            and self.in_flight <= self.IN_FLIGHT_BYTES * 3 // 4
+            and self.in_flight_chunks <= self.IN_FLIGHT_CHUNKS * 3 // 4
+        )
+
 
 class ChunkQueue:
-    """An unbounded FIFO of items with a single consumer that can be woken early."""
+    """An unbounded FIFO of items with a single consumer that can be woken early.
 
-    def __init__(self, gauge: ByteGauge) -> None:
+    Args:
+        gauge: the link's gauge, told of every chunk put and popped.
+        in_flight: the queue feeds a toxic that delays what it holds (its
+            chunks count against the gauge's in-flight budget).
+    """
+
+    def __init__(self, gauge: ByteGauge, *, in_flight: bool = False) -> None:
         self._items: deque[Item] = deque()
         self._gauge = gauge
+        self._in_flight = in_flight
         self._waiter: asyncio.Future[None] | None = None
 
     def __len__(self) -> int:
@@ -118,7 +178,7 @@ class ChunkQueue:
         """Append ``item`` and wake the consumer."""
         self._items.append(item)
         if isinstance(item, Chunk):
-            self._gauge.add(len(item.data))
+            self._gauge.add(len(item.data), in_flight=self._in_flight)
         self.poke()
 
     def pop(self) -> Item | None:
@@ -127,7 +187,7 @@ class ChunkQueue:
             return None
         item = self._items.popleft()
         if isinstance(item, Chunk):
-            self._gauge.sub(len(item.data))
+            self._gauge.sub(len(item.data), in_flight=self._in_flight)
         return item
 
     async def wait(self) -> None:
@@ -158,6 +218,8 @@ class StreamStub:
         input: where the stub reads from.
         output: where the stub writes to (re-pointed when toxics are added or removed).
         task: the task running the toxic.
+        state: counters a toxic keeps for its connection across an update of its
+            attributes (``limit_data``'s bytes sent), as Toxiproxy's stub state.
     """
 
     def __init__(
@@ -175,6 +237,7 @@ class StreamStub:
         self.input = input
         self.output = output
         self.task: asyncio.Task[None] | None = None
+        self.state: dict[str, int] = {}
         self._reset = reset
         self._interrupted = False
         self._sleeper: asyncio.Future[bool] | None = None
@@ -250,6 +313,25 @@ class StreamStub:
         if self._sleeper is not None:
             _resolve(self._sleeper, False)
 
+    def start(self) -> None:
+        """Run the toxic in a task of its own (the stub is linked into its chain)."""
+        self._interrupted = False
+        self.task = asyncio.get_running_loop().create_task(
+            self.run(), name=f"wirefault-toxic-{self.toxic.key}"
+        )
+
+    async def stop(self) -> bool:
+        """Interrupt the toxic and wait until it has passed on what it held.
+
+        Returns:
+            Whether it was still running (False: it had ended already).
+        """
+        running = self.task is not None and not self.task.done()
+        self.interrupt()
+        if self.task is not None:
+            await asyncio.wait([self.task])
+        return running
+
     async def run(self) -> None:
         """Run the toxic until it returns; an unexpected error resets the connection."""
         try:
@@ -271,6 +353,9 @@ class StreamToxic(abc.ABC):
 
     #: The toxic type name, as in :data:`wirefault.faults.toxics.TOXICS`.
     type: ClassVar[str] = ""
+    #: Whether the toxic holds data back until it is due (``latency``): what waits
+    #: for it is *in flight*, with the large budget of :class:`ByteGauge`.
+    delays: ClassVar[bool] = False
 
     @abc.abstractmethod
     async def pipe(self, stub: StreamStub) -> None:

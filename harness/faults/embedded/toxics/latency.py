@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from wirefault.faults.embedded.toxics._stream import Chunk, StreamStub, StreamToxic, register_stream
 from wirefault.faults.toxics import Latency
 
@@ -15,10 +13,13 @@ class LatencyToxic(StreamToxic):
     """Each chunk leaves ``latency`` ms (+ jitter in [-jitter, +jitter)) after it was read.
 
     As Toxiproxy, the delay counts from the chunk's arrival, chunks leave in
-    order, and the EOF follows the last chunk without delay of its own.
+    order, and the EOF follows the last chunk without delay of its own. What
+    waits here is in flight (``delays``): the proxy keeps reading while up to
+    32 MiB wait, so latency does not throttle the stream.
     """
 
     type = "latency"
+    delays = True
 
     async def pipe(self, stub: StreamStub) -> None:
         """Delay chunks; on interrupt pass the held chunk on at once."""
@@ -32,7 +33,7 @@ class LatencyToxic(StreamToxic):
                 if not await stub.sleep(due - stub.now()):
                     stub.send(item)
                     return
-                item = replace(item, at=max(due, item.at))
+                item = Chunk(item.data, item.offset, max(due, item.at))
             stub.send(item)
             if not isinstance(item, Chunk):
                 return

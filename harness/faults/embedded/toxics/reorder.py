@@ -20,7 +20,9 @@ class ReorderToxic(DatagramToxic):
     """Hold datagrams until ``window`` are held, then send them last first.
 
     A group still short ``flush`` ms after its first datagram leaves as it
-    is, in order, so nothing is lost. ``window`` 0 or 1 changes nothing.
+    is, in order, so nothing is lost. ``window`` 0 or 1 changes nothing. A
+    group that would outgrow what a stub may hold (``HELD_DATAGRAMS``,
+    ``HELD_BYTES``) leaves early, in order, like a flushed one.
     """
 
     type = "reorder"
@@ -31,11 +33,13 @@ class ReorderToxic(DatagramToxic):
         if cfg.window <= 1:
             stub.emit(dgram)
             return
-        stub.buffer.append(dgram)
-        if len(stub.buffer) >= cfg.window:
-            group = stub.buffer[::-1]
+        if not stub.room_for(dgram):
             self._stop_timer(stub)
-            stub.buffer = []
+            self._flush(stub)
+        stub.keep(dgram)
+        if len(stub.buffer) >= cfg.window:
+            group = stub.take_buffer()[::-1]
+            self._stop_timer(stub)
             for held in group:
                 stub.emit(held)
         elif stub.timer is None:
@@ -44,8 +48,7 @@ class ReorderToxic(DatagramToxic):
     @staticmethod
     def _flush(stub: DatagramStub) -> None:
         stub.timer = None
-        group, stub.buffer = stub.buffer, []
-        for held in group:
+        for held in stub.take_buffer():
             stub.emit(held)
 
     @staticmethod
