@@ -11,6 +11,14 @@ moving transfer is not a hang), and at most ``deadline * 20`` in all. For
 unframed codecs (``raw``) an ``Expect`` reads until ``quiet`` seconds pass with
 no new byte after the first one. For UDP, a datagram whose reply does not come
 is re-sent up to ``udp_retries`` times, since loopback may drop under bursts.
+
+Pacing (:mod:`wirefault.pacing`): when the server's end of a stream can be seen
+(a server on this machine), the chunks of a ``Send`` go out as soon as the
+server has read the previous one, rather than a drawn pause apart, and a
+``HalfClose`` waits until the server has read everything (or, for a server we
+cannot see, until its kernel acknowledged everything). With ``settle`` set, an
+``Expect`` whose server has read everything and stayed silent that long ends
+as a timeout before its deadline.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from wirefault.channels import Channel, PeerState, open_channel
 from wirefault.codecs.base import Codec, Decoder
 from wirefault.errors import FaultLayerError, FrameError, UsageError
 from wirefault.faults.base import FaultProxy
+from wirefault.pacing import READ_BOUND, ChunkPacer, Silence, wait_read
 from wirefault.scenario import (
     Abort,
     AddToxic,
@@ -37,6 +46,7 @@ from wirefault.scenario import (
     Send,
     Step,
 )
+from wirefault.sockdiag import DiagSocket, PeerWatch
 from wirefault.transcript import ConnRecord, Event, ExpectResult, Outcome, Transcript
 
 __all__ = ["Runner", "RunnerOptions"]
@@ -56,21 +66,38 @@ class RunnerOptions:
         udp_retries: re-sends of a datagram whose reply is missing.
         greeting: the server speaks first (SMTP, FTP, POP3): each new connection
             reads one frame before its first step, and that frame is not counted.
+        pace: pace chunks and half-closes by the server's reads where they can be
+            seen (False: drawn pauses only, as for a remote server).
+        read_bound: the longest wait for the server to read one chunk.
+        settle: seconds of certain silence (the server read everything, sent
+            nothing) after which an Expect may end early as a timeout; None: never.
     """
 
     deadline: float = 1.0
     quiet: float = 0.05
     udp_retries: int = 3
     greeting: bool = False
+    pace: bool = True
+    read_bound: float = READ_BOUND
+    settle: float | None = None
 
 
 class _Live:
     """A connection being played: its channel, decoder and record."""
 
-    def __init__(self, record: ConnRecord, channel: Channel | None, decoder: Decoder) -> None:
+    def __init__(
+        self,
+        record: ConnRecord,
+        channel: Channel | None,
+        decoder: Decoder,
+        watch: PeerWatch | None,
+        bound: float,
+    ) -> None:
         self.record = record
         self.channel = channel
         self.decoder = decoder
+        self.watch = watch
+        self.pacer = ChunkPacer(watch, bound)
         self.consumed = 0  # frames already claimed by earlier Expect steps
         self.last_datagram = b""
         # How reading ended (eof/rst/refused), apart from record.end: a write that
@@ -159,6 +186,15 @@ class _Play:
         self.transcript = Transcript()
         self.live: dict[int, _Live] = {}
         self.start = time.monotonic()
+        self._diag: DiagSocket | None = None
+        self._diag_tried = False
+
+    def diag(self) -> DiagSocket | None:
+        """The play's socket-diagnostics handle, opened on first use (None: unavailable)."""
+        if not self._diag_tried:
+            self._diag_tried = True
+            self._diag = DiagSocket.open()
+        return self._diag
 
     def note(self, what: str, conn: int | None = None, data: bytes = b"", detail: str = "") -> None:
         self.transcript.events.append(
@@ -204,7 +240,8 @@ class _Play:
             self.note("refused", number, detail=state)
         else:
             self.note("open", number)
-        live = _Live(record, channel, self.codec.response_decoder())
+        watch = channel.watch(self.diag()) if channel is not None and self.opts.pace else None
+        live = _Live(record, channel, self.codec.response_decoder(), watch, self.opts.read_bound)
         self.live[number] = live
         self.transcript.conns[number] = record
         if self.opts.greeting and channel is not None:
@@ -215,16 +252,22 @@ class _Play:
     def send(self, step: Send) -> None:
         live = self.conn(step.conn)
         for i, chunk in enumerate(step.chunks):
-            if i and step.pause:
-                time.sleep(step.pause)
             if not live.usable or live.record.end in ("rst", "refused"):
                 return
             assert live.channel is not None
+            cut = ""
+            if i and not live.channel.datagram:
+                # The server should read the previous chunk on its own: wait for that read.
+                seen, waited = live.pacer.between(live.channel.sent, step.pause)
+                live.record.cuts.append(seen)
+                cut = f"cut {seen} after {waited * 1000:.2f}ms"
+            elif i and step.pause:
+                time.sleep(step.pause)
             result = live.channel.send(chunk, time.monotonic() + self.opts.deadline)
             sent = chunk[: result.sent]
             live.sent += sent
             live.last_datagram = chunk
-            self.note("send", step.conn, sent)
+            self.note("send", step.conn, sent, detail=cut)
             if result.state == "timeout":
                 live.record.short_send = True
                 self.note("send_blocked", step.conn, detail=f"{result.sent}/{len(chunk)}B")
@@ -254,6 +297,7 @@ class _Play:
         hard_deadline = began + self.opts.deadline * _TOTAL_FACTOR
         retries = self.opts.udp_retries if live.channel and live.channel.datagram else 0
         quiet_after: float | None = None
+        silence = self.silence(live)
         while True:
             if record.garbage:
                 return "garbage"
@@ -280,9 +324,16 @@ class _Play:
                     idle_deadline = time.monotonic() + self.opts.deadline
                     continue
                 return "timeout"
+            if silence is not None and now >= silence.due():
+                if silence.certain():
+                    self.note("silent", record.conn, detail=_silent(silence, now - began))
+                    return "timeout"
+                continue
             assert live.channel is not None
-            result = live.channel.recv(size, limit)
+            result = live.channel.recv(size, min(limit, silence.due()) if silence else limit)
             if result.data:
+                if silence is not None:
+                    silence.heard()
                 live.received += result.data
                 self.note("recv", record.conn, result.data)
                 self.decode(live, result.data)
@@ -298,6 +349,15 @@ class _Play:
                     self.decode(live, b"")
                 live.read_end = result.state
                 self.mark_end(live, result.state)
+
+    def silence(self, live: _Live) -> Silence | None:
+        """A judge of certain silence for a read on ``live``, when settling is on and possible."""
+        settle = self.opts.settle
+        if settle is None or settle >= self.opts.deadline or live.channel is None:
+            return None
+        if live.watch is None or not live.watch.sees_reads:
+            return None
+        return Silence(live.watch, settle, live.channel.sent)
 
     def decode(self, live: _Live, data: bytes) -> None:
         try:
@@ -315,10 +375,31 @@ class _Play:
         live = self.conn(number)
         if live.usable:
             assert live.channel is not None
+            drained = self.drained(live)
             state = live.channel.half_close()
-            self.note("half_close", number)
+            self.note("half_close", number, detail=drained)
             if state != "ok":
                 self.mark_end(live, state)
+
+    def drained(self, live: _Live) -> str:
+        """Before a half-close: wait until the server has read (or acknowledged) all we sent.
+
+        So that the server sees its last bytes and the EOF as separate events, as it
+        would from any client that finished writing well before shutting down;
+        otherwise whether they come in one read depends on scheduling.
+        """
+        assert live.channel is not None
+        if live.watch is None or not live.channel.sent:
+            return ""
+        began = time.monotonic()
+        done = wait_read(live.watch, live.channel.sent, began + self.opts.read_bound)
+        what = "read" if live.watch.sees_reads else "acknowledged"
+        waited = f"{(time.monotonic() - began) * 1000:.2f}ms"
+        if done is None:
+            return ""
+        if done:
+            return f"after the server {what} all {live.channel.sent}B ({waited})"
+        return f"the server had not {what} all {live.channel.sent}B after {waited}"
 
     def end(self, step: Abort | Close) -> None:
         live = self.conn(step.conn)
@@ -341,7 +422,18 @@ class _Play:
                 live.channel.close()
             live.record.sent = bytes(live.sent)
             live.record.received = bytes(live.received)
+        if self._diag is not None:
+            self._diag.close()
         self.transcript.elapsed = time.monotonic() - self.start
+
+
+def _silent(silence: Silence, waited: float) -> str:
+    left = silence.watch.unread(silence.sent) or 0
+    did = f"left {left}B unread" if left else f"read all {silence.sent}B"
+    return (
+        f"timeout judged early after {waited:.3f}s: the server {did} and sent nothing "
+        f"for {silence.settle:.3f}s"
+    )
 
 
 def _outcome(end: str) -> Outcome:
