@@ -61,6 +61,9 @@ class CampaignConfig:
             a whole deadline; the shrunk failure is then verified with the full one, so
             a verdict that only a shorter deadline produces is never reported.
         label: distinguishes example-database entries of different servers.
+        early_timeouts: let a read end as a timeout before the deadline once the
+            server's silence is certain (see :mod:`wirefault.patience`); failures
+            that rest on one are confirmed with the full deadline before reporting.
     """
 
     address: Address
@@ -80,6 +83,7 @@ class CampaignConfig:
     probe: bytes | None = None
     start: str | None = None
     backend: str | None = None
+    early_timeouts: bool = True
 
 
 class _Stop(BaseException):
@@ -376,7 +380,9 @@ class Campaign:
 
     def _runner(self, scenario: Scenario) -> Runner:
         proxy = self._fault_proxy() if scenario.needs_fault_layer() else None
-        settle = self._replies.settle(shrinking=self._shrinking) if self._settle else None
+        settle = None
+        if self._settle and self.config.early_timeouts:
+            settle = self._replies.settle(shrinking=self._shrinking)
         options = RunnerOptions(
             deadline=self._deadline, greeting=self.config.greeting, settle=settle
         )

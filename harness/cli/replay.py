@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
             deadline=args.deadline or replay.deadline,
             verify=0,
             start=start,
+            early_timeouts=False,  # a replay waits every deadline out, as it promises
         )
         campaign = Campaign(config, server=server, fault_layer=layer)
         campaign.check_reachable()
