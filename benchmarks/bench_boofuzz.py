@@ -1,8 +1,10 @@
 """Benchmark wirefault against boofuzz: test cases per second and per CPU-second, one server.
 
-Both fuzz the reference ``lenprefix`` server (a 4-byte big-endian length, then the
-payload; one thread per client), started once and shared, in interleaved rounds:
+A bare socket loop, boofuzz and wirefault fuzz the reference ``lenprefix`` server
+(a 4-byte big-endian length, then the payload; one thread per client), started
+once and shared, in interleaved rounds:
 
+* ``bare socket loop`` — the ceiling: connect, send one frame, read the reply, close;
 * ``boofuzz, send only`` — boofuzz 0.4's defaults for a fuzzed message: connect,
   send the mutated frame, close (it does not read a reply);
 * ``boofuzz, send + read reply`` — ``receive_data_after_fuzz=True`` with
@@ -20,9 +22,11 @@ nothing per example either), its SQLite case log in a temporary folder.
 Each fuzzer runs in a child process of this script (``--child``), so that CPU time
 is its own: "per core" is test cases per CPU-second of the fuzzer process plus the
 server process (read from ``/proc``), which is what a machine's cores pay.
-With ``--baseline DIR`` (another checkout of wirefault, e.g. ``git worktree add
-/tmp/before <commit>``) every wirefault row is also run with that checkout's code,
-in the same rounds: a before/after comparison that the machine's load cannot skew.
+With ``--baseline DIR`` (an installed copy of another commit: ``git archive
+<commit> | tar -x -C /tmp/src && pip install --no-deps --target /tmp/before
+/tmp/src && echo <commit> > /tmp/before/LABEL``) every wirefault row is also run
+with that copy's code, in the same rounds: a before/after comparison that the
+machine's load cannot skew.
 
 Prints Markdown. A script, not a test::
 
@@ -57,6 +61,7 @@ from _common import (
 )
 
 FUZZERS = (
+    "bare-socket",
     "boofuzz-send",
     "boofuzz-recv",
     "wirefault-reassembly",
@@ -64,6 +69,7 @@ FUZZERS = (
     "wirefault-malformed",
 )
 LABELS = {
+    "bare-socket": "bare Python socket loop (connect, send, read reply, close)",
     "boofuzz-send": "boofuzz, send only",
     "boofuzz-recv": "boofuzz, send + read reply",
     "wirefault-reassembly": "wirefault `reassembly`",
@@ -72,6 +78,7 @@ LABELS = {
 }
 #: Connections each test case opens (a wirefault example: its own, plus the liveness probe).
 CONNECTIONS = {
+    "bare-socket": "1",
     "boofuzz-send": "1",
     "boofuzz-recv": "1",
     "wirefault-reassembly": "3",
@@ -120,6 +127,27 @@ def run_boofuzz(port: int, cases: int, read_reply: bool, start: int) -> dict[str
     return {"cases": done, "wall": wall, "cpu": cpu}
 
 
+def run_bare(port: int, cases: int) -> dict[str, float]:
+    """The ceiling: a plain loop that connects, sends one frame, reads its reply, closes."""
+    import socket
+    import struct
+
+    frame = struct.pack(">I", 5) + b"hello"
+    cpu, began = time.process_time(), time.perf_counter()
+    for _ in range(cases):
+        with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.sendall(frame)
+            reply = b""
+            while len(reply) < len(frame):
+                data = sock.recv(65536)
+                if not data:
+                    raise SystemExit("bare socket: the server closed early")
+                reply += data
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+    return {"cases": cases, "wall": wall, "cpu": cpu}
+
+
 def run_wirefault(port: int, prop: str, cases: int, seed: int) -> dict[str, float]:
     """A campaign of ``prop``, ``cases`` examples, ci profile, no fault layer or database."""
     from wirefault.addresses import Address
@@ -150,7 +178,9 @@ def run_wirefault(port: int, prop: str, cases: int, seed: int) -> dict[str, floa
 def child(args: argparse.Namespace) -> None:
     """Run one fuzzer as asked by the parent; print its numbers as JSON."""
     name, port, cases, round_ = args.child, args.port, args.cases, args.round
-    if name.startswith("boofuzz"):
+    if name == "bare-socket":
+        numbers = run_bare(port, cases)
+    elif name.startswith("boofuzz"):
         # boofuzz's cases are one fixed sequence (29,750 for this message): each round
         # takes its cases from a different part of it, BOOFUZZ_STRIDE cases apart.
         numbers = run_boofuzz(port, cases, name == "boofuzz-recv", 1 + round_ * BOOFUZZ_STRIDE)
@@ -224,7 +254,7 @@ def measure(args: argparse.Namespace) -> list[Runs]:
             progress(f"round {round_ + 1}/{args.rounds} ...")
             for i in range(len(runs)):
                 run = runs[(round_ + i) % len(runs)]
-                cases = args.boofuzz_cases if run.name.startswith("boofuzz") else args.examples
+                cases = args.examples if run.name.startswith("wirefault") else args.boofuzz_cases
                 numbers = run_child(run, served.address.port, cases, round_, served.pid)
                 run.cases.append(numbers["cases"])
                 run.wall.append(numbers["wall"])
@@ -235,7 +265,7 @@ def measure(args: argparse.Namespace) -> list[Runs]:
 
 def report(runs: list[Runs], args: argparse.Namespace) -> str:
     """The Markdown table, with each wirefault row's ratio to both boofuzz rows."""
-    send, recv = runs[0], runs[1]
+    send, recv = runs[1], runs[2]
     rows = []
     for run in runs:
         ratio = (

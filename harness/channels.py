@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from wirefault.addresses import Address
-from wirefault.sockdiag import DiagSocket, PeerWatch, watch_peer
+from wirefault.sockdiag import DiagSocket, PeerWatch, watch_datagrams, watch_peer
 
 __all__ = ["Channel", "ReadResult", "SendResult", "open_channel"]
 
@@ -66,9 +66,11 @@ class Channel:
         self._quickack = not datagram and sock.family in (socket.AF_INET, socket.AF_INET6)
 
     def watch(self, diag: DiagSocket | None) -> PeerWatch | None:
-        """A view of the server's end of this stream (None: datagram, or not on this machine)."""
-        if self.datagram or self.closed:
+        """A view of the server's end of this channel (None: it is not on this machine)."""
+        if self.closed:
             return None
+        if self.datagram:
+            return watch_datagrams(self._sock, diag)
         return watch_peer(self._sock, diag)
 
     def send(self, data: bytes, deadline: float) -> SendResult:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import Literal
 
 from wirefault.sockdiag import PeerWatch
@@ -108,19 +109,21 @@ class Silence:
     serving us either) and had nothing on its way to us.
 
     Args:
-        watch: the server's end of the connection (one that sees reads).
+        watch: gives the server's end of the connection, asked only once the
+            silence has lasted a while (most replies come before: no lookup).
         settle: seconds without progress that make a missing reply certain.
         sent: bytes we have written on the connection.
     """
 
-    def __init__(self, watch: PeerWatch, settle: float, sent: int) -> None:
-        self.watch = watch
+    def __init__(self, watch: Callable[[], PeerWatch | None], settle: float, sent: int) -> None:
+        self._watch_of = watch
+        self.watch: PeerWatch | None = None
         self.settle = settle
         self.sent = sent
         now = time.monotonic()
         self.period = max(settle / 4, 0.001)
         self._next = now + self.period
-        self._unread = watch.unread(sent)
+        self._unread: int | None = -1  # not looked yet: the first look starts the clock
         self._since = now
 
     def due(self) -> float:
@@ -137,6 +140,11 @@ class Silence:
         """Look now: True once the server made no progress for ``settle`` seconds."""
         now = time.monotonic()
         self._next = now + self.period
+        if self.watch is None:
+            self.watch = self._watch_of()
+        if self.watch is None or not self.watch.sees_reads:
+            self._next = float("inf")  # cannot be seen: wait the deadline out
+            return False
         unread = self.watch.unread(self.sent)
         replying = self.watch.replying()
         if unread is None or replying is None or replying or unread != self._unread:

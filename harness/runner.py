@@ -24,6 +24,7 @@ as a timeout before its deadline.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from wirefault.addresses import Address
@@ -90,14 +91,17 @@ class _Live:
         record: ConnRecord,
         channel: Channel | None,
         decoder: Decoder,
-        watch: PeerWatch | None,
+        watching: Callable[[Channel], PeerWatch | None] | None,
         bound: float,
     ) -> None:
         self.record = record
         self.channel = channel
         self.decoder = decoder
-        self.watch = watch
-        self.pacer = ChunkPacer(watch, bound)
+        # The server's end is looked up on first use: most connections never need it.
+        self._watching = watching
+        self._watch: PeerWatch | None = None
+        self._pacer: ChunkPacer | None = None
+        self._bound = bound
         self.consumed = 0  # frames already claimed by earlier Expect steps
         self.last_datagram = b""
         # How reading ended (eof/rst/refused), apart from record.end: a write that
@@ -107,6 +111,21 @@ class _Live:
         # frozen into the record when the scenario ends.
         self.sent = bytearray()
         self.received = bytearray()
+
+    @property
+    def watch(self) -> PeerWatch | None:
+        """The server's end of this connection (None: pacing off, or it cannot be seen)."""
+        if self._watching is not None and self.channel is not None:
+            self._watch = self._watching(self.channel)
+            self._watching = None
+        return self._watch
+
+    @property
+    def pacer(self) -> ChunkPacer:
+        """Spaces this connection's chunks by the server's reads."""
+        if self._pacer is None:
+            self._pacer = ChunkPacer(self.watch, self._bound)
+        return self._pacer
 
     @property
     def usable(self) -> bool:
@@ -189,6 +208,10 @@ class _Play:
         self._diag: DiagSocket | None = None
         self._diag_tried = False
 
+    def watching(self, channel: Channel) -> PeerWatch | None:
+        """A watch on the server end of ``channel`` (None: it cannot be seen)."""
+        return channel.watch(self.diag())
+
     def diag(self) -> DiagSocket | None:
         """The play's socket-diagnostics handle, opened on first use (None: unavailable)."""
         if not self._diag_tried:
@@ -240,8 +263,8 @@ class _Play:
             self.note("refused", number, detail=state)
         else:
             self.note("open", number)
-        watch = channel.watch(self.diag()) if channel is not None and self.opts.pace else None
-        live = _Live(record, channel, self.codec.response_decoder(), watch, self.opts.read_bound)
+        watching = self.watching if self.opts.pace else None
+        live = _Live(record, channel, self.codec.response_decoder(), watching, self.opts.read_bound)
         self.live[number] = live
         self.transcript.conns[number] = record
         if self.opts.greeting and channel is not None:
@@ -318,17 +341,22 @@ class _Play:
                     return "ok"
                 if retries and live.last_datagram:
                     retries -= 1
-                    assert live.channel is not None
-                    live.channel.send(live.last_datagram, now + self.opts.deadline)
-                    self.note("retry", record.conn, live.last_datagram)
+                    self.retry(live)
                     idle_deadline = time.monotonic() + self.opts.deadline
                     continue
                 return "timeout"
             if silence is not None and now >= silence.due():
-                if silence.certain():
-                    self.note("silent", record.conn, detail=_silent(silence, now - began))
-                    return "timeout"
-                continue
+                if not silence.certain():
+                    continue
+                if retries and live.last_datagram:
+                    # The server read the datagram and said nothing: it may have been lost
+                    # on the way back, so re-send it now rather than after a deadline.
+                    retries -= 1
+                    self.retry(live)
+                    silence.heard()
+                    continue
+                self.note("silent", record.conn, detail=_silent(silence, now - began))
+                return "timeout"
             assert live.channel is not None
             result = live.channel.recv(size, min(limit, silence.due()) if silence else limit)
             if result.data:
@@ -350,14 +378,20 @@ class _Play:
                 live.read_end = result.state
                 self.mark_end(live, result.state)
 
+    def retry(self, live: _Live) -> None:
+        """Re-send the last datagram of ``live``, whose reply is missing."""
+        assert live.channel is not None
+        live.channel.send(live.last_datagram, time.monotonic() + self.opts.deadline)
+        self.note("retry", live.record.conn, live.last_datagram)
+
     def silence(self, live: _Live) -> Silence | None:
         """A judge of certain silence for a read on ``live``, when settling is on and possible."""
         settle = self.opts.settle
         if settle is None or settle >= self.opts.deadline or live.channel is None:
             return None
-        if live.watch is None or not live.watch.sees_reads:
+        if not self.opts.pace:
             return None
-        return Silence(live.watch, settle, live.channel.sent)
+        return Silence(lambda: live.watch, settle, live.channel.sent)
 
     def decode(self, live: _Live, data: bytes) -> None:
         try:
@@ -428,8 +462,8 @@ class _Play:
 
 
 def _silent(silence: Silence, waited: float) -> str:
-    left = silence.watch.unread(silence.sent) or 0
-    did = f"left {left}B unread" if left else f"read all {silence.sent}B"
+    left = (silence.watch.unread(silence.sent) if silence.watch else 0) or 0
+    did = f"left {left}B unread" if left else "read everything we sent"
     return (
         f"timeout judged early after {waited:.3f}s: the server {did} and sent nothing "
         f"for {silence.settle:.3f}s"

@@ -33,7 +33,17 @@ import struct
 import termios
 from dataclasses import dataclass
 
-__all__ = ["AckWatch", "DiagSocket", "PeerWatch", "TcpPeer", "TcpWatch", "UnixWatch", "watch_peer"]
+__all__ = [
+    "AckWatch",
+    "DiagSocket",
+    "PeerWatch",
+    "TcpPeer",
+    "TcpWatch",
+    "UdpWatch",
+    "UnixWatch",
+    "watch_datagrams",
+    "watch_peer",
+]
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
@@ -143,8 +153,44 @@ class DiagSocket:
         ext = 1 << (INET_DIAG_INFO - 1)
         return _REQ_HEAD.pack(sock.family, socket.IPPROTO_TCP, ext, _ALL_STATES) + sockid
 
+    def udp_request(self, sock: socket.socket) -> bytes | None:
+        """The lookup of the socket that receives what connected UDP socket ``sock`` sends.
+
+        A UDP lookup is made as for an incoming datagram: from our address and
+        port to the server's. None when ``sock`` is not connected.
+        """
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return None
+        try:
+            local = sock.getsockname()
+            remote = sock.getpeername()
+        except OSError:
+            return None
+        sockid = (
+            _PORTS.pack(local[1], remote[1])
+            + _packed_ip(sock.family, local[0])
+            + _packed_ip(sock.family, remote[0])
+            + struct.pack("=III", 0, _NO_COOKIE, _NO_COOKIE)
+        )
+        return _REQ_HEAD.pack(sock.family, socket.IPPROTO_UDP, 0, _ALL_STATES) + sockid
+
+    def udp_queues(self, request: bytes) -> tuple[int, int] | None:
+        """Receive and send queues (buffer bytes) of the socket a :meth:`udp_request` finds."""
+        reply = self._ask(request)
+        if reply is None:
+            return None
+        length, kind = _NLMSGHDR.unpack_from(reply)[:2]
+        if kind != SOCK_DIAG_BY_FAMILY or length < _NLMSGHDR.size + _MSG_SIZE:
+            return None
+        unread, unsent = _QUEUES.unpack_from(reply, _NLMSGHDR.size + 4 + _SOCKID_SIZE)[1:3]
+        return unread, unsent
+
     def tcp_peer(self, request: bytes) -> TcpPeer | None:
         """The server's socket for a :meth:`tcp_request`, or None when it is not on this machine."""
+        reply = self._ask(request)
+        return None if reply is None else _parse_tcp(reply, request)
+
+    def _ask(self, request: bytes) -> bytes | None:
         self._seq = (self._seq + 1) & 0xFFFFFFFF
         header = _NLMSGHDR.pack(_NLMSGHDR.size + len(request), SOCK_DIAG_BY_FAMILY,
                                 NLM_F_REQUEST, self._seq, 0)  # fmt: skip
@@ -156,7 +202,7 @@ class DiagSocket:
                     break  # an answer to an earlier, timed-out request is skipped
         except OSError:
             return None
-        return _parse_tcp(reply, request)
+        return reply
 
 
 def _packed_ip(family: int, host: str) -> bytes:
@@ -268,6 +314,30 @@ class AckWatch(PeerWatch):
 
     def replying(self) -> None:
         return None
+
+
+class UdpWatch(PeerWatch):
+    """A UDP server on this machine: its socket's receive queue (shared by all its clients)."""
+
+    def __init__(self, diag: DiagSocket, request: bytes) -> None:
+        self._diag = diag
+        self._request = request
+
+    def unread(self, sent: int) -> int | None:
+        queues = self._diag.udp_queues(self._request)
+        return None if queues is None else queues[0]
+
+    def replying(self) -> bool | None:
+        queues = self._diag.udp_queues(self._request)
+        return None if queues is None else queues[1] > 0
+
+
+def watch_datagrams(sock: socket.socket, diag: DiagSocket | None) -> UdpWatch | None:
+    """A watch on the UDP socket that receives what connected ``sock`` sends (None: unseen)."""
+    request = diag.udp_request(sock) if diag is not None else None
+    if diag is None or request is None or diag.udp_queues(request) is None:
+        return None
+    return UdpWatch(diag, request)
 
 
 def watch_peer(sock: socket.socket, diag: DiagSocket | None) -> PeerWatch | None:

@@ -166,7 +166,7 @@ def test_certain_silence_ends_an_expect_before_its_deadline(tiny_server) -> None
     assert result.outcome == "timeout"
     assert result.elapsed < 1.5  # judged early, not after the 3 s deadline
     (silent,) = [e for e in transcript.events if e.what == "silent"]
-    assert "read all 5B" in silent.detail
+    assert "read everything we sent" in silent.detail
 
 
 def _trickles(conn: socket.socket, seen: list[object]) -> None:
@@ -211,3 +211,26 @@ def test_no_delayed_ack_stalls_with_a_server_that_writes_twice(tiny_server) -> N
     # each read most of the 30 exchanges stall (measured: 24-30), with it none should.
     stalls = sum(1 for r in transcript.expects if r.elapsed >= 0.035)
     assert stalls <= 5, f"{stalls}/30 exchanges waited >= 35 ms"
+
+
+def _udp_reads_and_never_answers(sock: socket.socket, seen: list[object]) -> None:
+    sock.settimeout(0.1)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            seen.append(sock.recv(65536))
+        except (TimeoutError, OSError):
+            if len(seen) >= 4:
+                return
+
+
+@needs_diag
+def test_a_silent_udp_server_gets_its_resends_early_then_a_timeout(tiny_server) -> None:
+    server = tiny_server(_udp_reads_and_never_answers, udp=True)
+    options = RunnerOptions(deadline=3.0, settle=0.05)
+    scenario = Scenario(steps=(Send(conn=0, chunks=(b"hello",)), Expect(conn=0), Close(conn=0)))
+    transcript = Runner(server.address, get_codec("datagram"), options=options).play(scenario)
+    (result,) = transcript.expects
+    assert result.outcome == "timeout"
+    assert result.elapsed < 1.5  # three re-sends and the verdict, not four deadlines
+    assert [e.what for e in transcript.events].count("retry") == 3

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from wirefault.sockdiag import AckWatch, DiagSocket, TcpWatch, UnixWatch, watch_peer
+from wirefault.sockdiag import (
+    AckWatch,
+    DiagSocket,
+    TcpWatch,
+    UnixWatch,
+    watch_datagrams,
+    watch_peer,
+)
 
 
 @pytest.fixture
@@ -131,9 +138,41 @@ def test_unix_watch_sees_what_the_server_consumed(tmp_path: Path) -> None:
             sock.close()
 
 
-def test_datagram_sockets_are_not_watched() -> None:
+def test_datagram_sockets_have_no_stream_watch() -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         assert watch_peer(sock, None) is None
+    finally:
+        sock.close()
+
+
+def test_udp_watch_sees_the_server_socket_read_our_datagrams(diag) -> None:
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        server.bind(("127.0.0.1", 0))
+        client.connect(server.getsockname())
+        watch = watch_datagrams(client, diag)
+        assert watch is not None
+        assert watch.unread(0) == 0
+        client.send(b"one")
+        client.send(b"two")
+        first = watch.unread(0)
+        assert first is not None and first > 0
+        server.recv(100)
+        second = watch.unread(0)
+        assert second is not None and 0 < second < first
+        server.recv(100)
+        assert watch.unread(0) == 0
+        assert watch.replying() is False
+    finally:
+        client.close()
+        server.close()
+
+
+def test_an_unconnected_udp_socket_has_no_watch(diag) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        assert watch_datagrams(sock, diag) is None
     finally:
         sock.close()
