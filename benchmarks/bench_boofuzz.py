@@ -68,6 +68,8 @@ FUZZERS = (
     "wirefault-pipelining",
     "wirefault-malformed",
 )
+#: Children that only draw a property's scenarios (no server, nothing played).
+GENERATION = tuple(f"generation-{p}" for p in ("reassembly", "pipelining", "malformed"))
 LABELS = {
     "bare-socket": "bare Python socket loop (connect, send, read reply, close)",
     "boofuzz-send": "boofuzz, send only",
@@ -75,6 +77,7 @@ LABELS = {
     "wirefault-reassembly": "wirefault `reassembly`",
     "wirefault-pipelining": "wirefault `pipelining`",
     "wirefault-malformed": "wirefault `malformed`",
+    **{g: f"`{g.removeprefix('generation-')}`: drawing scenarios only" for g in GENERATION},
 }
 #: Connections each test case opens (a wirefault example: its own, plus the liveness probe).
 CONNECTIONS = {
@@ -84,6 +87,7 @@ CONNECTIONS = {
     "wirefault-reassembly": "3",
     "wirefault-pipelining": "3",
     "wirefault-malformed": "3",
+    **dict.fromkeys(GENERATION, "0"),
 }
 #: Where round r starts in boofuzz's case sequence: case 1 + r * BOOFUZZ_STRIDE.
 BOOFUZZ_STRIDE = 5000
@@ -175,10 +179,36 @@ def run_wirefault(port: int, prop: str, cases: int, seed: int) -> dict[str, floa
     return {"cases": result.examples, "wall": wall, "cpu": cpu}
 
 
+def run_generation(prop: str, cases: int, seed: int) -> dict[str, float]:
+    """Hypothesis drawing ``prop``'s scenarios for a test that plays nothing."""
+    from hypothesis import given, settings
+    from hypothesis import seed as seeded
+
+    from wirefault.codecs import LenPrefixCodec
+    from wirefault.properties import PropertyContext, get_property
+    from wirefault.strategies.profiles import PROFILES, register_profiles
+
+    register_profiles()
+    drawn = 0
+
+    @seeded(seed)
+    @settings(settings.get_profile(PROFILES["ci"]), max_examples=cases, database=None)
+    @given(get_property(prop).scenarios(LenPrefixCodec(), PropertyContext()))
+    def test(scenario: object) -> None:
+        nonlocal drawn
+        drawn += 1
+
+    cpu, began = time.process_time(), time.perf_counter()
+    test()
+    return {"cases": drawn, "wall": time.perf_counter() - began, "cpu": time.process_time() - cpu}
+
+
 def child(args: argparse.Namespace) -> None:
     """Run one fuzzer as asked by the parent; print its numbers as JSON."""
     name, port, cases, round_ = args.child, args.port, args.cases, args.round
-    if name == "bare-socket":
+    if name.startswith("generation-"):
+        numbers = run_generation(name.removeprefix("generation-"), cases, round_)
+    elif name == "bare-socket":
         numbers = run_bare(port, cases)
     elif name.startswith("boofuzz"):
         # boofuzz's cases are one fixed sequence (29,750 for this message): each round
@@ -246,7 +276,7 @@ def run_child(run: Runs, port: int, cases: int, round_: int, server_pid: int) ->
 
 def measure(args: argparse.Namespace) -> list[Runs]:
     """``--rounds`` rounds, each fuzzer once per round, the order rotating."""
-    runs = [Runs(name) for name in FUZZERS]
+    runs = [Runs(name) for name in FUZZERS + GENERATION]
     if args.baseline:
         runs += [Runs(n, args.baseline) for n in FUZZERS if n.startswith("wirefault")]
     with serve("lenprefix") as served:
@@ -254,7 +284,8 @@ def measure(args: argparse.Namespace) -> list[Runs]:
             progress(f"round {round_ + 1}/{args.rounds} ...")
             for i in range(len(runs)):
                 run = runs[(round_ + i) % len(runs)]
-                cases = args.examples if run.name.startswith("wirefault") else args.boofuzz_cases
+                ours = run.name.startswith(("wirefault", "generation"))
+                cases = args.examples if ours else args.boofuzz_cases
                 numbers = run_child(run, served.address.port, cases, round_, served.pid)
                 run.cases.append(numbers["cases"])
                 run.wall.append(numbers["wall"])
@@ -266,6 +297,8 @@ def measure(args: argparse.Namespace) -> list[Runs]:
 def report(runs: list[Runs], args: argparse.Namespace) -> str:
     """The Markdown table, with each wirefault row's ratio to both boofuzz rows."""
     send, recv = runs[1], runs[2]
+    drawing = {r.name.removeprefix("generation-"): r for r in runs if r.name in GENERATION}
+    runs = [r for r in runs if r.name not in GENERATION]
     rows = []
     for run in runs:
         ratio = (
@@ -286,6 +319,13 @@ def report(runs: list[Runs], args: argparse.Namespace) -> str:
                 ratio,
             )
         )
+    split = []
+    for run in runs:
+        prop = run.name.removeprefix("wirefault-")
+        if run.baseline is None and prop in drawing:
+            total = run.ms_per_case(run.fuzzer_cpu())
+            draw = drawing[prop].ms_per_case(drawing[prop].cpu)
+            split.append((f"`{prop}`", f"{total:.2f}", f"{draw:.2f}", f"{total - draw:.2f}"))
     return (
         f"{args.rounds} rounds, every fuzzer once per round (order rotating); medians.\n\n"
         + table(
@@ -294,6 +334,11 @@ def report(runs: list[Runs], args: argparse.Namespace) -> str:
              "per core vs boofuzz send / send+read"),
             rows,
         )
+        + "\n\nWhere a wirefault example's client CPU goes (medians, ms per example): "
+        "drawing the scenario (Hypothesis's engine and our strategies, measured by a "
+        "campaign-less run that plays nothing), and the rest (playing its connections, the "
+        "liveness probe, judging).\n\n"
+        + table(("property", "client CPU", "drawing the scenario", "the rest"), split)
     )  # fmt: skip
 
 
@@ -307,7 +352,7 @@ def main() -> None:
     parser.add_argument(
         "--baseline", type=Path, help="also run the wirefault rows with this checkout's code"
     )
-    parser.add_argument("--child", choices=FUZZERS, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=FUZZERS + GENERATION, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--cases", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--round", type=int, default=0, help=argparse.SUPPRESS)
