@@ -20,7 +20,6 @@ server's end of the connection (:mod:`wirefault.sockdiag`):
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from typing import Literal
@@ -34,10 +33,10 @@ CutSeen = Literal["read", "unread", "paused"]
 
 #: Longest wait for the server to read one chunk before the next is sent anyway.
 READ_BOUND = 0.1
-#: Polling: yield the CPU this long first (the server usually reads within ~0.2 ms),
-#: then sleep, doubling from the first to the last step.
-_SPIN = 0.0002
-_FIRST_STEP = 0.0001
+#: Polling: sleep between looks, doubling from the first step to the last (the server
+#: usually reads within ~0.2 ms). Sleeping, not spinning: the server may be waiting for
+#: this very CPU, and every look is a system call.
+_FIRST_STEP = 0.00005
 _LAST_STEP = 0.002
 
 
@@ -47,7 +46,6 @@ def wait_read(watch: PeerWatch, sent: int, until: float) -> bool | None:
     Returns True once read, False when ``until`` passed first, None when the
     server's end cannot be seen (any more).
     """
-    began = time.monotonic()
     step = _FIRST_STEP
     while True:
         unread = watch.unread(sent)
@@ -58,9 +56,6 @@ def wait_read(watch: PeerWatch, sent: int, until: float) -> bool | None:
         now = time.monotonic()
         if now >= until:
             return False
-        if now - began < _SPIN:
-            os.sched_yield()  # the server may be waiting for this very CPU
-            continue
         time.sleep(min(step, until - now))
         step = min(step * 2, _LAST_STEP)
 
@@ -122,7 +117,8 @@ class Silence:
         self.sent = sent
         now = time.monotonic()
         self.period = max(settle / 4, 0.001)
-        self._next = now + self.period
+        # The first look waits half the settle time: most replies come sooner, unlooked.
+        self._next = now + settle / 2
         self._unread: int | None = -1  # not looked yet: the first look starts the clock
         self._since = now
 
