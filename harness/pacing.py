@@ -117,8 +117,7 @@ class Silence:
         self.sent = sent
         now = time.monotonic()
         self.period = max(settle / 4, 0.001)
-        # The first look waits half the settle time: most replies come sooner, unlooked.
-        self._next = now + settle / 2
+        self._next = now + self.period
         self._unread: int | None = -1  # not looked yet: the first look starts the clock
         self._since = now
 

@@ -5,10 +5,10 @@ example, and shrinking plays dozens of examples. The runner can end a read
 early once the server has made no progress for ``settle`` seconds (see
 :class:`wirefault.pacing.Silence`); this module picks ``settle`` from how fast
 the server has actually been answering: ten times its slowest recent reply,
-and never under 20 ms (5 ms while shrinking). A server that answers in 0.2 ms
-is judged silent after 20 ms; one that takes 80 ms to think gets 0.8 s. When
-that would come close to the deadline there is nothing to gain, and no early
-judgement is made.
+and never under 20 ms (while shrinking: five times, and never under 5 ms). A
+server that answers in 0.2 ms is judged silent after 20 ms; one that takes 80 ms
+to think gets 0.8 s. When that would come close to the deadline there is
+nothing to gain, and no early judgement is made.
 
 An early judgement is a guess, however well-founded, so a campaign confirms a
 failure that rests on one under the full deadline before reporting it.
@@ -21,7 +21,14 @@ from collections import deque
 from wirefault.scenario import Expect, Scenario
 from wirefault.transcript import Transcript
 
-__all__ = ["SETTLE_FACTOR", "SETTLE_FLOOR", "SHRINK_SETTLE_FLOOR", "ReplyTimes", "judged_early"]
+__all__ = [
+    "SETTLE_FACTOR",
+    "SETTLE_FLOOR",
+    "SHRINK_SETTLE_FACTOR",
+    "SHRINK_SETTLE_FLOOR",
+    "ReplyTimes",
+    "judged_early",
+]
 
 #: The shortest silence that counts as certain, seconds, while looking for a failure
 #: (a false judgement there would end the property's search) ...
@@ -29,8 +36,10 @@ SETTLE_FLOOR = 0.02
 #: ... and while shrinking one (where the shrunk failure is confirmed with the full
 #: deadline afterwards, and every failing candidate costs this much).
 SHRINK_SETTLE_FLOOR = 0.005
-#: Silence must last this many times the slowest recent reply.
+#: Silence must last this many times the slowest recent reply (while shrinking, half as
+#: many: a reply time counts from our request, before the server even read it).
 SETTLE_FACTOR = 10.0
+SHRINK_SETTLE_FACTOR = 5.0
 #: Replies remembered (the most recent ones).
 WINDOW = 64
 
@@ -60,7 +69,8 @@ class ReplyTimes:
         if not self._times:
             return None
         floor = SHRINK_SETTLE_FLOOR if shrinking else SETTLE_FLOOR
-        settle = max(floor, SETTLE_FACTOR * max(self._times))
+        factor = SHRINK_SETTLE_FACTOR if shrinking else SETTLE_FACTOR
+        settle = max(floor, factor * max(self._times))
         return settle if settle < self.deadline / 2 else None
 
 

@@ -40,6 +40,7 @@ def test_settle_is_ten_times_the_slowest_reply_with_a_floor() -> None:
     assert replies.settle(shrinking=True) == SHRINK_SETTLE_FLOOR
     replies.observe(_exchange(), _answered(0.01))
     assert replies.settle() == 0.1
+    assert replies.settle(shrinking=True) == 0.05
 
 
 def test_a_server_as_slow_as_the_deadline_gets_no_early_judgement() -> None:
