@@ -92,6 +92,8 @@ def run_one(info: TargetInfo, seed: int, out: Path, args: argparse.Namespace) ->
     codec = get_codec(info.protocol)
     caught = get_property(info.caught_by)
     props = [caught] if args.properties == "caught" else select_properties(codec)
+    if caught not in props:  # an opt-in oracle (echo) is added, as --oracle adds it
+        props.append(caught)
     launched = time.monotonic()
     layer = None
     if args.backend != "none":

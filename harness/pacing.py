@@ -26,7 +26,7 @@ from typing import Literal
 
 from wirefault.sockdiag import PeerWatch
 
-__all__ = ["READ_BOUND", "ChunkPacer", "CutSeen", "Silence", "wait_read"]
+__all__ = ["READ_BOUND", "ChunkPacer", "CutSeen", "Silence", "drain", "wait_read"]
 
 #: How a cut between two chunks reached the server.
 CutSeen = Literal["read", "unread", "paused"]
@@ -58,6 +58,24 @@ def wait_read(watch: PeerWatch, sent: int, until: float) -> bool | None:
             return False
         time.sleep(min(step, until - now))
         step = min(step * 2, _LAST_STEP)
+
+
+def drain(watch: PeerWatch | None, sent: int, bound: float) -> str:
+    """Before a half-close: wait until the server has read (or acknowledged) all ``sent`` bytes.
+
+    Returns what happened, for the transcript ("" when nothing could be seen).
+    """
+    if watch is None or not sent:
+        return ""
+    began = time.monotonic()
+    done = wait_read(watch, sent, began + bound)
+    what = "read" if watch.sees_reads else "acknowledged"
+    waited = f"{(time.monotonic() - began) * 1000:.2f}ms"
+    if done is None:
+        return ""
+    if done:
+        return f"after the server {what} all {sent}B ({waited})"
+    return f"the server had not {what} all {sent}B after {waited}"
 
 
 class ChunkPacer:
@@ -124,6 +142,15 @@ class Silence:
     def due(self) -> float:
         """When to look next (monotonic)."""
         return self._next
+
+    def describe(self, waited: float) -> str:
+        """Why a read that lasted ``waited`` seconds ended early, for the transcript."""
+        left = (self.watch.unread(self.sent) if self.watch else 0) or 0
+        did = f"left {left}B unread" if left else "read everything we sent"
+        return (
+            f"timeout judged early after {waited:.3f}s: the server {did} and sent nothing "
+            f"for {self.settle:.3f}s"
+        )
 
     def heard(self) -> None:
         """Bytes arrived: the silence starts over."""

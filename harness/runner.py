@@ -32,7 +32,7 @@ from wirefault.channels import Channel, PeerState, open_channel
 from wirefault.codecs.base import Codec, Decoder
 from wirefault.errors import FaultLayerError, FrameError, UsageError
 from wirefault.faults.base import FaultProxy
-from wirefault.pacing import READ_BOUND, ChunkPacer, Silence, wait_read
+from wirefault.pacing import READ_BOUND, ChunkPacer, Silence, drain
 from wirefault.scenario import (
     Abort,
     AddToxic,
@@ -355,7 +355,7 @@ class _Play:
                     self.retry(live)
                     silence.heard()
                     continue
-                self.note("silent", record.conn, detail=_silent(silence, now - began))
+                self.note("silent", record.conn, detail=silence.describe(now - began))
                 return "timeout"
             assert live.channel is not None
             result = live.channel.recv(size, min(limit, silence.due()) if silence else limit)
@@ -409,31 +409,13 @@ class _Play:
         live = self.conn(number)
         if live.usable:
             assert live.channel is not None
-            drained = self.drained(live)
+            # The last bytes and the EOF as separate events for the server, as from any
+            # client that finished writing well before shutting down (not by chance).
+            drained = drain(live.watch, live.channel.sent, self.opts.read_bound)
             state = live.channel.half_close()
             self.note("half_close", number, detail=drained)
             if state != "ok":
                 self.mark_end(live, state)
-
-    def drained(self, live: _Live) -> str:
-        """Before a half-close: wait until the server has read (or acknowledged) all we sent.
-
-        So that the server sees its last bytes and the EOF as separate events, as it
-        would from any client that finished writing well before shutting down;
-        otherwise whether they come in one read depends on scheduling.
-        """
-        assert live.channel is not None
-        if live.watch is None or not live.channel.sent:
-            return ""
-        began = time.monotonic()
-        done = wait_read(live.watch, live.channel.sent, began + self.opts.read_bound)
-        what = "read" if live.watch.sees_reads else "acknowledged"
-        waited = f"{(time.monotonic() - began) * 1000:.2f}ms"
-        if done is None:
-            return ""
-        if done:
-            return f"after the server {what} all {live.channel.sent}B ({waited})"
-        return f"the server had not {what} all {live.channel.sent}B after {waited}"
 
     def end(self, step: Abort | Close) -> None:
         live = self.conn(step.conn)
@@ -459,15 +441,6 @@ class _Play:
         if self._diag is not None:
             self._diag.close()
         self.transcript.elapsed = time.monotonic() - self.start
-
-
-def _silent(silence: Silence, waited: float) -> str:
-    left = (silence.watch.unread(silence.sent) if silence.watch else 0) or 0
-    did = f"left {left}B unread" if left else "read everything we sent"
-    return (
-        f"timeout judged early after {waited:.3f}s: the server {did} and sent nothing "
-        f"for {silence.settle:.3f}s"
-    )
 
 
 def _outcome(end: str) -> Outcome:
