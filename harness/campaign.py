@@ -381,7 +381,9 @@ class Campaign:
     def _runner(self, scenario: Scenario) -> Runner:
         proxy = self._fault_proxy() if scenario.needs_fault_layer() else None
         settle = None
-        if self._settle and self.config.early_timeouts:
+        # Through a fault proxy the socket we can see is the proxy's, which holds data
+        # back on purpose (latency, bandwidth): its silence says nothing of the server's.
+        if self._settle and self.config.early_timeouts and proxy is None:
             settle = self._replies.settle(shrinking=self._shrinking)
         options = RunnerOptions(
             deadline=self._deadline, greeting=self.config.greeting, settle=settle

@@ -13,6 +13,8 @@ from hypothesis.strategies import SearchStrategy
 from wirefault.campaign import Campaign, CampaignConfig
 from wirefault.codecs import get_codec
 from wirefault.codecs.base import Codec
+from wirefault.faults.embedded import EmbeddedFaultLayer
+from wirefault.faults.toxics import Latency
 from wirefault.patience import SETTLE_FLOOR, SHRINK_SETTLE_FLOOR, ReplyTimes, judged_early
 from wirefault.properties import Property, PropertyContext, Verdict, get_property
 from wirefault.scenario import Close, Expect, Scenario, Send
@@ -192,3 +194,49 @@ def test_a_real_hang_is_confirmed_with_the_full_deadline_and_reported(
     # What is reported comes from the replay that waited the whole deadline.
     assert not judged_early(result.failure.transcript)
     assert result.failure.transcript.expects[-1].elapsed >= 0.5
+
+
+class _SlowProxy(Property):
+    """One request through a 300 ms latency toxic; fails when its reply is missing."""
+
+    name: ClassVar[str] = "slow-proxy"
+    summary: ClassVar[str] = "a request through a slow proxy is answered"
+
+    def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
+        steps = (Send(chunks=(b"hello\n",)), Expect(), Close())
+        return st.just(Scenario(steps=steps, toxics=(Latency(latency=300),)))
+
+    def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
+        if any(r.outcome != "ok" for r in transcript.expects):
+            return Verdict.failed("slow-proxy: the request went unanswered")
+        return Verdict.passed()
+
+
+def _echo_lines(conn: socket.socket, seen: list[object]) -> None:
+    conn.settimeout(5)
+    try:
+        while data := conn.recv(65536):
+            conn.sendall(data)
+    except OSError:
+        pass
+
+
+def test_no_timeout_is_judged_early_through_a_fault_proxy(tiny_server, tmp_path: Path) -> None:
+    server = tiny_server(_echo_lines)
+    config = CampaignConfig(
+        address=server.address,
+        codec=LINE,
+        properties=(_SlowProxy(),),
+        max_examples=2,
+        deadline=1.0,
+        out_dir=tmp_path,
+        verify=1,
+    )
+    with EmbeddedFaultLayer() as layer:
+        campaign = Campaign(config, fault_layer=layer)
+        campaign.check_reachable()  # learns a sub-millisecond reply: settle would be 20 ms
+        (result,) = campaign.run().results
+    # The proxy read the request at once and held the reply back for 300 ms: silent as
+    # far as its socket shows, but that is the toxic, not the server.
+    assert result.status == "passed"
+    assert result.examples_to_failure == 0
