@@ -63,7 +63,8 @@ class CampaignConfig:
         label: distinguishes example-database entries of different servers.
         early_timeouts: let a read end as a timeout before the deadline once the
             server's silence is certain (see :mod:`wirefault.patience`); failures
-            that rest on one are confirmed with the full deadline before reporting.
+            that rest on one are confirmed with the full deadline before reporting
+            (so there are none with ``verify=0``).
     """
 
     address: Address
@@ -383,7 +384,9 @@ class Campaign:
         settle = None
         # Through a fault proxy the socket we can see is the proxy's, which holds data
         # back on purpose (latency, bandwidth): its silence says nothing of the server's.
-        if self._settle and self.config.early_timeouts and proxy is None:
+        # Without verifying replays nothing would confirm an early judgement.
+        early = self.config.early_timeouts and self.config.verify > 0
+        if self._settle and early and proxy is None:
             settle = self._replies.settle(shrinking=self._shrinking)
         options = RunnerOptions(
             deadline=self._deadline, greeting=self.config.greeting, settle=settle
