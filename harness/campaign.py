@@ -387,7 +387,7 @@ class Campaign:
         # Without verifying replays nothing would confirm an early judgement.
         early = self.config.early_timeouts and self.config.verify > 0
         if self._settle and early and proxy is None:
-            settle = self._replies.settle(shrinking=self._shrinking)
+            settle = self._replies.settle(shrinking=self._shrinking, deadline=self._deadline)
         options = RunnerOptions(
             deadline=self._deadline, greeting=self.config.greeting, settle=settle
         )

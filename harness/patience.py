@@ -7,8 +7,8 @@ early once the server has made no progress for ``settle`` seconds (see
 the server has actually been answering: ten times its slowest recent reply,
 and never under 20 ms (while shrinking: five times, and never under 5 ms). A
 server that answers in 0.2 ms is judged silent after 20 ms; one that takes 80 ms
-to think gets 0.8 s. When that would come close to the deadline there is
-nothing to gain, and no early judgement is made.
+to think gets 0.5 s: never more than half the deadline, and no early judgement
+at all for a server whose replies take a quarter of the deadline.
 
 An early judgement is a guess, however well-founded, so a campaign confirms a
 failure that rests on one under the full deadline before reporting it.
@@ -64,14 +64,22 @@ class ReplyTimes:
             if isinstance(step, Expect) and not step.read_pause:
                 self._times.append(result.elapsed)
 
-    def settle(self, *, shrinking: bool = False) -> float | None:
-        """Seconds of silence that make a missing reply certain (None: wait the deadline)."""
+    def settle(self, *, shrinking: bool = False, deadline: float | None = None) -> float | None:
+        """Seconds of silence that make a missing reply certain (None: wait the deadline).
+
+        At most half of ``deadline`` (the runner's, which is shorter while shrinking;
+        default the one given at construction), and None for a server whose slowest
+        recent reply took a quarter of it or more.
+        """
         if not self._times:
+            return None
+        limit = (deadline or self.deadline) / 2
+        slowest = max(self._times)
+        if slowest * 2 >= limit:
             return None
         floor = SHRINK_SETTLE_FLOOR if shrinking else SETTLE_FLOOR
         factor = SHRINK_SETTLE_FACTOR if shrinking else SETTLE_FACTOR
-        settle = max(floor, factor * max(self._times))
-        return settle if settle < self.deadline / 2 else None
+        return min(max(floor, factor * slowest), limit)
 
 
 def judged_early(transcript: Transcript) -> bool:

@@ -45,10 +45,18 @@ def test_settle_is_ten_times_the_slowest_reply_with_a_floor() -> None:
     assert replies.settle(shrinking=True) == 0.05
 
 
-def test_a_server_as_slow_as_the_deadline_gets_no_early_judgement() -> None:
+def test_settle_is_at_most_half_the_deadline() -> None:
     replies = ReplyTimes(deadline=1.0)
     replies.observe(_exchange(), _answered(0.06))
-    assert replies.settle() is None  # 0.6 s is over half the deadline: nothing to gain
+    assert replies.settle() == 0.5  # not 0.6 s
+    assert replies.settle(shrinking=True, deadline=0.25) == 0.125
+    assert replies.settle(shrinking=True, deadline=0.2) is None  # 0.06 s: over a quarter
+
+
+def test_a_server_as_slow_as_the_deadline_gets_no_early_judgement() -> None:
+    replies = ReplyTimes(deadline=1.0)
+    replies.observe(_exchange(), _answered(0.3))
+    assert replies.settle() is None
 
 
 def test_slow_reads_and_unanswered_reads_teach_nothing() -> None:
