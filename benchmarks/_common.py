@@ -57,11 +57,16 @@ def command_line() -> str:
     return shlex.join(["python", str(script), *sys.argv[1:]])
 
 
+def load_line() -> str:
+    """The 1-minute load average when the benchmark started and now."""
+    return f"{_LOAD_AT_START:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+
+
 def header() -> str:
     """The lines every benchmark prints above its tables: command, date, machine."""
-    load = f"{_LOAD_AT_START:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     return (
-        f"```sh\n{command_line()}\n```\n\nRun on {machine_line()}; 1-minute load average {load}.\n"
+        f"```sh\n{command_line()}\n```\n\n"
+        f"Run on {machine_line()}; 1-minute load average {load_line()}.\n"
     )
 
 

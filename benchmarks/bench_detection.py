@@ -33,7 +33,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import DOCS, command_line, header, machine_line, median, progress, table
+from _common import (
+    DOCS,
+    command_line,
+    header,
+    load_line,
+    machine_line,
+    median,
+    progress,
+    table,
+)
 
 from wirefault.addresses import Address
 from wirefault.campaign import Campaign, CampaignConfig, PropertyResult
@@ -223,7 +232,8 @@ shrunk scenario that failed again, over all seeds.
 {command_line()}
 ```
 
-Measured on {machine_line()}.
+Measured on {machine_line()}; 1-minute load average {load_line()} (the machine is
+shared: see docs/PERFORMANCE.md for runs side by side).
 
 {table(headers, rows(zoo, with_bug=True), align="llllrrrrrr")}
 
