@@ -57,11 +57,16 @@ def command_line() -> str:
     return shlex.join(["python", str(script), *sys.argv[1:]])
 
 
+def load_line() -> str:
+    """The 1-minute load average when the benchmark started and now."""
+    return f"{_LOAD_AT_START:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+
+
 def header() -> str:
     """The lines every benchmark prints above its tables: command, date, machine."""
-    load = f"{_LOAD_AT_START:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     return (
-        f"```sh\n{command_line()}\n```\n\nRun on {machine_line()}; 1-minute load average {load}.\n"
+        f"```sh\n{command_line()}\n```\n\n"
+        f"Run on {machine_line()}; 1-minute load average {load_line()}.\n"
     )
 
 
@@ -176,17 +181,28 @@ def three_chunks(data: bytes) -> tuple[bytes, bytes, bytes]:
 
 
 def baseline_env(checkout: Path) -> dict[str, str]:
-    """The environment that makes a child import wirefault from another checkout.
+    """The environment that makes a child import wirefault from another installed copy.
 
     ``PYTHONPATH`` comes before the installed (editable) wirefault on ``sys.path``,
-    so a child started with it measures that checkout's code: how "before" numbers
-    are taken side by side with "after" ones in one run.
+    so a child started with it measures that copy's code: how "before" numbers are
+    taken side by side with "after" ones in one run. Since ``harness/`` installs as
+    the package ``wirefault``, a source checkout cannot be imported as it is: make
+    the copy with ``pip install --no-deps --target DIR CHECKOUT`` (and write the
+    commit into ``DIR/LABEL`` for the report).
     """
+    if not (checkout / "wirefault").is_dir():
+        raise SystemExit(
+            f"{checkout} holds no wirefault package; install a checkout into it with "
+            f"'pip install --no-deps --target {checkout} CHECKOUT'"
+        )
     return {**os.environ, "PYTHONPATH": str(checkout.resolve())}
 
 
 def checkout_label(checkout: Path) -> str:
-    """``<short commit>`` of a git checkout, or its path when git cannot tell."""
+    """``<short commit>`` of a git checkout, the text of ``DIR/LABEL``, or the path."""
+    label = checkout / "LABEL"
+    if label.is_file():
+        return label.read_text().strip()
     done = subprocess.run(
         ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
         capture_output=True,

@@ -1,8 +1,10 @@
 """Benchmark wirefault against boofuzz: test cases per second and per CPU-second, one server.
 
-Both fuzz the reference ``lenprefix`` server (a 4-byte big-endian length, then the
-payload; one thread per client), started once and shared, in interleaved rounds:
+A bare socket loop, boofuzz and wirefault fuzz the reference ``lenprefix`` server
+(a 4-byte big-endian length, then the payload; one thread per client), started
+once and shared, in interleaved rounds:
 
+* ``bare socket loop`` — the ceiling: connect, send one frame, read the reply, close;
 * ``boofuzz, send only`` — boofuzz 0.4's defaults for a fuzzed message: connect,
   send the mutated frame, close (it does not read a reply);
 * ``boofuzz, send + read reply`` — ``receive_data_after_fuzz=True`` with
@@ -20,9 +22,11 @@ nothing per example either), its SQLite case log in a temporary folder.
 Each fuzzer runs in a child process of this script (``--child``), so that CPU time
 is its own: "per core" is test cases per CPU-second of the fuzzer process plus the
 server process (read from ``/proc``), which is what a machine's cores pay.
-With ``--baseline DIR`` (another checkout of wirefault, e.g. ``git worktree add
-/tmp/before <commit>``) every wirefault row is also run with that checkout's code,
-in the same rounds: a before/after comparison that the machine's load cannot skew.
+With ``--baseline DIR`` (an installed copy of another commit: ``git archive
+<commit> | tar -x -C /tmp/src && pip install --no-deps --target /tmp/before
+/tmp/src && echo <commit> > /tmp/before/LABEL``) every wirefault row is also run
+with that copy's code, in the same rounds: a before/after comparison that the
+machine's load cannot skew.
 
 Prints Markdown. A script, not a test::
 
@@ -57,26 +61,33 @@ from _common import (
 )
 
 FUZZERS = (
+    "bare-socket",
     "boofuzz-send",
     "boofuzz-recv",
     "wirefault-reassembly",
     "wirefault-pipelining",
     "wirefault-malformed",
 )
+#: Children that only draw a property's scenarios (no server, nothing played).
+GENERATION = tuple(f"generation-{p}" for p in ("reassembly", "pipelining", "malformed"))
 LABELS = {
+    "bare-socket": "bare Python socket loop (connect, send, read reply, close)",
     "boofuzz-send": "boofuzz, send only",
     "boofuzz-recv": "boofuzz, send + read reply",
     "wirefault-reassembly": "wirefault `reassembly`",
     "wirefault-pipelining": "wirefault `pipelining`",
     "wirefault-malformed": "wirefault `malformed`",
+    **{g: f"`{g.removeprefix('generation-')}`: drawing scenarios only" for g in GENERATION},
 }
 #: Connections each test case opens (a wirefault example: its own, plus the liveness probe).
 CONNECTIONS = {
+    "bare-socket": "1",
     "boofuzz-send": "1",
     "boofuzz-recv": "1",
     "wirefault-reassembly": "3",
     "wirefault-pipelining": "3",
     "wirefault-malformed": "3",
+    **dict.fromkeys(GENERATION, "0"),
 }
 #: Where round r starts in boofuzz's case sequence: case 1 + r * BOOFUZZ_STRIDE.
 BOOFUZZ_STRIDE = 5000
@@ -120,6 +131,27 @@ def run_boofuzz(port: int, cases: int, read_reply: bool, start: int) -> dict[str
     return {"cases": done, "wall": wall, "cpu": cpu}
 
 
+def run_bare(port: int, cases: int) -> dict[str, float]:
+    """The ceiling: a plain loop that connects, sends one frame, reads its reply, closes."""
+    import socket
+    import struct
+
+    frame = struct.pack(">I", 5) + b"hello"
+    cpu, began = time.process_time(), time.perf_counter()
+    for _ in range(cases):
+        with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.sendall(frame)
+            reply = b""
+            while len(reply) < len(frame):
+                data = sock.recv(65536)
+                if not data:
+                    raise SystemExit("bare socket: the server closed early")
+                reply += data
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+    return {"cases": cases, "wall": wall, "cpu": cpu}
+
+
 def run_wirefault(port: int, prop: str, cases: int, seed: int) -> dict[str, float]:
     """A campaign of ``prop``, ``cases`` examples, ci profile, no fault layer or database."""
     from wirefault.addresses import Address
@@ -147,10 +179,38 @@ def run_wirefault(port: int, prop: str, cases: int, seed: int) -> dict[str, floa
     return {"cases": result.examples, "wall": wall, "cpu": cpu}
 
 
+def run_generation(prop: str, cases: int, seed: int) -> dict[str, float]:
+    """Hypothesis drawing ``prop``'s scenarios for a test that plays nothing."""
+    from hypothesis import given, settings
+    from hypothesis import seed as seeded
+
+    from wirefault.codecs import LenPrefixCodec
+    from wirefault.properties import PropertyContext, get_property
+    from wirefault.strategies.profiles import PROFILES, register_profiles
+
+    register_profiles()
+    drawn = 0
+
+    @seeded(seed)
+    @settings(settings.get_profile(PROFILES["ci"]), max_examples=cases, database=None)
+    @given(get_property(prop).scenarios(LenPrefixCodec(), PropertyContext()))
+    def test(scenario: object) -> None:
+        nonlocal drawn
+        drawn += 1
+
+    cpu, began = time.process_time(), time.perf_counter()
+    test()
+    return {"cases": drawn, "wall": time.perf_counter() - began, "cpu": time.process_time() - cpu}
+
+
 def child(args: argparse.Namespace) -> None:
     """Run one fuzzer as asked by the parent; print its numbers as JSON."""
     name, port, cases, round_ = args.child, args.port, args.cases, args.round
-    if name.startswith("boofuzz"):
+    if name.startswith("generation-"):
+        numbers = run_generation(name.removeprefix("generation-"), cases, round_)
+    elif name == "bare-socket":
+        numbers = run_bare(port, cases)
+    elif name.startswith("boofuzz"):
         # boofuzz's cases are one fixed sequence (29,750 for this message): each round
         # takes its cases from a different part of it, BOOFUZZ_STRIDE cases apart.
         numbers = run_boofuzz(port, cases, name == "boofuzz-recv", 1 + round_ * BOOFUZZ_STRIDE)
@@ -216,7 +276,7 @@ def run_child(run: Runs, port: int, cases: int, round_: int, server_pid: int) ->
 
 def measure(args: argparse.Namespace) -> list[Runs]:
     """``--rounds`` rounds, each fuzzer once per round, the order rotating."""
-    runs = [Runs(name) for name in FUZZERS]
+    runs = [Runs(name) for name in FUZZERS + GENERATION]
     if args.baseline:
         runs += [Runs(n, args.baseline) for n in FUZZERS if n.startswith("wirefault")]
     with serve("lenprefix") as served:
@@ -224,7 +284,8 @@ def measure(args: argparse.Namespace) -> list[Runs]:
             progress(f"round {round_ + 1}/{args.rounds} ...")
             for i in range(len(runs)):
                 run = runs[(round_ + i) % len(runs)]
-                cases = args.boofuzz_cases if run.name.startswith("boofuzz") else args.examples
+                ours = run.name.startswith(("wirefault", "generation"))
+                cases = args.examples if ours else args.boofuzz_cases
                 numbers = run_child(run, served.address.port, cases, round_, served.pid)
                 run.cases.append(numbers["cases"])
                 run.wall.append(numbers["wall"])
@@ -235,7 +296,9 @@ def measure(args: argparse.Namespace) -> list[Runs]:
 
 def report(runs: list[Runs], args: argparse.Namespace) -> str:
     """The Markdown table, with each wirefault row's ratio to both boofuzz rows."""
-    send, recv = runs[0], runs[1]
+    send, recv = runs[1], runs[2]
+    drawing = {r.name.removeprefix("generation-"): r for r in runs if r.name in GENERATION}
+    runs = [r for r in runs if r.name not in GENERATION]
     rows = []
     for run in runs:
         ratio = (
@@ -256,6 +319,13 @@ def report(runs: list[Runs], args: argparse.Namespace) -> str:
                 ratio,
             )
         )
+    split = []
+    for run in runs:
+        prop = run.name.removeprefix("wirefault-")
+        if run.baseline is None and prop in drawing:
+            total = run.ms_per_case(run.fuzzer_cpu())
+            draw = drawing[prop].ms_per_case(drawing[prop].cpu)
+            split.append((f"`{prop}`", f"{total:.2f}", f"{draw:.2f}", f"{total - draw:.2f}"))
     return (
         f"{args.rounds} rounds, every fuzzer once per round (order rotating); medians.\n\n"
         + table(
@@ -264,6 +334,11 @@ def report(runs: list[Runs], args: argparse.Namespace) -> str:
              "per core vs boofuzz send / send+read"),
             rows,
         )
+        + "\n\nWhere a wirefault example's client CPU goes (medians, ms per example): "
+        "drawing the scenario (Hypothesis's engine and our strategies, measured by a "
+        "campaign-less run that plays nothing), and the rest (playing its connections, the "
+        "liveness probe, judging).\n\n"
+        + table(("property", "client CPU", "drawing the scenario", "the rest"), split)
     )  # fmt: skip
 
 
@@ -277,7 +352,7 @@ def main() -> None:
     parser.add_argument(
         "--baseline", type=Path, help="also run the wirefault rows with this checkout's code"
     )
-    parser.add_argument("--child", choices=FUZZERS, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=FUZZERS + GENERATION, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--cases", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--round", type=int, default=0, help=argparse.SUPPRESS)

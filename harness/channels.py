@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from wirefault.addresses import Address
+from wirefault.sockdiag import DiagSocket, PeerWatch, watch_datagrams, watch_peer
 
 __all__ = ["Channel", "ReadResult", "SendResult", "open_channel"]
 
@@ -58,6 +59,19 @@ class Channel:
         self._sock = sock
         self.datagram = datagram
         self.closed = False
+        #: Bytes written so far (TCP/unix streams): what the server has to read.
+        self.sent = 0
+        # After each read of a TCP stream the delayed ACK is sent at once: a server whose
+        # Nagle holds its next small write until ours comes would otherwise wait ~40 ms.
+        self._quickack = not datagram and sock.family in (socket.AF_INET, socket.AF_INET6)
+
+    def watch(self, diag: DiagSocket | None) -> PeerWatch | None:
+        """A view of the server's end of this channel (None: it is not on this machine)."""
+        if self.closed:
+            return None
+        if self.datagram:
+            return watch_datagrams(self._sock, diag)
+        return watch_peer(self._sock, diag)
 
     def send(self, data: bytes, deadline: float) -> SendResult:
         """Write ``data`` (one datagram for UDP), giving up at ``deadline`` (monotonic time)."""
@@ -70,18 +84,22 @@ class Channel:
         view = memoryview(data)
         sent = 0
         while sent < len(data):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return SendResult(sent, "timeout")
             try:
-                _, writable, _ = select.select([], [self._sock], [], remaining)
-                if not writable:
-                    continue
-                sent += self._sock.send(view[sent:])
+                done = self._sock.send(view[sent:])
             except BlockingIOError:
+                # Full buffer: wait for room (a write is tried first: it usually fits).
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return SendResult(sent, "timeout")
+                try:
+                    select.select([], [self._sock], [], remaining)
+                except OSError as exc:
+                    return SendResult(sent, _classify(exc))
                 continue
             except OSError as exc:
                 return SendResult(sent, _classify(exc))
+            sent += done
+            self.sent += done
         return SendResult(sent, "ok")
 
     def recv(self, size: int, deadline: float) -> ReadResult:
@@ -102,6 +120,9 @@ class Channel:
             return ReadResult(b"", _classify(exc))
         if not data and not self.datagram:
             return ReadResult(b"", "eof")
+        if self._quickack:
+            with contextlib.suppress(OSError):  # a reset socket: the next read reports it
+                self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         return ReadResult(data, "ok")
 
     def half_close(self) -> PeerState:
@@ -133,8 +154,9 @@ def open_channel(
 ) -> tuple[Channel | None, PeerState]:
     """Connect to ``address``; returns the channel, or None and why it failed.
 
-    TCP sockets get TCP_NODELAY so each write leaves as its own segment; a
-    ``rcvbuf`` is set before connecting so the TCP window honours it.
+    TCP sockets get TCP_NODELAY so each write leaves as its own segment (and
+    TCP_QUICKACK after every read, see :class:`Channel`); a ``rcvbuf`` is set
+    before connecting so the TCP window honours it.
     """
     datagram = address.transport == "udp"
     kind = socket.SOCK_DGRAM if datagram else socket.SOCK_STREAM

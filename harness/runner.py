@@ -11,11 +11,20 @@ moving transfer is not a hang), and at most ``deadline * 20`` in all. For
 unframed codecs (``raw``) an ``Expect`` reads until ``quiet`` seconds pass with
 no new byte after the first one. For UDP, a datagram whose reply does not come
 is re-sent up to ``udp_retries`` times, since loopback may drop under bursts.
+
+Pacing (:mod:`wirefault.pacing`): when the server's end of a stream can be seen
+(a server on this machine), the chunks of a ``Send`` go out as soon as the
+server has read the previous one, rather than a drawn pause apart, and a
+``HalfClose`` waits until the server has read everything (or, for a server we
+cannot see, until its kernel acknowledged everything). With ``settle`` set, an
+``Expect`` whose server has read everything and stayed silent that long ends
+as a timeout before its deadline.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from wirefault.addresses import Address
@@ -23,6 +32,7 @@ from wirefault.channels import Channel, PeerState, open_channel
 from wirefault.codecs.base import Codec, Decoder
 from wirefault.errors import FaultLayerError, FrameError, UsageError
 from wirefault.faults.base import FaultProxy
+from wirefault.pacing import READ_BOUND, ChunkPacer, Silence, drain
 from wirefault.scenario import (
     Abort,
     AddToxic,
@@ -37,6 +47,7 @@ from wirefault.scenario import (
     Send,
     Step,
 )
+from wirefault.sockdiag import DiagSocket, PeerWatch
 from wirefault.transcript import ConnRecord, Event, ExpectResult, Outcome, Transcript
 
 __all__ = ["Runner", "RunnerOptions"]
@@ -60,6 +71,11 @@ class RunnerOptions:
             connection sends these requests in turn, after the greeting and before
             its first step, and reads each one's reply (not counted either). They
             are not part of the connection's ``sent`` bytes.
+        pace: pace chunks and half-closes by the server's reads where they can be
+            seen (False: drawn pauses only, as for a remote server).
+        read_bound: the longest wait for the server to read one chunk.
+        settle: seconds of certain silence (the server read everything, sent
+            nothing) after which an Expect may end early as a timeout; None: never.
     """
 
     deadline: float = 1.0
@@ -67,15 +83,30 @@ class RunnerOptions:
     udp_retries: int = 3
     greeting: bool = False
     preamble: tuple[bytes, ...] = ()
+    pace: bool = True
+    read_bound: float = READ_BOUND
+    settle: float | None = None
 
 
 class _Live:
     """A connection being played: its channel, decoder and record."""
 
-    def __init__(self, record: ConnRecord, channel: Channel | None, decoder: Decoder) -> None:
+    def __init__(
+        self,
+        record: ConnRecord,
+        channel: Channel | None,
+        decoder: Decoder,
+        watching: Callable[[Channel], PeerWatch | None] | None,
+        bound: float,
+    ) -> None:
         self.record = record
         self.channel = channel
         self.decoder = decoder
+        # The server's end is looked up on first use: most connections never need it.
+        self._watching = watching
+        self._watch: PeerWatch | None = None
+        self._pacer: ChunkPacer | None = None
+        self._bound = bound
         self.consumed = 0  # frames already claimed by earlier Expect steps
         self.last_datagram = b""
         # How reading ended (eof/rst/refused), apart from record.end: a write that
@@ -85,6 +116,21 @@ class _Live:
         # frozen into the record when the scenario ends.
         self.sent = bytearray()
         self.received = bytearray()
+
+    @property
+    def watch(self) -> PeerWatch | None:
+        """The server's end of this connection (None: pacing off, or it cannot be seen)."""
+        if self._watching is not None and self.channel is not None:
+            self._watch = self._watching(self.channel)
+            self._watching = None
+        return self._watch
+
+    @property
+    def pacer(self) -> ChunkPacer:
+        """Spaces this connection's chunks by the server's reads."""
+        if self._pacer is None:
+            self._pacer = ChunkPacer(self.watch, self._bound)
+        return self._pacer
 
     @property
     def usable(self) -> bool:
@@ -164,6 +210,19 @@ class _Play:
         self.transcript = Transcript()
         self.live: dict[int, _Live] = {}
         self.start = time.monotonic()
+        self._diag: DiagSocket | None = None
+        self._diag_tried = False
+
+    def watching(self, channel: Channel) -> PeerWatch | None:
+        """A watch on the server end of ``channel`` (None: it cannot be seen)."""
+        return channel.watch(self.diag())
+
+    def diag(self) -> DiagSocket | None:
+        """The play's socket-diagnostics handle, opened on first use (None: unavailable)."""
+        if not self._diag_tried:
+            self._diag_tried = True
+            self._diag = DiagSocket.open()
+        return self._diag
 
     def note(self, what: str, conn: int | None = None, data: bytes = b"", detail: str = "") -> None:
         self.transcript.events.append(
@@ -209,7 +268,8 @@ class _Play:
             self.note("refused", number, detail=state)
         else:
             self.note("open", number)
-        live = _Live(record, channel, self.codec.response_decoder())
+        watching = self.watching if self.opts.pace else None
+        live = _Live(record, channel, self.codec.response_decoder(), watching, self.opts.read_bound)
         self.live[number] = live
         self.transcript.conns[number] = record
         if self.opts.greeting and channel is not None:
@@ -239,17 +299,23 @@ class _Play:
     def send(self, step: Send) -> None:
         live = self.conn(step.conn)
         for i, chunk in enumerate(step.chunks):
-            if i and step.pause:
-                time.sleep(step.pause)
             if not live.usable or live.record.end in ("rst", "refused"):
                 return
             assert live.channel is not None
+            cut = ""
+            if i and not live.channel.datagram:
+                # The server should read the previous chunk on its own: wait for that read.
+                seen, waited = live.pacer.between(live.channel.sent, step.pause)
+                live.record.cuts.append(seen)
+                cut = f"cut {seen} after {waited * 1000:.2f}ms"
+            elif i and step.pause:
+                time.sleep(step.pause)
             result = live.channel.send(chunk, time.monotonic() + self.opts.deadline)
             sent = chunk[: result.sent]
             live.sent += sent
             live.decoder.note_sent(sent)
             live.last_datagram = chunk
-            self.note("send", step.conn, sent)
+            self.note("send", step.conn, sent, detail=cut)
             if result.state == "timeout":
                 live.record.short_send = True
                 self.note("send_blocked", step.conn, detail=f"{result.sent}/{len(chunk)}B")
@@ -279,6 +345,7 @@ class _Play:
         hard_deadline = began + self.opts.deadline * _TOTAL_FACTOR
         retries = self.opts.udp_retries if live.channel and live.channel.datagram else 0
         quiet_after: float | None = None
+        silence = self.silence(live)
         while True:
             if record.garbage:
                 return "garbage"
@@ -299,15 +366,27 @@ class _Play:
                     return "ok"
                 if retries and live.last_datagram:
                     retries -= 1
-                    assert live.channel is not None
-                    live.channel.send(live.last_datagram, now + self.opts.deadline)
-                    self.note("retry", record.conn, live.last_datagram)
+                    self.retry(live)
                     idle_deadline = time.monotonic() + self.opts.deadline
                     continue
                 return "timeout"
+            if silence is not None and now >= silence.due():
+                if not silence.certain():
+                    continue
+                if retries and live.last_datagram:
+                    # The server read the datagram and said nothing: it may have been lost
+                    # on the way back, so re-send it now rather than after a deadline.
+                    retries -= 1
+                    self.retry(live)
+                    silence.heard()
+                    continue
+                self.note("silent", record.conn, detail=silence.describe(now - began))
+                return "timeout"
             assert live.channel is not None
-            result = live.channel.recv(size, limit)
+            result = live.channel.recv(size, min(limit, silence.due()) if silence else limit)
             if result.data:
+                if silence is not None:
+                    silence.heard()
                 live.received += result.data
                 self.note("recv", record.conn, result.data)
                 self.decode(live, result.data)
@@ -323,6 +402,21 @@ class _Play:
                     self.decode(live, b"")
                 live.read_end = result.state
                 self.mark_end(live, result.state)
+
+    def retry(self, live: _Live) -> None:
+        """Re-send the last datagram of ``live``, whose reply is missing."""
+        assert live.channel is not None
+        live.channel.send(live.last_datagram, time.monotonic() + self.opts.deadline)
+        self.note("retry", live.record.conn, live.last_datagram)
+
+    def silence(self, live: _Live) -> Silence | None:
+        """A judge of certain silence for a read on ``live``, when settling is on and possible."""
+        settle = self.opts.settle
+        if settle is None or settle >= self.opts.deadline or live.channel is None:
+            return None
+        if not self.opts.pace:
+            return None
+        return Silence(lambda: live.watch, settle, live.channel.sent)
 
     def decode(self, live: _Live, data: bytes) -> None:
         try:
@@ -340,8 +434,11 @@ class _Play:
         live = self.conn(number)
         if live.usable:
             assert live.channel is not None
+            # The last bytes and the EOF as separate events for the server, as from any
+            # client that finished writing well before shutting down (not by chance).
+            drained = drain(live.watch, live.channel.sent, self.opts.read_bound)
             state = live.channel.half_close()
-            self.note("half_close", number)
+            self.note("half_close", number, detail=drained)
             if state != "ok":
                 self.mark_end(live, state)
 
@@ -366,6 +463,8 @@ class _Play:
                 live.channel.close()
             live.record.sent = bytes(live.sent)
             live.record.received = bytes(live.received)
+        if self._diag is not None:
+            self._diag.close()
         self.transcript.elapsed = time.monotonic() - self.start
 
 

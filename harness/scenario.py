@@ -67,9 +67,12 @@ class Open(Step):
 
 @dataclass(frozen=True)
 class Send(Step):
-    """Write ``chunks`` on ``conn`` as separate writes, ``pause`` seconds apart.
+    """Write ``chunks`` on ``conn`` as separate writes, each meant to be read on its own.
 
-    For UDP each chunk is one datagram.
+    For a server on this machine each chunk goes out once the server has read
+    the previous one (see :mod:`wirefault.pacing`); ``pause`` is the gap slept
+    instead when that cannot be seen (a remote server). A pause that means time
+    passing is a :class:`Pause` step. For UDP each chunk is one datagram.
     """
 
     op: ClassVar[str] = "send"

@@ -80,6 +80,11 @@ class ConnRecord:
         end: how the connection ended (see the module docstring).
         garbage: the decoder's complaint when the server sent bytes that are not frames.
         short_send: True when a send could not complete before the deadline.
+        cuts: how each cut between two chunks of a send reached the server, in
+            order: ``read`` (the server read the chunk before the next was sent,
+            so it saw the cut), ``unread`` (it had not read it in time: the
+            chunks may have joined), ``paused`` (the server cannot be seen; a
+            drawn pause was slept, and whether it saw the cut is unknown).
     """
 
     conn: int
@@ -89,6 +94,13 @@ class ConnRecord:
     end: End = "open"
     garbage: str = ""
     short_send: bool = False
+    cuts: list[str] = field(default_factory=list)
+
+    def cuts_seen(self) -> int | None:
+        """Cuts the server certainly saw as separate reads (None: none could be seen)."""
+        if not self.cuts or all(c == "paused" for c in self.cuts):
+            return None
+        return sum(1 for c in self.cuts if c == "read")
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -100,6 +112,7 @@ class ConnRecord:
             "end": self.end,
             "garbage": self.garbage,
             "short_send": self.short_send,
+            "cuts": {kind: self.cuts.count(kind) for kind in sorted(set(self.cuts))},
         }
 
 

@@ -6,7 +6,8 @@ Connection numbers are part of the contract (``n`` = number of request frames):
 builder                    steps
 =========================  ===================================================================
 reassembly_scenarios       c0 sends all frames whole, expects n, closes; c1 sends them in
-                           drawn chunks (pause apart), expects n, closes; toxics if a backend
+                           drawn chunks (each read by the server before the next, or a
+                           drawn pause apart), expects n, closes; toxics if a backend
 pipelining_scenarios       c0 sends and expects each frame in turn, closes; c1 sends all in
                            one write, expects n, closes
 malformed_scenarios        c0 [sends k valid frames, expects k], sends the malformed frame,
@@ -15,7 +16,9 @@ stall_scenarios            mid-request: c0 sends a frame prefix; c1 probes; c0 a
                            no-read: c0 opens with rcvbuf=4096 and sends >= 2 MiB of frames;
                            c1 probes; c0 aborts
 reset_scenarios            c0..c(r-1) each send a prefix of the frames and abort; cr probes
-half_close_scenarios       c0 sends n frames in chunks, half-closes, reads until closed
+half_close_scenarios       c0 sends and expects n frames whole, closes (the baseline); c1 sends
+                           them in chunks, half-closes once the server has read them all,
+                           reads until closed
 large_payload_scenarios    c0 sends one big frame, expects 1 (fast reader), closes; c1 with
                            rcvbuf=8192 sends it, expects 1 reading 8 KiB every 0.5 ms, closes
 echo_scenarios             c0 sends frames (chunked, or one datagram each), expects n, closes
@@ -115,6 +118,8 @@ def _min_payload(codec: Codec) -> int:
 
 #: The least pause between a reassembly scenario's chunks: without one, writes made
 #: back to back coalesce in the kernel and the server never sees the split at all.
+#: Slept only for a server the runner cannot see; one on this machine gets each chunk
+#: as soon as it has read the previous one (wirefault.pacing).
 SPLIT_PAUSE = 0.001
 
 

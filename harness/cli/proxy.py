@@ -321,12 +321,13 @@ def run(args: argparse.Namespace) -> int:
             )
             for toxic in toxics:
                 proxy.add_toxic(toxic)
-            with _recording(args, recording, proxy.listen) as listen, _api(args.api, layer, proxy):
+            with _recording(args, recording, proxy.listen) as listen:
                 print(f"listening on {listen.hostport} (backend {layer.backend})", flush=True)
                 for toxic in toxics:
                     print(f"toxic {toxic.key}: {toxic.describe()}", flush=True)
                 print(f"forwarding to {plan.upstream}", file=sys.stderr, flush=True)
-                gate.wait()
+                with _api(args.api, layer, proxy):
+                    gate.wait()
     except _Stop:
         pass
     return 0

@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
             start=start,
             preamble=replay.preamble,
             probe=replay.probe,
+            early_timeouts=False,  # a replay waits every deadline out, as it promises
         )
         campaign = Campaign(config, server=server, fault_layer=layer)
         campaign.check_reachable()

@@ -53,6 +53,24 @@ def test_split_cuts_the_stream_at_exact_offsets(proxy: FaultProxy, recorder: Tcp
     assert upstream_sizes(proxy, recorder, bytes(20), 0) == [1, 4, 7, 8]
 
 
+def test_split_without_delay_waits_for_the_server_to_read_each_piece(
+    proxy: FaultProxy, recorder: TcpRecorder
+) -> None:
+    # No delay at all: only waiting for the server's reads keeps the pieces apart.
+    proxy.add_toxic(Split(offsets=(1, 5, 12), delay=0, stream="upstream"))
+    for conn in range(5):
+        assert upstream_sizes(proxy, recorder, bytes(20), conn) == [1, 4, 7, 8]
+
+
+def test_slicer_without_delay_gives_the_server_one_read_per_slice(
+    proxy: FaultProxy, recorder: TcpRecorder
+) -> None:
+    toxic = Slicer(average_size=4, size_variation=0, delay=0, stream="upstream", seed=3)
+    proxy.add_toxic(toxic)
+    sizes = upstream_sizes(proxy, recorder, bytes(32), 0)
+    assert sizes == [4] * 8
+
+
 def test_split_offsets_count_from_the_stream_start(
     proxy: FaultProxy, recorder: TcpRecorder
 ) -> None:

@@ -39,6 +39,9 @@ class Sink(Protocol):
     def write_now(self, data: bytes) -> bool:
         """Write ``data`` if the socket's buffer has room; whether it did."""
 
+    async def wait_read(self) -> None:
+        """Before a piece a toxic cut off: wait (bounded) until the peer read all before it."""
+
 
 class Link:
     """The chain of toxics for one stream (``upstream`` or ``downstream``) of one connection.
@@ -163,6 +166,8 @@ class Link:
                 finally:
                     self._idle = False
             elif isinstance(item, Chunk):
+                if item.cut:
+                    await sink.wait_read()
                 await sink.write(item.data)
             else:
                 self.ended = True

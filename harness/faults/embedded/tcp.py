@@ -24,6 +24,8 @@ from wirefault.addresses import Address
 from wirefault.faults.embedded._core import AppliedToxic, ProxyCore, bind_error
 from wirefault.faults.embedded._link import Link
 from wirefault.faults.embedded.toxics import End
+from wirefault.pacing import READ_BOUND
+from wirefault.sockdiag import DiagSocket, PeerWatch, watch_peer
 
 __all__ = ["TcpProxy"]
 
@@ -34,6 +36,8 @@ DIAL_TIMEOUT = 10.0
 #: How long close() waits for the last sockets to go.
 CLOSE_TIMEOUT = 5.0
 _LINGER_RST = struct.pack("ii", 1, 0)
+#: How often a paced write looks whether the server has read the previous piece.
+_READ_POLL = 0.0005
 
 
 class _Side(asyncio.Protocol):
@@ -45,6 +49,10 @@ class _Side(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self._writable = asyncio.Event()
         self._writable.set()
+        self.written = 0  # bytes handed to the transport
+        self._diag: DiagSocket | None = None
+        self._watch: PeerWatch | None = None
+        self._watched = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -68,6 +76,9 @@ class _Side(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._writable.set()
+        if self._diag is not None:
+            self._diag.close()
+            self._diag = None
         self.conn.side_lost(exc)
 
     def pause_writing(self) -> None:
@@ -81,6 +92,7 @@ class _Side(asyncio.Protocol):
         await self._writable.wait()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
+            self.written += len(data)
 
     def write_now(self, data: bytes) -> bool:
         """Write ``data`` unless the transport's buffer is full or closing; whether it did."""
@@ -88,7 +100,32 @@ class _Side(asyncio.Protocol):
             return False
         if not self.transport.is_closing():
             self.transport.write(data)
+            self.written += len(data)
         return True
+
+    async def wait_read(self) -> None:
+        """Wait until the server has read everything written to it (at most READ_BOUND).
+
+        Only towards the server (the client is the runner, which reads when it
+        means to), and only for a server on this machine; otherwise at once.
+        """
+        watch = self._server_watch()
+        if watch is None:
+            return
+        loop = asyncio.get_running_loop()
+        until = loop.time() + READ_BOUND
+        while watch.unread(self.written) and loop.time() < until:
+            await asyncio.sleep(_READ_POLL)
+
+    def _server_watch(self) -> PeerWatch | None:
+        if not self._watched and self is self.conn.server and self.transport is not None:
+            self._watched = True
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                self._diag = DiagSocket.open()
+                watch = watch_peer(sock, self._diag)
+                self._watch = watch if watch is not None and watch.sees_reads else None
+        return self._watch
 
     def write_eof(self) -> None:
         """Half-close this socket (FIN after what is buffered)."""

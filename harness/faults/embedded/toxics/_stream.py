@@ -59,11 +59,15 @@ class Chunk:
         data: the bytes.
         offset: position of ``data[0]`` in the stream, counting from 0 at connect.
         at: loop time (s) the bytes were read, or became due after a delay.
+        cut: a toxic cut the stream here on purpose (split, slicer): the writer lets
+            the destination read what came before, so that this piece is a read of
+            its own (see ``Sink.wait_read``).
     """
 
     data: bytes
     offset: int
     at: float
+    cut: bool = False
 
 
 @dataclass(frozen=True)

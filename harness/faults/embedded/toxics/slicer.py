@@ -37,6 +37,9 @@ def slice_bounds(size: int, average: int, variation: int, rng: random.Random) ->
 class SlicerToxic(StreamToxic):
     """Each chunk goes out as several writes, ``delay`` µs apart; cuts drawn from the seed.
 
+    Towards a server on this machine each slice also waits until the server has
+    read the one before (bounded, see ``Sink.wait_read``).
+
     Toxiproxy draws its cuts from Go's global generator, so they cannot be
     replayed; here they come from the stub's seeded generator.
     """
@@ -53,6 +56,6 @@ class SlicerToxic(StreamToxic):
             cuts = slice_bounds(len(item.data), cfg.average_size, cfg.size_variation, stub.rng)
             for start, end in itertools.pairwise(cuts):
                 if start > 0 and not await stub.sleep(cfg.delay / 1e6):
-                    stub.send(Chunk(item.data[start:], item.offset + start, item.at))
+                    stub.send(Chunk(item.data[start:], item.offset + start, item.at, cut=True))
                     return
-                stub.send(Chunk(item.data[start:end], item.offset + start, item.at))
+                stub.send(Chunk(item.data[start:end], item.offset + start, item.at, cut=start > 0))

@@ -15,9 +15,11 @@ class SplitToxic(StreamToxic):
     """Every byte offset in ``offsets`` (from the start of the stream) starts a new write.
 
     Before each such write the toxic waits ``delay`` µs, also when the offset
-    falls on a boundary the source made itself, so that the reader sees each
-    piece in its own recv(). Pieces are never joined: a source that writes in
-    smaller pieces than asked keeps its own extra boundaries.
+    falls on a boundary the source made itself, and the proxy then waits until
+    a destination on this machine has read the bytes before it (bounded, see
+    ``Sink.wait_read``), so that the reader sees each piece in its own recv().
+    Pieces are never joined: a source that writes in smaller pieces than asked
+    keeps its own extra boundaries.
     """
 
     type = "split"
@@ -36,6 +38,6 @@ class SplitToxic(StreamToxic):
             for start, end in itertools.pairwise(bounds):
                 at_cut = start in cuts
                 if at_cut and not await stub.sleep(cfg.delay / 1e6):
-                    stub.send(Chunk(item.data[start:], first + start, item.at))
+                    stub.send(Chunk(item.data[start:], first + start, item.at, cut=True))
                     return
-                stub.send(Chunk(item.data[start:end], first + start, item.at))
+                stub.send(Chunk(item.data[start:end], first + start, item.at, cut=at_cut))

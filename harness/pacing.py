@@ -1,0 +1,176 @@
+"""Pacing by the server, not by the clock: wait for its reads instead of sleeping a guess.
+
+Two decisions the runner used to make with a timer, made here by watching the
+server's end of the connection (:mod:`wirefault.sockdiag`):
+
+* **Cuts.** A request sent in chunks is only a test of reassembly if the server
+  reads each chunk on its own. :class:`ChunkPacer` sends the next chunk as soon
+  as the server has read the previous one, and says how each cut went:
+  ``read`` (the server read the chunk before the next was sent: a separate
+  read), ``unread`` (it had not read it within the bound; the chunks may have
+  joined), or ``paused`` (the server cannot be seen: the scenario's drawn pause
+  was slept instead, and nobody knows). A server that does not read within
+  the bound is not waited for again on that connection: not reading is itself
+  a finding (``stall-isolation``), not a reason to wait.
+* **Silence.** :class:`Silence` tells when a missing reply is already certain:
+  the server has read every byte we sent, has nothing on its way to us, and has
+  stayed so for ``settle`` seconds (learnt from its own reply times, see
+  :mod:`wirefault.patience`). Only then may an ``Expect`` end before its deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Literal
+
+from wirefault.sockdiag import PeerWatch
+
+__all__ = ["READ_BOUND", "ChunkPacer", "CutSeen", "Silence", "drain", "wait_read"]
+
+#: How a cut between two chunks reached the server.
+CutSeen = Literal["read", "unread", "paused"]
+
+#: Longest wait for the server to read one chunk before the next is sent anyway.
+READ_BOUND = 0.1
+#: Polling: sleep between looks, doubling from the first step to the last (the server
+#: usually reads within ~0.2 ms). Sleeping, not spinning: the server may be waiting for
+#: this very CPU, and every look is a system call.
+_FIRST_STEP = 0.00005
+_LAST_STEP = 0.002
+
+
+def wait_read(watch: PeerWatch, sent: int, until: float) -> bool | None:
+    """Wait until the server has read the first ``sent`` bytes, or ``until`` (monotonic) passes.
+
+    Returns True once read, False when ``until`` passed first, None when the
+    server's end cannot be seen (any more).
+    """
+    step = _FIRST_STEP
+    while True:
+        unread = watch.unread(sent)
+        if unread is None:
+            return None
+        if unread <= 0:
+            return True
+        now = time.monotonic()
+        if now >= until:
+            return False
+        time.sleep(min(step, until - now))
+        step = min(step * 2, _LAST_STEP)
+
+
+def drain(watch: PeerWatch | None, sent: int, bound: float) -> str:
+    """Before a half-close: wait until the server has read (or acknowledged) all ``sent`` bytes.
+
+    Returns what happened, for the transcript ("" when nothing could be seen).
+    """
+    if watch is None or not sent:
+        return ""
+    began = time.monotonic()
+    done = wait_read(watch, sent, began + bound)
+    what = "read" if watch.sees_reads else "acknowledged"
+    waited = f"{(time.monotonic() - began) * 1000:.2f}ms"
+    if done is None:
+        return ""
+    if done:
+        return f"after the server {what} all {sent}B ({waited})"
+    return f"the server had not {what} all {sent}B after {waited}"
+
+
+class ChunkPacer:
+    """Spaces the chunks of one connection's sends by the server's reads.
+
+    Args:
+        watch: the server's end of the connection (None: cannot be seen).
+        bound: the longest wait for one chunk to be read.
+    """
+
+    def __init__(self, watch: PeerWatch | None, bound: float = READ_BOUND) -> None:
+        self.watch = watch if watch is not None and watch.sees_reads else None
+        self.bound = bound
+        #: Set once the server left a chunk unread for a whole bound.
+        self.stuck = False
+
+    def between(self, sent: int, pause: float) -> tuple[CutSeen, float]:
+        """Called between two chunks, ``sent`` bytes written so far: how the cut went, and the wait.
+
+        ``pause`` is the scenario's drawn pause, slept only when the server
+        cannot be seen (and, once it stopped reading, as the most to wait).
+        """
+        began = time.monotonic()
+        seen: bool | None = None
+        if self.watch is not None:
+            bound = min(self.bound, pause) if self.stuck else self.bound
+            seen = wait_read(self.watch, sent, began + bound)
+        if seen is None:
+            if pause:
+                time.sleep(pause)
+            return "paused", time.monotonic() - began
+        if not seen:
+            self.stuck = True
+            return "unread", time.monotonic() - began
+        return "read", time.monotonic() - began
+
+
+class Silence:
+    """Decides when a server's silence during one read is certain.
+
+    Certain means: for ``settle`` seconds the server has made no progress on
+    this connection. It read nothing more of what we sent (all of it read
+    already, or some left unread: a server that does not read us is not
+    serving us either) and had nothing on its way to us.
+
+    Args:
+        watch: gives the server's end of the connection, asked only once the
+            silence has lasted a while (most replies come before: no lookup).
+        settle: seconds without progress that make a missing reply certain.
+        sent: bytes we have written on the connection.
+    """
+
+    def __init__(self, watch: Callable[[], PeerWatch | None], settle: float, sent: int) -> None:
+        self._watch_of = watch
+        self.watch: PeerWatch | None = None
+        self.settle = settle
+        self.sent = sent
+        now = time.monotonic()
+        self.period = max(settle / 4, 0.001)
+        self._next = now + self.period
+        self._unread: int | None = -1  # not looked yet: the first look starts the clock
+        self._since = now
+
+    def due(self) -> float:
+        """When to look next (monotonic)."""
+        return self._next
+
+    def describe(self, waited: float) -> str:
+        """Why a read that lasted ``waited`` seconds ended early, for the transcript."""
+        left = (self.watch.unread(self.sent) if self.watch else 0) or 0
+        did = f"left {left}B unread" if left else "read everything we sent"
+        return (
+            f"timeout judged early after {waited:.3f}s: the server {did} and sent nothing "
+            f"for {self.settle:.3f}s"
+        )
+
+    def heard(self) -> None:
+        """Bytes arrived: the silence starts over."""
+        now = time.monotonic()
+        self._since = now
+        self._next = now + self.period
+
+    def certain(self) -> bool:
+        """Look now: True once the server made no progress for ``settle`` seconds."""
+        now = time.monotonic()
+        self._next = now + self.period
+        if self.watch is None:
+            self.watch = self._watch_of()
+        if self.watch is None or not self.watch.sees_reads:
+            self._next = float("inf")  # cannot be seen: wait the deadline out
+            return False
+        unread = self.watch.unread(self.sent)
+        replying = self.watch.replying()
+        if unread is None or replying is None or replying or unread != self._unread:
+            self._unread = unread
+            self._since = now
+            return False
+        return now - self._since >= self.settle

@@ -1,0 +1,87 @@
+"""How long a silence must last before a missing reply is certain, learnt from the server.
+
+A failure judged by a timeout used to cost one whole ``--deadline`` per
+example, and shrinking plays dozens of examples. The runner can end a read
+early once the server has made no progress for ``settle`` seconds (see
+:class:`wirefault.pacing.Silence`); this module picks ``settle`` from how fast
+the server has actually been answering: ten times its slowest recent reply,
+and never under 20 ms (while shrinking: five times, and never under 5 ms). A
+server that answers in 0.2 ms is judged silent after 20 ms; one that takes 80 ms
+to think gets 0.5 s: never more than half the deadline, and no early judgement
+at all for a server whose replies take a quarter of the deadline.
+
+An early judgement is a guess, however well-founded, so a campaign confirms a
+failure that rests on one under the full deadline before reporting it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from wirefault.scenario import Expect, Scenario
+from wirefault.transcript import Transcript
+
+__all__ = [
+    "SETTLE_FACTOR",
+    "SETTLE_FLOOR",
+    "SHRINK_SETTLE_FACTOR",
+    "SHRINK_SETTLE_FLOOR",
+    "ReplyTimes",
+    "judged_early",
+]
+
+#: The shortest silence that counts as certain, seconds, while looking for a failure
+#: (a false judgement there would end the property's search) ...
+SETTLE_FLOOR = 0.02
+#: ... and while shrinking one (where the shrunk failure is confirmed with the full
+#: deadline afterwards, and every failing candidate costs this much).
+SHRINK_SETTLE_FLOOR = 0.005
+#: Silence must last this many times the slowest recent reply (while shrinking, half as
+#: many: a reply time counts from our request, before the server even read it).
+SETTLE_FACTOR = 10.0
+SHRINK_SETTLE_FACTOR = 5.0
+#: Replies remembered (the most recent ones).
+WINDOW = 64
+
+
+class ReplyTimes:
+    """The server's recent reply times, and the silence that would be certain.
+
+    Args:
+        deadline: the runner's deadline; a settle time near it is not worth using.
+    """
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self._times: deque[float] = deque(maxlen=WINDOW)
+
+    def observe(self, scenario: Scenario, transcript: Transcript) -> None:
+        """Learn from every answered ``Expect`` of a play (slow readers excluded)."""
+        for result in transcript.expects:
+            if result.outcome != "ok" or not result.frames or result.step >= len(scenario.steps):
+                continue
+            step = scenario.steps[result.step]
+            if isinstance(step, Expect) and not step.read_pause:
+                self._times.append(result.elapsed)
+
+    def settle(self, *, shrinking: bool = False, deadline: float | None = None) -> float | None:
+        """Seconds of silence that make a missing reply certain (None: wait the deadline).
+
+        At most half of ``deadline`` (the runner's, which is shorter while shrinking;
+        default the one given at construction), and None for a server whose slowest
+        recent reply took a quarter of it or more.
+        """
+        if not self._times:
+            return None
+        limit = (deadline or self.deadline) / 2
+        slowest = max(self._times)
+        if slowest * 2 >= limit:
+            return None
+        floor = SHRINK_SETTLE_FLOOR if shrinking else SETTLE_FLOOR
+        factor = SHRINK_SETTLE_FACTOR if shrinking else SETTLE_FACTOR
+        return min(max(floor, factor * slowest), limit)
+
+
+def judged_early(transcript: Transcript) -> bool:
+    """Whether some read of ``transcript`` ended by an early judgement of silence."""
+    return any(event.what == "silent" for event in transcript.events)

@@ -1,0 +1,359 @@
+"""What a server on this machine has done with our bytes, seen through Linux socket diagnostics.
+
+The runner cannot see a server's ``recv()`` calls, but the kernel can: the
+server's end of a loopback TCP connection is a socket on this machine, and
+``sock_diag`` (the netlink interface ``ss`` uses) reports its receive queue
+(bytes arrived but not yet read by the server) and its ``tcp_info`` (bytes
+received in all). So the bytes the server has *read* are ``bytes_received -
+receive queue``. One exact lookup by the connection's four-tuple costs a few
+microseconds, cheap enough to poll (``/proc/net/tcp`` takes milliseconds).
+
+For an AF_UNIX stream the sender's own socket tells: a sent buffer stays
+charged to the sender until the reader has consumed it, so ``SIOCOUTQ`` on our
+socket is 0 exactly when the server has read everything we wrote.
+
+Nothing here raises for what the kernel cannot show: a server in another
+network namespace, on another host, or a kernel without ``sock_diag`` (or a
+sandbox that forbids netlink) gives ``None``, and callers fall back to pauses.
+
+::
+
+    client socket ──bytes──> server socket: [receive queue | read by the server]
+         ^                                     idiag_rqueue   bytes_received - rqueue
+         └── SIOCOUTQ (AF_UNIX: bytes the server has not consumed yet)
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import fcntl
+import socket
+import struct
+import termios
+from dataclasses import dataclass
+
+__all__ = [
+    "AckWatch",
+    "DiagSocket",
+    "PeerWatch",
+    "TcpPeer",
+    "TcpWatch",
+    "UdpWatch",
+    "UnixWatch",
+    "watch_datagrams",
+    "watch_peer",
+]
+
+NETLINK_SOCK_DIAG = 4
+SOCK_DIAG_BY_FAMILY = 20
+NLMSG_ERROR = 2
+NLM_F_REQUEST = 1
+INET_DIAG_INFO = 2
+#: ``sock_diag_check_cookie`` skips the cookie check for this value.
+_NO_COOKIE = 0xFFFFFFFF
+_ALL_STATES = 0xFFFFFFFF
+TCP_LISTEN = 10
+SIOCOUTQ = termios.TIOCOUTQ  # the same ioctl number on Linux
+
+_NLMSGHDR = struct.Struct("=IHHII")
+_REQ_HEAD = struct.Struct("=BBBxI")  # family, protocol, ext, pad, states
+_MSG_HEAD = struct.Struct("=BBBB")  # family, state, timer, retrans
+_PORTS = struct.Struct("!HH")
+_QUEUES = struct.Struct("=IIIII")  # expires, rqueue, wqueue, uid, inode
+_RTATTR = struct.Struct("=HH")
+_SOCKID_SIZE = 48  # sport, dport, src[16], dst[16], if, cookie[2]
+_MSG_SIZE = 4 + _SOCKID_SIZE + _QUEUES.size
+#: Offset of ``tcpi_bytes_received`` in ``struct tcp_info`` (Linux 4.1 and later).
+_BYTES_RECEIVED = struct.Struct("=Q")
+_BYTES_RECEIVED_AT = 128
+
+
+@dataclass(frozen=True)
+class TcpPeer:
+    """The server's end of one TCP connection, as the kernel reports it.
+
+    Attributes:
+        state: the TCP state number (1 established, 8 close-wait, ...).
+        unread: bytes in its receive queue, arrived but not yet read by the server.
+        unacked: bytes the server has written that we have not acknowledged yet.
+        received: bytes it has received in all (``tcpi_bytes_received``).
+    """
+
+    state: int
+    unread: int
+    unacked: int
+    received: int
+
+    @property
+    def read(self) -> int:
+        """Bytes the server application has read from the connection so far."""
+        return self.received - self.unread
+
+
+class DiagSocket:
+    """A netlink ``sock_diag`` socket: exact lookups of TCP sockets on this machine.
+
+    Open one with :meth:`open` (None where netlink is unavailable); close it
+    when done (or use it as a context manager).
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._seq = 0
+
+    @classmethod
+    def open(cls) -> DiagSocket | None:
+        """A new diagnostics socket, or None when this system does not offer one."""
+        family = getattr(socket, "AF_NETLINK", None)
+        if family is None:  # not Linux
+            return None
+        try:
+            sock = socket.socket(family, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
+        except OSError:
+            return None
+        try:
+            sock.bind((0, 0))
+            sock.settimeout(1.0)  # the kernel answers at once; never hang on it
+        except OSError:
+            sock.close()
+            return None
+        return cls(sock)
+
+    def __enter__(self) -> DiagSocket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the netlink socket; idempotent."""
+        self._sock.close()
+
+    def tcp_request(self, sock: socket.socket) -> bytes | None:
+        """The lookup request for the far end of connected TCP socket ``sock`` (None: not TCP/IP).
+
+        Built once per connection and passed to :meth:`tcp_peer` at every poll.
+        """
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return None
+        try:
+            local = sock.getsockname()
+            remote = sock.getpeername()
+        except OSError:
+            return None
+        src = _packed_ip(sock.family, remote[0])
+        dst = _packed_ip(sock.family, local[0])
+        sockid = (
+            _PORTS.pack(remote[1], local[1])
+            + src
+            + dst
+            + struct.pack("=III", 0, _NO_COOKIE, _NO_COOKIE)
+        )
+        ext = 1 << (INET_DIAG_INFO - 1)
+        return _REQ_HEAD.pack(sock.family, socket.IPPROTO_TCP, ext, _ALL_STATES) + sockid
+
+    def udp_request(self, sock: socket.socket) -> bytes | None:
+        """The lookup of the socket that receives what connected UDP socket ``sock`` sends.
+
+        A UDP lookup is made as for an incoming datagram: from our address and
+        port to the server's. None when ``sock`` is not connected.
+        """
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return None
+        try:
+            local = sock.getsockname()
+            remote = sock.getpeername()
+        except OSError:
+            return None
+        sockid = (
+            _PORTS.pack(local[1], remote[1])
+            + _packed_ip(sock.family, local[0])
+            + _packed_ip(sock.family, remote[0])
+            + struct.pack("=III", 0, _NO_COOKIE, _NO_COOKIE)
+        )
+        return _REQ_HEAD.pack(sock.family, socket.IPPROTO_UDP, 0, _ALL_STATES) + sockid
+
+    def udp_queues(self, request: bytes) -> tuple[int, int] | None:
+        """Receive and send queues (buffer bytes) of the socket a :meth:`udp_request` finds."""
+        reply = self._ask(request)
+        if reply is None:
+            return None
+        length, kind = _NLMSGHDR.unpack_from(reply)[:2]
+        if kind != SOCK_DIAG_BY_FAMILY or length < _NLMSGHDR.size + _MSG_SIZE:
+            return None
+        unread, unsent = _QUEUES.unpack_from(reply, _NLMSGHDR.size + 4 + _SOCKID_SIZE)[1:3]
+        return unread, unsent
+
+    def tcp_peer(self, request: bytes) -> TcpPeer | None:
+        """The server's socket for a :meth:`tcp_request`, or None when it is not on this machine."""
+        reply = self._ask(request)
+        return None if reply is None else _parse_tcp(reply, request)
+
+    def _ask(self, request: bytes) -> bytes | None:
+        self._seq = (self._seq + 1) & 0xFFFFFFFF
+        header = _NLMSGHDR.pack(_NLMSGHDR.size + len(request), SOCK_DIAG_BY_FAMILY,
+                                NLM_F_REQUEST, self._seq, 0)  # fmt: skip
+        try:
+            self._sock.sendto(header + request, (0, 0))
+            while True:
+                reply = self._sock.recv(8192)
+                if len(reply) >= _NLMSGHDR.size and _NLMSGHDR.unpack_from(reply)[3] == self._seq:
+                    break  # an answer to an earlier, timed-out request is skipped
+        except OSError:
+            return None
+        return reply
+
+
+def _packed_ip(family: int, host: str) -> bytes:
+    return socket.inet_pton(family, host).ljust(16, b"\0")
+
+
+def _parse_tcp(reply: bytes, request: bytes) -> TcpPeer | None:
+    length, kind = _NLMSGHDR.unpack_from(reply)[:2]
+    if kind != SOCK_DIAG_BY_FAMILY or length < _NLMSGHDR.size + _MSG_SIZE:
+        return None  # NLMSG_ERROR: ENOENT (no such socket here) or EPERM
+    at = _NLMSGHDR.size
+    state = _MSG_HEAD.unpack_from(reply, at)[1]
+    # An exact lookup falls back to a listening socket on the port: that is not our peer.
+    sent_ports = request[_REQ_HEAD.size : _REQ_HEAD.size + _PORTS.size]
+    if state == TCP_LISTEN or reply[at + 4 : at + 8] != sent_ports:
+        return None
+    unread, unacked = _QUEUES.unpack_from(reply, at + 4 + _SOCKID_SIZE)[1:3]
+    received = _tcp_info_bytes_received(reply, at + _MSG_SIZE, length)
+    if received is None:
+        return None
+    return TcpPeer(state, unread, unacked, received)
+
+
+def _tcp_info_bytes_received(reply: bytes, at: int, end: int) -> int | None:
+    while at + _RTATTR.size <= end:
+        size, kind = _RTATTR.unpack_from(reply, at)
+        if size < _RTATTR.size:
+            return None
+        if kind == INET_DIAG_INFO and size - _RTATTR.size >= _BYTES_RECEIVED_AT + 8:
+            return int(
+                _BYTES_RECEIVED.unpack_from(reply, at + _RTATTR.size + _BYTES_RECEIVED_AT)[0]
+            )
+        at += (size + 3) & ~3
+    return None
+
+
+class PeerWatch(abc.ABC):
+    """What the server end of one client connection has done with the bytes we sent."""
+
+    #: Whether :meth:`unread` counts what the server application has read (else only
+    #: what its kernel has acknowledged: a remote server).
+    sees_reads: bool = True
+
+    @abc.abstractmethod
+    def unread(self, sent: int) -> int | None:
+        """Bytes of the first ``sent`` we wrote that the server has not read yet.
+
+        0 means the server has read them all; None that this cannot be seen now.
+        """
+
+    @abc.abstractmethod
+    def replying(self) -> bool | None:
+        """Whether the server has written bytes that have not reached us yet (None: unknown)."""
+
+
+class TcpWatch(PeerWatch):
+    """A TCP connection's server end, looked up through ``sock_diag``."""
+
+    def __init__(self, diag: DiagSocket, request: bytes) -> None:
+        self._diag = diag
+        self._request = request
+
+    def peer(self) -> TcpPeer | None:
+        """The server's socket now (None: gone, or cannot be seen)."""
+        return self._diag.tcp_peer(self._request)
+
+    def unread(self, sent: int) -> int | None:
+        peer = self.peer()
+        return None if peer is None else max(sent - peer.read, 0)
+
+    def replying(self) -> bool | None:
+        peer = self.peer()
+        return None if peer is None else peer.unacked > 0
+
+
+class UnixWatch(PeerWatch):
+    """An AF_UNIX stream: our own ``SIOCOUTQ`` counts what the server has not consumed."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def unread(self, sent: int) -> int | None:
+        try:
+            buf = fcntl.ioctl(self._sock.fileno(), SIOCOUTQ, b"\0\0\0\0")
+        except OSError:
+            return None
+        # Buffer memory, not payload bytes; 0 exactly when everything was consumed.
+        return int(struct.unpack("=i", buf)[0])
+
+    def replying(self) -> bool:
+        # The server's writes land straight in our receive queue: readable means replied.
+        return False
+
+
+class AckWatch(PeerWatch):
+    """A TCP server we cannot see: only what its kernel has acknowledged (``SIOCOUTQ``)."""
+
+    sees_reads = False
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def unread(self, sent: int) -> int | None:
+        try:
+            buf = fcntl.ioctl(self._sock.fileno(), SIOCOUTQ, b"\0\0\0\0")
+        except OSError:
+            return None
+        return int(struct.unpack("=i", buf)[0])
+
+    def replying(self) -> None:
+        return None
+
+
+class UdpWatch(PeerWatch):
+    """A UDP server on this machine: its socket's receive queue (shared by all its clients)."""
+
+    def __init__(self, diag: DiagSocket, request: bytes) -> None:
+        self._diag = diag
+        self._request = request
+
+    def unread(self, sent: int) -> int | None:
+        queues = self._diag.udp_queues(self._request)
+        return None if queues is None else queues[0]
+
+    def replying(self) -> bool | None:
+        queues = self._diag.udp_queues(self._request)
+        return None if queues is None else queues[1] > 0
+
+
+def watch_datagrams(sock: socket.socket, diag: DiagSocket | None) -> UdpWatch | None:
+    """A watch on the UDP socket that receives what connected ``sock`` sends (None: unseen)."""
+    request = diag.udp_request(sock) if diag is not None else None
+    if diag is None or request is None or diag.udp_queues(request) is None:
+        return None
+    return UdpWatch(diag, request)
+
+
+def watch_peer(sock: socket.socket, diag: DiagSocket | None) -> PeerWatch | None:
+    """A watch on the server end of connected stream socket ``sock``.
+
+    A TCP server that is not on this machine (or not in this network namespace),
+    or any TCP server when ``diag`` is None (no netlink here), gets an
+    :class:`AckWatch`, which does not see reads; None for other sockets.
+    """
+    with contextlib.suppress(OSError):
+        if sock.type != socket.SOCK_STREAM:
+            return None
+        if sock.family == socket.AF_UNIX:
+            watch = UnixWatch(sock)
+            return watch if watch.unread(0) is not None else None
+    request = diag.tcp_request(sock) if diag is not None else None
+    if diag is None or request is None or diag.tcp_peer(request) is None:
+        return AckWatch(sock) if sock.family in (socket.AF_INET, socket.AF_INET6) else None
+    return TcpWatch(diag, request)

@@ -1,0 +1,178 @@
+"""The sock_diag reader: what a server on this machine has read of our bytes."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from wirefault.sockdiag import (
+    AckWatch,
+    DiagSocket,
+    TcpWatch,
+    UnixWatch,
+    watch_datagrams,
+    watch_peer,
+)
+
+
+@pytest.fixture
+def diag() -> Iterator[DiagSocket]:
+    handle = DiagSocket.open()
+    if handle is None:
+        pytest.skip("no sock_diag netlink on this system")
+    with handle:
+        yield handle
+
+
+@pytest.fixture
+def tcp_pair() -> Iterator[tuple[socket.socket, socket.socket, socket.socket]]:
+    """A listener, a connected client and the accepted server socket, all on loopback."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    server, _ = listener.accept()
+    try:
+        yield listener, client, server
+    finally:
+        for sock in (client, server, listener):
+            sock.close()
+
+
+def _wait_unread(watch: TcpWatch, sent: int, expected: int) -> int | None:
+    # Loopback delivers at once, but under load the bytes may still be in flight.
+    for _ in range(200):
+        unread = watch.unread(sent)
+        if unread == expected:
+            return unread
+        time.sleep(0.005)
+    return watch.unread(sent)
+
+
+def test_tcp_watch_counts_what_the_server_has_read(diag, tcp_pair) -> None:
+    _, client, server = tcp_pair
+    watch = watch_peer(client, diag)
+    assert isinstance(watch, TcpWatch)
+    client.sendall(b"x" * 10)
+    assert _wait_unread(watch, 10, 10) == 10
+    assert server.recv(4) == b"xxxx"
+    assert watch.unread(10) == 6
+    server.recv(100)
+    assert watch.unread(10) == 0
+    peer = watch.peer()
+    assert peer is not None and peer.received == 10 and peer.read == 10
+
+
+def test_bytes_not_yet_sent_count_as_unread(diag, tcp_pair) -> None:
+    _, client, _ = tcp_pair
+    watch = watch_peer(client, diag)
+    assert watch is not None
+    # The server has read nothing of 7 bytes we claim to have sent: all 7 are unread.
+    assert watch.unread(7) == 7
+
+
+def test_the_listener_on_the_same_port_is_not_taken_for_the_peer(diag, tcp_pair) -> None:
+    _, client, _ = tcp_pair
+    other = socket.socket()
+    try:
+        other.bind(("127.0.0.1", 0))  # a local port with no connection to the listener
+        request = diag.tcp_request(client)
+        assert request is not None
+        # Rewrite the lookup to a four-tuple that does not exist: the kernel answers with
+        # the listening socket, which must not count as our peer.
+        port = other.getsockname()[1].to_bytes(2, "big")
+        fake = request[:10] + port + request[12:]
+        assert diag.tcp_peer(fake) is None
+    finally:
+        other.close()
+
+
+def test_a_closed_server_end_is_no_longer_seen(diag, tcp_pair) -> None:
+    _, client, server = tcp_pair
+    watch = watch_peer(client, diag)
+    assert isinstance(watch, TcpWatch)
+    client.sendall(b"abc")
+    time.sleep(0.01)
+    server.close()  # unread bytes: the kernel resets, and the socket is gone
+    assert watch.peer() is None
+    assert watch.unread(3) is None
+
+
+def test_without_netlink_a_tcp_server_is_seen_only_through_acknowledgements(tcp_pair) -> None:
+    _, client, _ = tcp_pair
+    watch = watch_peer(client, None)
+    assert isinstance(watch, AckWatch)
+    assert not watch.sees_reads
+    client.sendall(b"hello")
+    for _ in range(200):  # acknowledged by the kernel, not read by the server
+        if watch.unread(5) == 0:
+            break
+        time.sleep(0.005)
+    assert watch.unread(5) == 0
+    assert watch.replying() is None
+
+
+def test_unix_watch_sees_what_the_server_consumed(tmp_path: Path) -> None:
+    path = str(tmp_path / "s")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.listen()
+    client = socket.socket(socket.AF_UNIX)
+    client.connect(path)
+    server, _ = listener.accept()
+    try:
+        watch = watch_peer(client, None)
+        assert isinstance(watch, UnixWatch)
+        assert watch.unread(0) == 0
+        client.sendall(b"abc")
+        unread = watch.unread(3)
+        assert unread is not None and unread > 0
+        server.recv(1)
+        assert (watch.unread(3) or 0) > 0  # partly read is not read
+        server.recv(10)
+        assert watch.unread(3) == 0
+    finally:
+        for sock in (client, server, listener):
+            sock.close()
+
+
+def test_datagram_sockets_have_no_stream_watch() -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        assert watch_peer(sock, None) is None
+    finally:
+        sock.close()
+
+
+def test_udp_watch_sees_the_server_socket_read_our_datagrams(diag) -> None:
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        server.bind(("127.0.0.1", 0))
+        client.connect(server.getsockname())
+        watch = watch_datagrams(client, diag)
+        assert watch is not None
+        assert watch.unread(0) == 0
+        client.send(b"one")
+        client.send(b"two")
+        first = watch.unread(0)
+        assert first is not None and first > 0
+        server.recv(100)
+        second = watch.unread(0)
+        assert second is not None and 0 < second < first
+        server.recv(100)
+        assert watch.unread(0) == 0
+        assert watch.replying() is False
+    finally:
+        client.close()
+        server.close()
+
+
+def test_an_unconnected_udp_socket_has_no_watch(diag) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        assert watch_datagrams(sock, diag) is None
+    finally:
+        sock.close()

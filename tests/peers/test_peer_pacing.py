@@ -1,0 +1,116 @@
+"""Pacing by the server's reads, and silence judged early, against a real redis-server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from peers_support import (
+    need_binary,
+    nginx_command,
+    nginx_pid,
+    redis_command,
+    redis_pid,
+    running,
+)
+
+from wirefault.addresses import Address
+from wirefault.codecs.http import HttpCodec
+from wirefault.codecs.resp import RespCodec
+from wirefault.properties import get_property
+from wirefault.runner import Runner, RunnerOptions
+from wirefault.scenario import Close, Expect, ExpectClose, HalfClose, Scenario, Send
+from wirefault.sockdiag import DiagSocket
+from wirefault.strategies.chunking import byte_at_a_time
+
+CODEC = RespCodec()
+
+
+def _diag_available() -> bool:
+    diag = DiagSocket.open()
+    if diag is None:
+        return False
+    diag.close()
+    return True
+
+
+pytestmark = pytest.mark.skipif(
+    not _diag_available(), reason="no sock_diag netlink here: pacing falls back to pauses"
+)
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Address]:
+    """A redis-server with no persistence in a temporary directory; stopped afterwards."""
+    binary = need_binary("redis-server", "redis-server")
+    command = redis_command(binary, tmp_path_factory.mktemp("redis"))
+    with running(command, Address("tcp", "127.0.0.1", 0), redis_pid) as address:
+        yield address
+
+
+def test_redis_reads_every_byte_of_a_command_on_its_own(redis: Address) -> None:
+    ping = b"*1\r\n$4\r\nPING\r\n"
+    scenario = Scenario(
+        steps=(Send(conn=0, chunks=byte_at_a_time(ping)), Expect(conn=0), Close(conn=0))
+    )
+    transcript = Runner(redis, CODEC).play(scenario)
+    assert transcript.conn(0).frames == [b"+PONG\r\n"]
+    # Every cut was read by redis before the next byte went out: 13 separate reads.
+    assert transcript.conn(0).cuts == ["read"] * (len(ping) - 1)
+
+
+def test_redis_gets_the_half_close_after_reading_the_request(redis: Address) -> None:
+    ping = b"*1\r\n$4\r\nPING\r\n"
+    steps = (Send(conn=0, chunks=(ping[:5], ping[5:])), HalfClose(conn=0), ExpectClose(conn=0))
+    transcript = Runner(redis, CODEC).play(Scenario(steps=steps))
+    (half,) = [e for e in transcript.events if e.what == "half_close"]
+    assert half.detail.startswith(f"after the server read all {len(ping)}B")
+    assert transcript.conn(0).frames == [b"+PONG\r\n"]
+
+
+def test_redis_waiting_on_a_nul_line_is_judged_silent_early(redis: Address) -> None:
+    # docs/REAL_SERVERS.md: a NUL byte in a header line leaves redis waiting for more.
+    steps = (Send(conn=0, chunks=(b"*1\r\n\x00ak\r\n",)), Expect(conn=0), Close(conn=0))
+    options = RunnerOptions(deadline=5.0, settle=0.05)
+    transcript = Runner(redis, CODEC, options=options).play(Scenario(steps=steps))
+    (result,) = transcript.expects
+    assert result.outcome == "timeout"
+    assert result.elapsed < 2.5  # not the 5 s deadline
+    (silent,) = [e for e in transcript.events if e.what == "silent"]
+    assert "read everything we sent" in silent.detail
+
+
+@pytest.fixture(scope="module")
+def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Address]:
+    """nginx with a minimal configuration in a temporary prefix; stopped afterwards."""
+    binary = need_binary("nginx", "nginx")
+    workdir = tmp_path_factory.mktemp("nginx")
+    command, address = nginx_command(binary, workdir)
+    with running(command, address, lambda _: nginx_pid(workdir)) as started:
+        yield started
+
+
+def test_nginx_answers_every_pipelined_request_before_a_half_close_every_time(
+    nginx: Address,
+) -> None:
+    # issue #12.3: a half-close verdict that depends on whether the last chunk and the
+    # EOF reach the server together. Sent only once nginx read every byte, it cannot.
+    http = HttpCodec()
+    request = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    wire = request * 3
+    chunks = (wire[:10], wire[10 : len(request) + 5], wire[len(request) + 5 :])
+    steps = (
+        Send(conn=0, chunks=(wire,)),
+        Expect(conn=0, count=3),
+        Close(conn=0),
+        Send(conn=1, chunks=chunks),
+        HalfClose(conn=1),
+        ExpectClose(conn=1),
+    )
+    scenario = Scenario(steps=steps)
+    prop = get_property("half-close")
+    for _ in range(5):
+        transcript = Runner(nginx, http).play(scenario)
+        assert prop.judge(scenario, transcript, http).ok
+        assert len(transcript.conn(1).frames) == 3
+        assert transcript.conn(1).cuts == ["read", "read"]
