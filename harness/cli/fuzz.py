@@ -158,10 +158,12 @@ def _run_campaign(
     """The campaign in this process: the whole run, or, for a worker, the runs it is sent."""
     from wirefault.campaign import Campaign, CampaignConfig
     from wirefault.cli._interrupts import checkpoint, signals_noted
-    from wirefault.database import example_database
+    from wirefault.database import example_database, keep_hypothesis_files_in
     from wirefault.properties import select_properties
     from wirefault.target import ServerProcess
 
+    # Before Hypothesis writes anything: nothing of a run lands outside --out.
+    keep_hypothesis_files_in(args.out)
     names = (
         [n.strip() for n in args.properties.split(",") if n.strip()] if args.properties else None
     )
