@@ -209,12 +209,25 @@ def _run_campaign(
             )
 
         whole = campaign(config)
-        whole.check_reachable()
+        _check_reachable(whole, fuzzed, address)
         if channel is not None:
             backend = layer.backend if layer else "none"
             return _work(config, campaign, channel, transport=address.transport, backend=backend)
         result = whole.run()
     return _report(args, result, codec, address, layer)
+
+
+def _check_reachable(campaign: Campaign, fuzzed: Address, address: Address) -> None:
+    """Probe the target once; a unix target's errors name its socket, not its TCP front."""
+    from wirefault.errors import TargetError
+    from wirefault.unix_socket import blame_the_socket
+
+    try:
+        campaign.check_reachable()
+    except TargetError as exc:
+        if fuzzed == address:
+            raise
+        raise blame_the_socket(exc, fuzzed, address) from None
 
 
 def _work(
@@ -279,6 +292,9 @@ def _front(stack: ExitStack, layer: FaultLayer | None, address: Address) -> Addr
     """The address clients use: a loopback TCP front for unix targets, else the target."""
     if address.transport != "unix":
         return address
+    from wirefault.unix_socket import check_unix_socket
+
+    check_unix_socket(address)  # a missing or dead socket is named, not its front
     assert layer is not None
     proxy = layer.open_proxy(address)
     stack.callback(proxy.close)
