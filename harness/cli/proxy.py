@@ -6,7 +6,8 @@
 
 Prints ``listening on HOST:PORT (backend NAME)`` once the proxy is up, then one
 ``toxic ...`` line per toxic, and runs until SIGINT or SIGTERM, when it closes
-the proxy and whatever the backend started, and exits 0.
+the proxy and whatever the backend started, and exits 130 (interrupted, as
+every wirefault command does on SIGINT or SIGTERM).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Literal
 
 from wirefault.addresses import Address, parse_address, parse_hostport
+from wirefault.cli import EXIT_INTERRUPTED
 from wirefault.errors import UsageError
 from wirefault.faults.toxics import Toxic, parse_toxic
 
@@ -35,7 +37,7 @@ toxics: TYPE:attr=value,... with Toxiproxy's names and units, e.g.
   latency:latency=200,jitter=20   bandwidth:rate=100,stream=upstream   reset_peer:timeout=500
   timeout:timeout=0   slicer:average_size=4,delay=1000   limit_data:bytes=1024
   split:offsets=1/5   corrupt:offsets=3,mask=1   drop:indices=0/2   (embedded only)
-exit status: 0 after SIGINT or SIGTERM, 2 for a bad option or a backend that fails.
+exit status: 130 after SIGINT or SIGTERM, 2 for a bad option or a backend that fails.
 examples:
   wirefault proxy --upstream 127.0.0.1:6379 --listen 127.0.0.1:16379 --toxic latency:latency=100
   wirefault proxy --udp --upstream 127.0.0.1:5353 --toxic drop:indices=0
@@ -213,7 +215,7 @@ def _stop_signals() -> Iterator[_StopSignals]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``wirefault proxy``; returns 0 after SIGINT or SIGTERM.
+    """Run ``wirefault proxy``; returns 130 after SIGINT or SIGTERM.
 
     Raises:
         UsageError: conflicting options or a toxic the backend lacks.
@@ -232,5 +234,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"forwarding to {plan.upstream}", file=sys.stderr, flush=True)
             gate.wait()
     except _Stop:
-        pass
-    return 0
+        print("wirefault: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
