@@ -312,7 +312,7 @@ def _report(
     address: Address,
     layer: FaultLayer | None,
 ) -> int:
-    from wirefault.report.junit import write_junit
+    from wirefault.report.junit import suite_name, write_junit
     from wirefault.report.summary import summary_json, summary_text
 
     summary = summary_json(
@@ -324,7 +324,8 @@ def _report(
         seed=args.seed,
     )
     if args.junit:
-        write_junit(result, args.junit, suite=f"wirefault {args.target}")
+        suite = suite_name(args.target, args.start)
+        write_junit(result, args.junit, suite=suite, codec=codec.name, target=args.target)
     if args.json:
         print(json.dumps(summary, indent=1))
     elif not args.quiet or result.failures:

@@ -75,8 +75,10 @@ def test_fuzz_writes_a_replay_file_and_junit(found) -> None:
     data = json.loads(replay.read_text())
     assert data["wirefault_replay"] == 1 and data["property"] == "pipelining"
     suite = ET.parse(cwd / "report.xml").getroot()
+    assert suite.get("name") == serve("buggy-first-frame-only")
     cases = {c.get("name"): c for c in suite.iter("testcase")}
     assert set(cases) == {"pipelining", "reset"}
+    assert {c.get("classname") for c in cases.values()} == {"wirefault.line"}
     assert cases["pipelining"].find("failure") is not None
     assert cases["reset"].find("failure") is None
 
