@@ -16,7 +16,9 @@ client. Events that belong to no connection (pauses, toxics) span the width.
 
 from __future__ import annotations
 
+import math
 import textwrap
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -30,6 +32,7 @@ __all__ = [
     "describe_event",
     "escape_preview",
     "header_fields",
+    "play_started",
     "render_timeline",
 ]
 
@@ -131,6 +134,21 @@ def _conn_records(replay: Replay) -> list[Mapping[str, Any]]:
     return [r for r in records if isinstance(r, Mapping)]
 
 
+def play_started(replay: Replay) -> float | None:
+    """When the recorded play began (seconds since the epoch), if the file says.
+
+    Replay files written before wirefault recorded it have no ``started``: None.
+    """
+    started = replay.transcript_json.get("started")
+    if isinstance(started, bool) or not isinstance(started, int | float):
+        return None
+    return float(started) if math.isfinite(started) and started > 0 else None
+
+
+def _utc(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
+
+
 def header_fields(replay: Replay) -> list[tuple[str, str]]:
     """The header of a report as (label, value) pairs: property, message, target, codec..."""
     options = " ".join(f"{k}={v}" for k, v in sorted(replay.codec_options.items()))
@@ -152,6 +170,9 @@ def header_fields(replay: Replay) -> list[tuple[str, str]]:
         ("seed", "none" if replay.seed is None else str(replay.seed)),
         ("deadline", f"{replay.deadline:g}s"),
     ]
+    started = play_started(replay)
+    if started is not None:
+        fields.append(("played", _utc(started)))
     return fields
 
 

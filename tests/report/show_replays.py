@@ -62,9 +62,14 @@ def replay_dict(
     *,
     address: str = "tcp://127.0.0.1:4000",
     codec: str = "raw",
+    started: float | None = None,
 ) -> dict[str, Any]:
-    """A replay file's JSON, in the format ``wirefault.replay`` documents."""
-    return {
+    """A replay file's JSON, in the format ``wirefault.replay`` documents.
+
+    Without ``started`` the transcript has no start time, as in files written
+    before wirefault recorded it.
+    """
+    data: dict[str, Any] = {
         "wirefault_replay": FORMAT_VERSION,
         "property": "reassembly",
         "message": "reassembly: sent whole got [b'OK hello'] but in 2 chunks got []",
@@ -84,6 +89,9 @@ def replay_dict(
             "events": [e.to_json() for e in events],
         },
     }
+    if started is not None:
+        data["transcript"]["started"] = started
+    return data
 
 
 def write_replay(path: Path, data: dict[str, Any]) -> Path:
@@ -116,8 +124,9 @@ def events_replay(
     *,
     address: str = "tcp://127.0.0.1:4000",
     codec: str = "raw",
+    started: float | None = None,
 ) -> Replay:
     """A replay with just ``events`` (a one-step scenario), loaded."""
     scenario = Scenario(steps=(Open(conn=0),))
-    data = replay_dict(scenario, events, [], address=address, codec=codec)
+    data = replay_dict(scenario, events, [], address=address, codec=codec, started=started)
     return load_replay(write_replay(tmp_path / "events.json", data))

@@ -124,3 +124,13 @@ def test_a_replay_without_events_says_so(tmp_path: Path) -> None:
     text = render_timeline(events_replay(tmp_path, []))
     assert "timeline: no events recorded" in text
     assert "connections: none recorded" in text
+
+
+def test_the_header_says_when_the_play_happened_in_utc(tmp_path: Path) -> None:
+    replay = events_replay(tmp_path, [Event(0.0, "open", 0)], started=1_795_000_000.5)
+    assert "played:    2026-11-18 11:06:40 UTC" in render_timeline(replay)
+
+
+def test_an_old_file_without_a_start_time_has_no_played_line(tmp_path: Path) -> None:
+    replay = events_replay(tmp_path, [Event(0.0, "open", 0)])
+    assert "played:" not in render_timeline(replay)
