@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -103,7 +102,6 @@ def test_the_readme_replay_line_needs_no_start_command() -> None:
     assert "--start" not in replay
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_the_readme_fuzz_line_names_the_files_the_other_lines_glob() -> None:
     fuzz, replay, show = (
         next(line for line in _readme_loop() if line.startswith(f"wirefault {cmd} "))
