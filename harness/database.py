@@ -4,6 +4,12 @@ By default a directory under the output folder; with ``WIREFAULT_REDIS_URL``
 set (``redis://127.0.0.1:6379/0``), a Redis database shared by every worker and
 CI runner that points at the same server, so a failure found anywhere is
 replayed first everywhere.
+
+Hypothesis keeps more than examples on disk (a cache of the constants it draws
+from local source files, under its "home directory", by default ``./.hypothesis``
+in whatever directory the command runs in). :func:`keep_hypothesis_files_in`
+moves that home under the output folder too, so ``wirefault fuzz`` writes
+nothing outside ``--out``.
 """
 
 from __future__ import annotations
@@ -15,10 +21,27 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
 from wirefault.errors import UsageError
 
-__all__ = ["REDIS_ENV", "example_database"]
+__all__ = ["REDIS_ENV", "example_database", "hypothesis_home", "keep_hypothesis_files_in"]
 
 #: The environment variable naming a shared Redis example database.
 REDIS_ENV = "WIREFAULT_REDIS_URL"
+
+
+def hypothesis_home(out_dir: Path) -> Path:
+    """Where Hypothesis keeps its files for a run writing to ``out_dir``."""
+    return out_dir / ".hypothesis"
+
+
+def keep_hypothesis_files_in(out_dir: Path) -> None:
+    """Make this process's Hypothesis write its files under :func:`hypothesis_home`.
+
+    Process-wide (Hypothesis has one home directory per process): for a command
+    that owns its process, like ``wirefault fuzz``. The pytest plugin leaves the
+    home where Hypothesis's own pytest plugin puts it, shared with the user's tests.
+    """
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(hypothesis_home(out_dir))
 
 
 def example_database(out_dir: Path, *, redis_url: str | None = None) -> ExampleDatabase:
@@ -30,7 +53,7 @@ def example_database(out_dir: Path, *, redis_url: str | None = None) -> ExampleD
     url = redis_url or os.environ.get(REDIS_ENV)
     if url:
         return redis_database(url)
-    return DirectoryBasedExampleDatabase(out_dir / ".hypothesis" / "examples")
+    return DirectoryBasedExampleDatabase(hypothesis_home(out_dir) / "examples")
 
 
 def redis_database(url: str) -> ExampleDatabase:

@@ -13,8 +13,9 @@ to the marker's codec (or the marker's ``properties=[...]``), so each property
 is its own test item and pytest-xdist spreads them over workers.
 
 Fixtures: ``fault_layer`` (session), ``fault_proxy`` (factory), ``wirefault_server``
-(factory; one instance per command per worker), ``wirefault_check`` (runs
-properties, fails the test with the shrunk scenario and its replay file).
+(session-scoped factory: one server per command per worker, so it is safe inside a
+test's own ``@given``), ``wirefault_check`` (runs properties, fails the test with
+the shrunk scenario and its replay file).
 
 Options (group ``wirefault``): ``--wirefault-backend`` (or ``WIREFAULT_BACKEND``;
 default ``auto``), ``--wirefault-profile`` (``ci``/``dev``/``thorough``; default
@@ -25,7 +26,7 @@ default ``wirefault-out``).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ __all__ = [
     "pytest_addoption",
     "pytest_configure",
     "pytest_generate_tests",
+    "pytest_runtest_protocol",
     "wirefault_check",
     "wirefault_server",
 ]
@@ -54,6 +56,7 @@ BACKEND_OPTION = "--wirefault-backend"
 PROFILE_OPTION = "--wirefault-profile"
 OUT_OPTION = "--wirefault-out"
 _SERVERS_USED = pytest.StashKey[list[ServerPool]]()
+_CURRENT_ITEM = pytest.StashKey[pytest.Item]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -90,6 +93,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     names = property_names_for(marker_options(metafunc.definition.get_closest_marker("wirefault")))
     metafunc.parametrize("wirefault_property", names, ids=names)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    """Keep the test being run at hand, so the session's servers know who used them."""
+    item.config.stash[_CURRENT_ITEM] = item
+    try:
+        return (yield)
+    finally:
+        del item.config.stash[_CURRENT_ITEM]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -156,15 +171,17 @@ def _wirefault_pools() -> Iterator[dict[tuple[str, str], ServerPool]]:
         pool.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def wirefault_server(
-    request: pytest.FixtureRequest, _wirefault_pools: dict[tuple[str, str], ServerPool]
+    pytestconfig: pytest.Config, _wirefault_pools: dict[tuple[str, str], ServerPool]
 ) -> ServerFactory:
     """A factory: ``wirefault_server("cmd --port {port}", transport="tcp")`` -> a running server.
 
     One instance per command per worker, started on a free port and kept for the
     session; a crash fails the test that saw it (exit status and stderr tail) and
-    the server is restarted for the next test.
+    the server is restarted for the next test. Session-scoped, as the servers are:
+    a test's own ``@given`` may use it (every example gets the same running server,
+    restarted only after a crash) without Hypothesis's function-scoped fixture check.
     """
 
     def start(command: str, *, transport: str = "tcp", host: str = "127.0.0.1") -> Any:
@@ -172,7 +189,11 @@ def wirefault_server(
         pool = _wirefault_pools.get(key)
         if pool is None:
             pool = _wirefault_pools[key] = ServerPool(command, transport=transport, host=host)
-        request.node.stash.setdefault(_SERVERS_USED, []).append(pool)
+        item = pytestconfig.stash.get(_CURRENT_ITEM, None)
+        if item is not None:
+            used = item.stash.setdefault(_SERVERS_USED, [])
+            if not any(p is pool for p in used):
+                used.append(pool)
         return pool.get()
 
     return start

@@ -17,6 +17,7 @@ Connection ends (``ConnRecord.end``):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -154,12 +155,18 @@ class ExpectResult:
 
 @dataclass
 class Transcript:
-    """The whole record of one scenario's play."""
+    """The whole record of one scenario's play.
+
+    ``started`` is the wall-clock time (seconds since the epoch) when the play
+    began, taken when the transcript is created at the start of the play; every
+    event's ``t`` counts from it, on the monotonic clock.
+    """
 
     events: list[Event] = field(default_factory=list)
     conns: dict[int, ConnRecord] = field(default_factory=dict)
     expects: list[ExpectResult] = field(default_factory=list)
     elapsed: float = 0.0
+    started: float = field(default_factory=time.time)
 
     def conn(self, number: int) -> ConnRecord:
         """The record of connection ``number`` (an empty one if it never opened)."""
@@ -172,6 +179,7 @@ class Transcript:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (events, connections, expects)."""
         return {
+            "started": round(self.started, 6),
             "elapsed": round(self.elapsed, 6),
             "connections": [c.to_json() for c in self.conns.values()],
             "expects": [e.to_json() for e in self.expects],

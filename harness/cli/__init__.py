@@ -14,6 +14,7 @@ and ``run(args) -> int``. Exit statuses, the same for every subcommand:
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import signal
@@ -24,7 +25,14 @@ from typing import Protocol, cast
 
 from wirefault.errors import WirefaultError
 
-__all__ = ["EXIT_FAILURES", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "main"]
+__all__ = [
+    "EXIT_FAILURES",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
@@ -45,10 +53,54 @@ class _Command(Protocol):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors and exit status 2."""
+    """argparse with one-line errors, exit status 2, and "did you mean" for a typo.
+
+    (Python 3.14's ``suggest_on_error`` does the same for choices; this works on 3.10+.)
+    """
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        """A value outside ``choices`` (a subcommand, ``--codec``): name the closest one."""
+        choices = action.choices
+        if choices is None or value in choices or not isinstance(value, str):
+            super()._check_value(action, value)
+            return
+        names = ", ".join(map(str, choices))
+        hint = _did_you_mean(value, [str(c) for c in choices])
+        raise argparse.ArgumentError(
+            action, f"invalid choice {value!r} (choose from {names}){hint}"
+        )
+
+    def unrecognized(self, extras: Sequence[str]) -> None:
+        """Exit 2 for arguments no option took, suggesting the option that was meant."""
+        options = [
+            option
+            for action in self._actions
+            if action.help != argparse.SUPPRESS
+            for option in action.option_strings
+        ]
+        hints = [
+            _did_you_mean(word.split("=", 1)[0], options) for word in extras if word.startswith("-")
+        ]
+        hint = next((h for h in hints if h), "")
+        self.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+
+
+def _did_you_mean(word: str, candidates: Sequence[str]) -> str:
+    """``"; did you mean X?"`` for the candidate closest to ``word``, or ``""``."""
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _command_parser(parser: argparse.ArgumentParser, name: str | None) -> _Parser | None:
+    """The parser of subcommand ``name``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            sub = action.choices[name]
+            return sub if isinstance(sub, _Parser) else None
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wirefault`` console script and ``python -m wirefault``."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        # Reported by the subcommand's parser, which knows the options that were meant.
+        command = _command_parser(parser, getattr(args, "command", None))
+        (command if command is not None else cast(_Parser, parser)).unrecognized(extras)
     # SIGTERM unwinds like Ctrl-C, so every server, proxy and toxiproxy-server a
     # command started is stopped on the way out (serve and proxy set their own).
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:

@@ -321,12 +321,15 @@ def _spawn(argv: list[str], stderr: IO[bytes]) -> subprocess.Popen[bytes]:
 
 def _emit(args: argparse.Namespace, outcome: _Outcome) -> int:
     """Print the merged summary (JSON or text) and write the JUnit file; returns 0 or 1."""
-    from wirefault.report.junit import write_junit
+    from wirefault.report.junit import suite_name, write_junit
     from wirefault.report.summary import summary_json, summary_text
 
     result = outcome.merged.result
     if args.junit:
-        write_junit(result, args.junit, suite=f"wirefault {args.target}")
+        suite = suite_name(args.target, args.start)
+        write_junit(
+            result, args.junit, suite=suite, codec=outcome.ready["codec"], target=args.target
+        )
     if args.json:
         ready = outcome.ready
         summary = summary_json(

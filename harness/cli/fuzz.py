@@ -217,11 +217,13 @@ def _run_campaign(
     """The campaign in this process: the whole run, or, for a worker, the runs it is sent."""
     from wirefault.campaign import Campaign, CampaignConfig
     from wirefault.cli._interrupts import checkpoint, signals_noted
-    from wirefault.database import example_database
+    from wirefault.database import example_database, keep_hypothesis_files_in
     from wirefault.properties import select_properties
     from wirefault.properties.strictness import configure_strictness
     from wirefault.target import ServerProcess
 
+    # Before Hypothesis writes anything: nothing of a run lands outside --out.
+    keep_hypothesis_files_in(args.out)
     names = (
         [n.strip() for n in args.properties.split(",") if n.strip()] if args.properties else None
     )
@@ -270,12 +272,25 @@ def _run_campaign(
             )
 
         whole = campaign(config)
-        whole.check_reachable()
+        _check_reachable(whole, fuzzed, address)
         if channel is not None:
             backend = layer.backend if layer else "none"
             return _work(config, campaign, channel, transport=address.transport, backend=backend)
         result = whole.run()
     return _report(args, result, codec, address, layer)
+
+
+def _check_reachable(campaign: Campaign, fuzzed: Address, address: Address) -> None:
+    """Probe the target once; a unix target's errors name its socket, not its TCP front."""
+    from wirefault.errors import TargetError
+    from wirefault.unix_socket import blame_the_socket
+
+    try:
+        campaign.check_reachable()
+    except TargetError as exc:
+        if fuzzed == address:
+            raise
+        raise blame_the_socket(exc, fuzzed, address) from None
 
 
 def _work(
@@ -340,6 +355,9 @@ def _front(stack: ExitStack, layer: FaultLayer | None, address: Address) -> Addr
     """The address clients use: a loopback TCP front for unix targets, else the target."""
     if address.transport != "unix":
         return address
+    from wirefault.unix_socket import check_unix_socket
+
+    check_unix_socket(address)  # a missing or dead socket is named, not its front
     assert layer is not None
     proxy = layer.open_proxy(address)
     stack.callback(proxy.close)
@@ -357,7 +375,7 @@ def _report(
     address: Address,
     layer: FaultLayer | None,
 ) -> int:
-    from wirefault.report.junit import write_junit
+    from wirefault.report.junit import suite_name, write_junit
     from wirefault.report.summary import summary_json, summary_text
 
     summary = summary_json(
@@ -369,7 +387,8 @@ def _report(
         seed=args.seed,
     )
     if args.junit:
-        write_junit(result, args.junit, suite=f"wirefault {args.target}")
+        suite = suite_name(args.target, args.start)
+        write_junit(result, args.junit, suite=suite, codec=codec.name, target=args.target)
     if args.json:
         print(json.dumps(summary, indent=1))
     elif not args.quiet or result.failures:

@@ -6,7 +6,8 @@
 
 Prints ``listening on HOST:PORT (backend NAME)`` once the proxy is up, then one
 ``toxic ...`` line per toxic, and runs until SIGINT or SIGTERM, when it closes
-the proxy and whatever the backend started, and exits 0.
+the proxy and whatever the backend started, and exits 130 (interrupted, as
+every wirefault command does on SIGINT or SIGTERM).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Literal
 
 from wirefault.addresses import Address, parse_address, parse_hostport
+from wirefault.cli import EXIT_INTERRUPTED
 from wirefault.errors import UsageError
 from wirefault.faults.toxics import Toxic, parse_toxic
 
@@ -39,7 +41,7 @@ toxics: TYPE:attr=value,... with Toxiproxy's names and units, e.g.
   split:offsets=1/5   corrupt:offsets=3,mask=1   drop:indices=0/2   (embedded only)
 --api HOST:PORT serves Toxiproxy's HTTP API for this proxy (named 'wirefault'), so that
   toxiproxy-cli -h HOST:PORT toxic add -t latency -a latency=100 wirefault  changes it live.
-exit status: 0 after SIGINT or SIGTERM, 2 for a bad option or a backend that fails.
+exit status: 130 after SIGINT or SIGTERM, 2 for a bad option or a backend that fails.
 examples:
   wirefault proxy --upstream 127.0.0.1:6379 --listen 127.0.0.1:16379 --toxic latency:latency=100
   wirefault proxy --udp --upstream 127.0.0.1:5353 --toxic drop:indices=0
@@ -302,7 +304,7 @@ def _stop_signals() -> Iterator[_StopSignals]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``wirefault proxy``; returns 0 after SIGINT or SIGTERM.
+    """Run ``wirefault proxy``; returns 130 after SIGINT or SIGTERM.
 
     Raises:
         UsageError: conflicting options or a toxic the backend lacks.
@@ -329,5 +331,5 @@ def run(args: argparse.Namespace) -> int:
                 with _api(args.api, layer, proxy):
                     gate.wait()
     except _Stop:
-        pass
-    return 0
+        print("wirefault: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED

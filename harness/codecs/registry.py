@@ -16,6 +16,7 @@ which is what replay files store. Loading a user codec imports the user's module
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import os
@@ -81,8 +82,10 @@ def codec_class(name: str) -> type[Codec]:
             ) from None
         return _checked(loaded, name)
     known = [*BUILTIN, *sorted(plugins)]
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
     raise UsageError(
-        f"unknown codec {name!r}; choose one of: {', '.join(known)}, "
+        f"unknown codec {name!r}; {hint}choose one of: {', '.join(known)}, "
         "or give your own as package.module:ClassName"
     )
 

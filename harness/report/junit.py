@@ -1,4 +1,18 @@
-"""JUnit XML for CI dashboards: one testcase per property."""
+"""JUnit XML for CI dashboards: one testsuite per run, one testcase per property.
+
+Names are chosen for how CI systems read them:
+
+* Jenkins' JUnit plugin builds its tree from ``classname``, cut at its last dot into
+  package and class, so the class name must hold no dot of its own (an address such
+  as ``127.0.0.1`` would become packages ``…127.0.0`` and class ``1:6379``):
+  it is ``wirefault.<codec>``, shown as package ``wirefault``, class ``<codec>``;
+* GitLab lists each testcase by ``name`` with its ``classname`` beside it;
+* the testcase ``name`` is the property (``pipelining``), so a failure reads
+  ``wirefault.line > pipelining``;
+* the testsuite ``name`` says what was fuzzed: the ``--start`` command when
+  wirefault started the server, else the target as typed. It and the target
+  also go in the suite's ``<properties>``, which every JUnit reader keeps.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +21,22 @@ from pathlib import Path
 
 from wirefault.results import CampaignResult
 
-__all__ = ["write_junit"]
+__all__ = ["suite_name", "write_junit"]
 
 
-def write_junit(result: CampaignResult, path: Path, *, suite: str) -> None:
-    """Write ``result`` as a JUnit XML testsuite named ``suite`` to ``path``."""
+def suite_name(target: str, start: str | None) -> str:
+    """A run's testsuite name: the server command when wirefault started it, else the target."""
+    return start or target
+
+
+def write_junit(
+    result: CampaignResult, path: Path, *, suite: str, codec: str = "", target: str = ""
+) -> None:
+    """Write ``result`` as a JUnit XML testsuite named ``suite`` to ``path``.
+
+    ``codec`` names the test class (``wirefault.<codec>``); ``target`` is recorded
+    in the suite's properties.
+    """
     failures = len(result.failures)
     skipped = sum(1 for r in result.results if r.status == "skipped")
     root = ET.Element(
@@ -23,9 +48,15 @@ def write_junit(result: CampaignResult, path: Path, *, suite: str) -> None:
         skipped=str(skipped),
         time=f"{result.elapsed:.3f}",
     )
+    recorded = [(key, value) for key, value in (("target", target), ("codec", codec)) if value]
+    if recorded:
+        properties = ET.SubElement(root, "properties")
+        for key, value in recorded:
+            ET.SubElement(properties, "property", name=key, value=value)
+    classname = f"wirefault.{codec}" if codec else "wirefault"
     for r in result.results:
         case = ET.SubElement(
-            root, "testcase", classname=f"wirefault.{suite}", name=r.name, time=f"{r.elapsed:.3f}"
+            root, "testcase", classname=classname, name=r.name, time=f"{r.elapsed:.3f}"
         )
         if r.status == "skipped":
             ET.SubElement(case, "skipped", message=r.note or "does not apply")

@@ -10,8 +10,11 @@ captured. Format choices:
 * the client of connection ``n`` is ``127.0.0.1:40000+n``; the server is the
   replay's target when it is an IPv4 literal, else (a host name, IPv6, a unix
   socket) ``127.0.0.2`` with the target's port (9 when it has none);
-* timestamps are :data:`EPOCH_BASE` plus the event's time, made strictly
-  increasing by one microsecond where several packets share an event.
+* timestamps are the real times of the recorded events: when the play
+  started (the transcript's ``started``, wall-clock) plus each event's time
+  since then, made strictly increasing by one microsecond where several
+  packets share an event. A replay file from before wirefault recorded the
+  start has none: its first event is put at :data:`EPOCH_BASE`.
 
 TCP (each connection gets its own fixed initial sequence numbers):
 ``open`` is SYN, SYN-ACK, ACK; ``send`` data from the client and ``recv``
@@ -36,11 +39,12 @@ from pathlib import Path
 
 from wirefault.errors import UsageError
 from wirefault.replay import Replay
+from wirefault.report.timeline import play_started
 from wirefault.transcript import Event
 
 __all__ = ["EPOCH_BASE", "LINKTYPE_RAW", "build_pcap", "write_pcap"]
 
-#: 2024-01-01T00:00:00Z: the time of a replay's first event in the file.
+#: 2024-01-01T00:00:00Z: where the events of a replay file without a start time begin.
 EPOCH_BASE = 1_704_067_200
 LINKTYPE_RAW = 101
 SNAPLEN = 262_144
@@ -214,10 +218,12 @@ def _packets(replay: Replay) -> Iterator[tuple[float, bytes]]:
 def build_pcap(replay: Replay) -> bytes:
     """The whole pcap file for ``replay`` (see the module docstring)."""
     out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, LINKTYPE_RAW)]
+    started = play_started(replay)
+    base = round(started * 1_000_000) if started is not None else EPOCH_BASE * 1_000_000
     last = -1
     for t, packet in _packets(replay):
         offset = round(t * 1_000_000) if math.isfinite(t) and t > 0 else 0
-        micros = max(EPOCH_BASE * 1_000_000 + offset, last + 1)
+        micros = max(base + offset, last + 1)
         last = micros
         secs, usecs = divmod(micros, 1_000_000)
         out.append(struct.pack("<IIII", secs, usecs, len(packet), len(packet)))

@@ -11,16 +11,23 @@ milliseconds at the left and the event in its connection's lane::
         1.3 ├── +toxic latency(latency=200, jitter=0) downstream ──────────
 
 Arrows are seen from the client: ``→`` is client to server, ``←`` server to
-client. Events that belong to no connection (pauses, toxics) span the width.
+client. Events that belong to no connection (pauses, toxics) span the width,
+and so does a ``✗`` row where an Expect step stopped short (when that can be
+told, see :mod:`wirefault.report.expects`)::
+
+          ✗ ├── c1 step 6: expected 2 frame(s), got 1: timed out after 1001.2 ms ──
 """
 
 from __future__ import annotations
 
+import math
 import textwrap
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from wirefault.replay import Replay
+from wirefault.report.expects import expect_positions, expect_records, shortfall
 from wirefault.transcript import Event
 
 __all__ = [
@@ -30,6 +37,7 @@ __all__ = [
     "describe_event",
     "escape_preview",
     "header_fields",
+    "play_started",
     "render_timeline",
 ]
 
@@ -131,6 +139,21 @@ def _conn_records(replay: Replay) -> list[Mapping[str, Any]]:
     return [r for r in records if isinstance(r, Mapping)]
 
 
+def play_started(replay: Replay) -> float | None:
+    """When the recorded play began (seconds since the epoch), if the file says.
+
+    Replay files written before wirefault recorded it have no ``started``: None.
+    """
+    started = replay.transcript_json.get("started")
+    if isinstance(started, bool) or not isinstance(started, int | float):
+        return None
+    return float(started) if math.isfinite(started) and started > 0 else None
+
+
+def _utc(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
+
+
 def header_fields(replay: Replay) -> list[tuple[str, str]]:
     """The header of a report as (label, value) pairs: property, message, target, codec..."""
     options = " ".join(f"{k}={v}" for k, v in sorted(replay.codec_options.items()))
@@ -152,6 +175,9 @@ def header_fields(replay: Replay) -> list[tuple[str, str]]:
         ("seed", "none" if replay.seed is None else str(replay.seed)),
         ("deadline", f"{replay.deadline:g}s"),
     ]
+    started = play_started(replay)
+    if started is not None:
+        fields.append(("played", _utc(started)))
     return fields
 
 
@@ -173,7 +199,9 @@ def _rows(replay: Replay, lanes: list[int], width: int) -> Iterable[str]:
     yield ("ms".rjust(_TIME_COL) + _SEP + _SEP.join(titles)).rstrip()
     column = {conn: i for i, conn in enumerate(lanes)}
     full = _TIME_COL + (len(_SEP) + lane_w) * max(len(lanes), 1)
-    for event in replay.events:
+    marks = _failure_marks(replay, full)
+    for position, event in enumerate(replay.events):
+        yield from marks.get(position, [])
         ms = f"{event.t * 1000:.1f}".rjust(_TIME_COL)
         index = column.get(event.conn) if event.conn is not None else None
         if index is None:
@@ -184,6 +212,21 @@ def _rows(replay: Replay, lanes: list[int], width: int) -> Iterable[str]:
         cells = [" " * lane_w] * len(lanes)
         cells[index] = describe_event(event, lane_w).ljust(lane_w)
         yield (ms + _SEP + _SEP.join(cells)).rstrip()
+    yield from marks.get(len(replay.events), [])
+
+
+def _failure_marks(replay: Replay, full: int) -> dict[int, list[str]]:
+    """The ``✗`` rows of the Expects that stopped short, by the event they come before."""
+    positions = expect_positions(replay)
+    marks: dict[int, list[str]] = {}
+    for record in expect_records(replay):
+        if record.failed and record.step in positions:
+            text = f"c{record.conn} step {record.step}: {shortfall(record)}"
+            room = full - _TIME_COL - 5
+            text = text if len(text) <= room else text[: room - 1] + "…"
+            line = f"{'✗'.rjust(_TIME_COL)} ├── {text} ".ljust(full, "─")
+            marks.setdefault(positions[record.step], []).append(line)
+    return marks
 
 
 def _endings(replay: Replay, width: int) -> Iterable[str]:
@@ -214,7 +257,10 @@ def render_timeline(replay: Replay, *, width: int = DEFAULT_WIDTH) -> str:
     lines.append("toxics:" + ("" if toxics else "    none"))
     lines.extend(f"  {t.describe()}" for t in toxics)
     lines.append("scenario:")
-    lines.extend(f"  {i:>2}. {s.describe()}" for i, s in enumerate(replay.scenario.steps))
+    failed = {r.step: r for r in expect_records(replay) if r.failed}
+    for i, step in enumerate(replay.scenario.steps):
+        why = f"   ✗ {shortfall(failed[i])}" if i in failed else ""
+        lines.append(f"  {i:>2}. {step.describe()}{why}")
     lines.append("")
     lanes = connection_lanes(replay)
     if replay.events:

@@ -136,17 +136,18 @@ def test_proxy_command_forwards_with_a_latency_toxic_and_stops_on_sigterm(
     assert seconds >= 0.13
     children = command.children()
     status, err = command.stop(signal.SIGTERM)
-    assert status == 0, err
+    assert status == 130, err  # interrupted, as docs/CLI.md says of every command
     assert "Traceback" not in err
     for pid in children:  # a toxiproxy-server it started is gone too
         assert not pid_alive(pid)
 
 
-def test_proxy_command_exits_0_on_sigint(run_proxy: type[ProxyCommand], echo: EchoServer) -> None:
+def test_proxy_command_exits_130_on_sigint(run_proxy: type[ProxyCommand], echo: EchoServer) -> None:
     command = run_proxy("--upstream", echo.address.hostport, "--backend", "embedded")
     assert LISTENING.match(command.readline())
     status, err = command.stop(signal.SIGINT)
-    assert status == 0, err
+    assert status == 130, err
+    assert err.strip().splitlines()[-1] == "wirefault: interrupted"
 
 
 def _main_thread_only() -> None:

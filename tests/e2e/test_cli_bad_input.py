@@ -29,6 +29,20 @@ def valid_replay() -> dict:
     }
 
 
+def dead_socket(tmp: Path) -> str:
+    """A unix socket file nothing listens on (what a stopped server leaves behind)."""
+    path = tmp / "dead.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.bind(str(path))
+    return f"unix://{path}"
+
+
+def regular_file(tmp: Path) -> str:
+    path = tmp / "file.sock"
+    path.write_text("")
+    return f"unix://{path}"
+
+
 def replay_file(tmp: Path, content: str | dict) -> str:
     path = tmp / "case.json"
     path.write_text(content if isinstance(content, str) else json.dumps(content))
@@ -44,6 +58,18 @@ CASES: list[tuple[str, list[str] | object, str]] = [
     ("target with a bad scheme", ["fuzz", "sctp://127.0.0.1:1"], "unknown scheme"),
     ("port 0 without --start", ["fuzz", "127.0.0.1:0"], "needs --start"),
     ("unknown codec", ["fuzz", "127.0.0.1:1", "--codec", "morse"], "unknown codec 'morse'"),
+    ("misspelt command", ["fuz", "127.0.0.1:1"], "did you mean fuzz?"),
+    ("misspelt option", ["fuzz", "127.0.0.1:1", "--codc", "line"], "did you mean --codec?"),
+    ("misspelt option=value", ["fuzz", "127.0.0.1:1", "--codc=line"], "did you mean --codec?"),
+    ("misspelt codec", ["fuzz", "127.0.0.1:1", "--codec", "lnie"], "did you mean line?"),
+    ("misspelt show option", ["show", "a.json", "--widht", "50"], "did you mean --width?"),
+    (
+        "missing unix socket",
+        ["fuzz", "unix:///nonexistent/app.sock"],
+        "socket file /nonexistent/app.sock does not exist",
+    ),
+    ("unix socket nothing listens on", lambda tmp: ["fuzz", dead_socket(tmp)], "nothing accepts"),
+    ("unix target that is a file", lambda tmp: ["fuzz", regular_file(tmp)], "not a unix socket"),
     (
         "codec option for another codec",
         ["fuzz", "127.0.0.1:1", "--codec", "lenprefix", "--max-line", "9"],
@@ -141,6 +167,11 @@ CASES: list[tuple[str, list[str] | object, str]] = [
         ">= 1",
     ),
     ("show of a missing file", ["show", "/nonexistent/replay.json"], "does not exist"),
+    (
+        "show of several files into one html file",
+        lambda tmp: ["show", replay_file(tmp, valid_replay()), "b.json", "--html", "x.html"],
+        "names one file",
+    ),
     (
         "show with a silly width",
         lambda tmp: ["show", replay_file(tmp, valid_replay()), "--width", "3"],

@@ -74,9 +74,13 @@ def test_fuzz_writes_a_replay_file_and_junit(found) -> None:
     replay = cwd / summary["failures"][0]["replay"]
     data = json.loads(replay.read_text())
     assert data["wirefault_replay"] == 1 and data["property"] == "pipelining"
+    # When the recorded play began (the pcap's timestamps): during this test session.
+    assert time.time() - 3600 < data["transcript"]["started"] <= time.time()
     suite = ET.parse(cwd / "report.xml").getroot()
+    assert suite.get("name") == serve("buggy-first-frame-only")
     cases = {c.get("name"): c for c in suite.iter("testcase")}
     assert set(cases) == {"pipelining", "reset"}
+    assert {c.get("classname") for c in cases.values()} == {"wirefault.line"}
     assert cases["pipelining"].find("failure") is not None
     assert cases["reset"].find("failure") is None
 

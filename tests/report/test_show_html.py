@@ -6,9 +6,11 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from show_replays import events_replay, two_conns
+from show_replays import busy_file, events_replay, two_conns
 
+from wirefault.replay import load_replay
 from wirefault.report.html import render_html
+from wirefault.report.sequence import diagram_rows, render_diagram
 from wirefault.transcript import Event
 
 
@@ -113,3 +115,68 @@ def test_markers_for_blocked_sends_and_garbage(tmp_path: Path) -> None:
     page = render_html(events_replay(tmp_path, events))
     assert "send blocked 4096/9000B" in page
     assert "garbage: expected &lt;CRLF&gt;" in page
+
+
+def _busy_page(tmp_path: Path) -> str:
+    return render_html(load_replay(busy_file(tmp_path)))
+
+
+def test_the_expects_that_stopped_short_are_listed_first_and_linked(tmp_path: Path) -> None:
+    page = _busy_page(tmp_path)
+    where = page[page.index('<section class="where">') : page.index("</section>")]
+    assert '<a href="#step-12">step 12</a>, c3: expected 1 frame(s), got 0: timed out' in where
+    assert '<a href="#step-15">step 15</a>, c4: expected 2 frame(s), got 1: the server' in where
+    assert '<a href="#diagram-step-12">in the diagram</a>' in where
+    assert "step 6" not in where  # an Expect that got what it waited for
+
+
+def test_failed_steps_and_expect_rows_are_marked(tmp_path: Path) -> None:
+    tags = _tags(_busy_page(tmp_path))
+    failed_items = [a.get("id") for tag, a in tags if tag == "li" and a.get("class") == "fail"]
+    assert failed_items == ["step-12", "step-15"]
+    steps = [a.get("id") for tag, a in tags if tag == "li" and (a.get("id") or "").startswith("s")]
+    assert steps == [f"step-{i}" for i in range(16)]
+    failed_rows = [a for tag, a in tags if tag == "tr" and a.get("class") == "fail"]
+    assert len(failed_rows) == 4  # two in the Expects table, two in the Events table
+
+
+def test_the_diagram_marks_where_each_failed_expect_ended(tmp_path: Path) -> None:
+    page = _busy_page(tmp_path)
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    groups = [a.get("id") for tag, a in _tags(svg) if tag == "g" and a.get("id")]
+    assert groups == ["diagram-step-12", "diagram-step-15"]
+    # c3's mark comes after its send and before the pause; c4's after its EOF.
+    assert svg.index(">6B &#x27;PING\\r\\n&#x27;</text>") < svg.index('id="diagram-step-12"')
+    assert svg.index('id="diagram-step-12"') < svg.index("pause 0.05s")
+    assert svg.index("FIN (EOF from server)") < svg.index('id="diagram-step-15"')
+
+
+def test_a_failure_with_every_expect_ok_says_so(tmp_path: Path) -> None:
+    page = render_html(two_conns(tmp_path))
+    assert "Every Expect step got what it waited for" in page
+    assert 'class="fail"' not in page
+
+
+def test_script_from_the_file_stays_inert_everywhere(tmp_path: Path) -> None:
+    page = _busy_page(tmp_path)
+    assert not [tag for tag, _ in _tags(page) if tag == "script"]
+    assert "<script" not in page
+    assert "<title>wirefault: pipelining&lt;script&gt;alert(2)&lt;/script&gt;</title>" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the message and the payload
+
+
+def test_a_crowded_diagram_is_drawn_to_fit_a_1400_pixel_window(tmp_path: Path) -> None:
+    replay = load_replay(busy_file(tmp_path))
+    svg = render_diagram(replay, diagram_rows(replay, []))
+    (attrs,) = [a for tag, a in _tags(svg) if tag == "svg"]
+    assert int(attrs["width"] or 0) <= 1280  # seven lifelines, drawn closer together
+    assert "max-width: 100%" in _busy_page(tmp_path)  # and scaled down past that
+
+
+def test_an_outcome_from_the_file_is_escaped_in_every_failure_mark(tmp_path: Path) -> None:
+    path = busy_file(tmp_path)
+    text = path.read_text(encoding="utf-8").replace('"eof"', '"<script>alert(3)</script>"')
+    path.write_text(text, encoding="utf-8")
+    page = render_html(load_replay(path))
+    assert not [tag for tag, _ in _tags(page) if tag == "script"]
+    assert page.count("&lt;script&gt;alert(3)&lt;/script&gt;") >= 5  # list, step, 2 rows, diagram

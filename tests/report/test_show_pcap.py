@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import pytest
 from show_replays import SCRIPT, events_replay, two_conns
 
 from wirefault.errors import UsageError
-from wirefault.report.pcap import write_pcap
-from wirefault.transcript import Event
+from wirefault.report.pcap import EPOCH_BASE, write_pcap
+from wirefault.transcript import Event, Transcript
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 
@@ -142,6 +143,28 @@ def test_timestamps_follow_the_events_and_never_go_back(two: list[Packet]) -> No
     assert len(set(times)) == len(times)
     rst = two[-1]
     assert rst.time - two[0].time == pytest.approx(0.016 - 0.0001, abs=1e-5)
+
+
+def _first_packet_time(tmp_path: Path, started: float | None) -> float:
+    events = [Event(0.25, "open", 0), Event(0.5, "close", 0)]
+    out = tmp_path / "timed.pcap"
+    write_pcap(events_replay(tmp_path, events, started=started), out)
+    return _parse(out)[0].time
+
+
+def test_packets_carry_the_real_time_of_the_play(tmp_path: Path) -> None:
+    started = 1_795_000_000.125  # 2026-11-18 11:06:40 UTC, when the recorded play began
+    assert _first_packet_time(tmp_path, started) == pytest.approx(started + 0.25, abs=1e-6)
+
+
+def test_a_file_without_a_start_time_begins_at_the_fixed_epoch(tmp_path: Path) -> None:
+    assert _first_packet_time(tmp_path, None) == pytest.approx(EPOCH_BASE + 0.25, abs=1e-6)
+
+
+def test_a_transcript_records_when_its_play_began() -> None:
+    before = time.time()
+    started = Transcript().to_json()["started"]
+    assert before - 1e-3 <= started <= time.time() + 1e-3
 
 
 def test_big_sends_are_split_into_segments(tmp_path: Path) -> None:

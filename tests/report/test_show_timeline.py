@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from show_replays import events_replay, two_conns
+from show_replays import busy_file, events_replay, two_conns
 
+from wirefault.replay import load_replay
 from wirefault.report.timeline import escape_preview, render_timeline
 from wirefault.transcript import Event
 
@@ -124,3 +125,27 @@ def test_a_replay_without_events_says_so(tmp_path: Path) -> None:
     text = render_timeline(events_replay(tmp_path, []))
     assert "timeline: no events recorded" in text
     assert "connections: none recorded" in text
+
+
+def test_the_header_says_when_the_play_happened_in_utc(tmp_path: Path) -> None:
+    replay = events_replay(tmp_path, [Event(0.0, "open", 0)], started=1_795_000_000.5)
+    assert "played:    2026-11-18 11:06:40 UTC" in render_timeline(replay)
+
+
+def test_an_old_file_without_a_start_time_has_no_played_line(tmp_path: Path) -> None:
+    replay = events_replay(tmp_path, [Event(0.0, "open", 0)])
+    assert "played:" not in render_timeline(replay)
+
+
+def test_expects_that_stopped_short_are_marked_in_the_scenario_and_the_timeline(
+    tmp_path: Path,
+) -> None:
+    text = render_timeline(load_replay(busy_file(tmp_path)), width=140)
+    assert "  12. c3 expect 1 frame(s)   ✗ expected 1 frame(s), got 0: timed out after" in text
+    assert "   6. c0 expect 1 frame(s)\n" in text  # got what it waited for: no mark
+    rows = text.splitlines()
+    mark = next(i for i, r in enumerate(rows) if "✗ ├── c3 step 12:" in r)
+    assert "→ 6B 'PING\\r\\n'" in rows[mark - 1]
+    assert "pause 0.05s" in rows[mark + 1]
+    last = rows.index("connections:") - 2  # the timeline's last row, before a blank line
+    assert rows[last].lstrip().startswith("✗ ├── c4 step 15: expected 2 frame(s), got 1: the")
