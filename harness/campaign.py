@@ -1,16 +1,30 @@
 """Campaigns: Hypothesis drives properties against one server and keeps what fails.
 
-For each property, Hypothesis draws scenarios from the property's strategy;
-the runner plays each one and the property judges the transcript; then a
-fresh client probes the server (liveness), and a dead managed server is
-restarted. A failure is shrunk by Hypothesis to a minimal scenario, replayed a
-few more times to measure how reliably it reproduces, and written as a replay
-file. A failure that never reproduces on replay is reported as flaky, not as a
-bug: a false alarm is the worst thing a harness can produce.
+Properties are played in rounds (:mod:`wirefault.schedule`): each round is one
+Hypothesis run of a few examples of one property, and the rounds of all the
+properties take turns, so every property is tried within the first seconds.
+For each example the runner plays a scenario drawn from the property's strategy
+and the property judges the transcript; then a fresh client probes the server
+(liveness), and a dead managed server is restarted. A failure is shrunk by
+Hypothesis to a minimal scenario, replayed a few more times to measure how
+reliably it reproduces, replayed against a freshly started server to count the
+plays a failure that needs accumulated state (a leak) takes there, and written
+as a replay file; the server is then restarted, so what comes next starts
+clean. A failure that never reproduces on replay is reported as flaky, not as
+a bug: a false alarm is the worst thing a harness can produce.
+
+Everything a campaign does is bounded by its :class:`~wirefault.cutoff.Cutoff`:
+the time budget is the wall-clock ceiling of examples, shrinking, verifying
+replays, restarts and liveness probes alike. Shrinking stops early enough to
+leave time to verify; whatever the budget cuts short is reported as such
+(:attr:`PropertyResult.complete`). A SIGINT or SIGTERM noted by the cutoff is
+raised as KeyboardInterrupt at the next wait or example, even when Python lost
+the first one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,63 +36,42 @@ from hypothesis.database import ExampleDatabase
 from hypothesis.errors import Flaky
 
 from wirefault.addresses import Address
-from wirefault.codecs.base import Codec
+from wirefault.campaign_config import CampaignConfig, Progress, ProgressHook
+from wirefault.cutoff import Cutoff, OutOfTime
+from wirefault.database import GatedDatabase
 from wirefault.errors import TargetError, WirefaultError
-from wirefault.faults.base import FaultLayer, FaultProxy
-from wirefault.properties import Property, PropertyContext, Verdict, get_property, probe_scenario
-from wirefault.replay import save_replay
-from wirefault.results import CampaignResult, Failure, PropertyResult
-from wirefault.runner import Runner, RunnerOptions
+from wirefault.faults.base import FaultLayer
+from wirefault.properties import Property, PropertyContext, Verdict
+from wirefault.replay import FreshPlays, save_replay
+from wirefault.results import (
+    EXITFIRST,
+    OUT_OF_TIME,
+    CampaignResult,
+    Failure,
+    PropertyResult,
+    RoundOutcome,
+    property_result,
+)
 from wirefault.scenario import Scenario
+from wirefault.schedule import Round, Schedule
+from wirefault.stage import Stage
 from wirefault.strategies.profiles import PROFILES, register_profiles
 from wirefault.target import CrashReport, ServerProcess
 from wirefault.transcript import Transcript
 
-__all__ = ["Campaign", "CampaignConfig", "CampaignResult", "Failure", "PropertyResult"]
+__all__ = [
+    "Campaign",
+    "CampaignConfig",
+    "CampaignResult",
+    "Failure",
+    "Progress",
+    "ProgressHook",
+    "PropertyResult",
+    "RoundOutcome",
+]
 
-
-@dataclass(frozen=True)
-class CampaignConfig:
-    """What to fuzz and how.
-
-    Attributes:
-        address: where the server listens (updated from ``server`` when one is managed).
-        codec: the protocol's framing.
-        properties: the properties to run, in order.
-        profile: Hypothesis profile: ``ci``, ``dev`` or ``thorough``.
-        max_examples: examples per property (None: the profile's).
-        time_budget: seconds for the whole campaign; each property gets an equal share
-            of what is left when its turn comes.
-        seed: makes Hypothesis's choices reproducible.
-        deadline: runner deadline (seconds without progress that count as a hang).
-        out_dir: where replay files go.
-        verify: extra replays of each shrunk failure (the agreement rate).
-        shrink_budget: seconds Hypothesis may spend shrinking one failure; past it the
-            smallest failing scenario found so far is kept.
-        shrink_deadline: the runner's deadline while shrinking (default: a quarter of
-            ``deadline``, at least 0.25 s). A shrink step that fails by a timeout costs
-            a whole deadline; the shrunk failure is then verified with the full one, so
-            a verdict that only a shorter deadline produces is never reported.
-        label: distinguishes example-database entries of different servers.
-    """
-
-    address: Address
-    codec: Codec
-    properties: tuple[Property, ...]
-    profile: str = "ci"
-    max_examples: int | None = None
-    time_budget: float | None = None
-    seed: int | None = None
-    deadline: float = 1.0
-    out_dir: Path = Path("wirefault-out")
-    verify: int = 3
-    shrink_budget: float = 30.0
-    shrink_deadline: float | None = None
-    label: str = ""
-    greeting: bool = False
-    probe: bytes | None = None
-    start: str | None = None
-    backend: str | None = None
+#: Most plays against a freshly started server to reproduce a failure before saving it.
+FRESH_PLAYS_LIMIT = 200
 
 
 class _Stop(BaseException):
@@ -89,15 +82,12 @@ class _Stop(BaseException):
         self.error = error
 
 
-class _OutOfTime(BaseException):
-    """Ends a property's run when the campaign's time budget is spent (no failure yet)."""
+class _ShrinkOver(BaseException):
+    """Ends shrinking: the shrink budget is spent, or the time budget needs what is left."""
 
 
 class _Failed(Exception):
     """Raised inside the Hypothesis test to mark a failing example."""
-
-
-ProgressHook = Callable[[str, int, int], None]
 
 
 class Campaign:
@@ -108,7 +98,9 @@ class Campaign:
         server: the managed server process, restarted after a crash (None: external).
         fault_layer: the fault backend, for properties whose scenarios carry toxics.
         database: the Hypothesis example database (failures found once are tried first).
-        progress: called after each example with (property, examples, failures so far).
+        progress: called after each example with a :class:`Progress`.
+        cutoff: when to stop (default: ``config.time_budget`` from now; a command
+            passes its own, started at its launch and told of interrupts).
     """
 
     def __init__(
@@ -119,6 +111,7 @@ class Campaign:
         fault_layer: FaultLayer | None = None,
         database: ExampleDatabase | None = None,
         progress: ProgressHook | None = None,
+        cutoff: Cutoff | None = None,
     ) -> None:
         register_profiles()
         self.config = config
@@ -126,64 +119,79 @@ class Campaign:
         self.fault_layer = fault_layer
         self.database = database
         self.progress = progress
-        self.address = server.address if server is not None else config.address
-        self._proxy: FaultProxy | None = None
-        self._deadline = config.deadline
-        self._until: float | None = None  # when the current property's budget share ends
+        self.cutoff = cutoff or Cutoff.after(config.time_budget)
+        self.stage = Stage(
+            config.address,
+            config.codec,
+            server=server,
+            fault_layer=fault_layer,
+            deadline=config.deadline,
+            greeting=config.greeting,
+            probe=config.probe,
+            cutoff=self.cutoff,
+        )
+        self._gate = GatedDatabase(database) if database is not None else None
         self._failures = 0
-        self._started = 0.0
+        self._examples = 0
+        self._first_failure: float | None = None
+        self._states: dict[str, _State] = {}
 
     # -- public --------------------------------------------------------------------------------
 
     def run(self) -> CampaignResult:
-        """Run every property; returns their results (failures are results, not errors).
+        """Run every property, in interleaved rounds; returns their results.
+
+        Failures are results, not errors; so is a run the time budget cuts short.
 
         Raises:
             WirefaultError: a setup problem (target unreachable, fault layer down).
+            KeyboardInterrupt: a SIGINT or SIGTERM (noted by the cutoff) came.
         """
-        self._started = time.monotonic()
-        result = CampaignResult()
-        budget = self.config.time_budget
-        try:
-            for index, prop in enumerate(self.config.properties):
-                if budget is not None:
-                    # Each property gets a fair share of what is left of the budget.
-                    left = budget - (time.monotonic() - self._started)
-                    share = left / (len(self.config.properties) - index)
-                    self._until = time.monotonic() + max(share, 0.0)
-                result.results.append(self.run_property(prop))
-        finally:
-            if self._proxy is not None:
-                self._proxy.close()
-                self._proxy = None
-        result.elapsed = time.monotonic() - self._started
-        return result
+        return self._run_rounds(list(self.config.properties))
 
     def run_property(self, prop: Property) -> PropertyResult:
-        """Run one property until its examples or the time budget run out."""
-        if not prop.applies_to(self.config.codec):
-            return PropertyResult(prop.name, "skipped", note="does not apply to this codec")
-        began = time.monotonic()
-        state = _State()
-        test = self._hypothesis_test(prop, state)
+        """Run all the rounds of one property; returns its result."""
+        (result,) = self._run_rounds([prop]).results
+        return result
+
+    def run_round(self, prop: Property, planned: Round) -> RoundOutcome:
+        """Play one round of ``prop``; a failure it finds is shrunk, verified and saved.
+
+        Raises:
+            WirefaultError: a setup problem.
+            KeyboardInterrupt: a SIGINT or SIGTERM came.
+        """
+        state = self._states.setdefault(prop.name, _State())
+        began, before = time.monotonic(), state.examples
+        state.cut = False
+        if state.result is not None:  # concluded already: nothing left to play
+            return RoundOutcome(planned, 0, 0.0, exhausted=True, cut=False, result=None)
+        test = self._hypothesis_test(prop, state, planned)
         try:
             test()
         except _Stop as stop:
             raise stop.error from None
-        except _Failed:
+        except (_Failed, _ShrinkOver):
             pass
-        except _OutOfTime:
-            state.out_of_time = True
+        except OutOfTime:
+            state.cut = True
         except Flaky:
             state.flaky = True
         finally:
-            self._deadline = self.config.deadline
-        outcome = self._conclude(prop, state)
-        outcome.elapsed = time.monotonic() - began
-        if state.first_failure:
-            outcome.examples_to_failure = state.examples_to_failure
-            outcome.seconds_to_failure = state.first_failure - began
-        return outcome
+            self.stage.deadline = self.config.deadline
+            if self._gate is not None:
+                self._gate.open = True
+        if self.cutoff.interrupted:
+            raise KeyboardInterrupt  # Hypothesis may have taken the first one for a failure
+        result = None
+        if state.failure is not None:
+            result = state.result = self._conclude(prop, state)
+            result.examples_to_failure = state.examples_to_failure
+            result.seconds_to_failure = state.first_failure - self.cutoff.started
+        played = state.examples - before
+        exhausted = not state.cut and state.failure is None and played < planned.examples
+        seconds = time.monotonic() - began
+        return RoundOutcome(planned, played, seconds, exhausted, state.cut, result)
 
     def check_reachable(self) -> None:
         """Probe the target once before fuzzing.
@@ -207,14 +215,7 @@ class Campaign:
 
     def play(self, scenario: Scenario) -> Transcript:
         """Play one scenario (through the fault proxy when it carries toxics)."""
-        try:
-            return self._runner(scenario).play(scenario)
-        finally:
-            if self.fault_layer is not None and self.fault_layer.backend == "toxiproxy":
-                # Toxiproxy 2.12 can panic (link.go AddToxic: index out of range) when
-                # toxics change while an old connection's link is still being torn
-                # down; a fresh proxy per scenario keeps links and toxics in step.
-                self._drop_proxy()
+        return self.stage.play(scenario)
 
     def judge_once(self, prop: Property, scenario: Scenario) -> tuple[Verdict, Transcript]:
         """Play ``scenario``, judge it, and probe liveness afterwards."""
@@ -229,9 +230,63 @@ class Campaign:
             verdict = Verdict.failed(f"{verdict.message}; crash: the {crash.describe()}")
         return verdict, transcript
 
-    # -- internals -----------------------------------------------------------------------------
+    # -- rounds --------------------------------------------------------------------------------
 
-    def _hypothesis_test(self, prop: Property, state: _State) -> Callable[[], None]:
+    def _run_rounds(self, props: list[Property]) -> CampaignResult:
+        applicable = [p for p in props if p.applies_to(self.config.codec)]
+        by_name = {p.name: p for p in applicable}
+        plan = Schedule(list(by_name), total=self.examples_per_property(), seed=self.config.seed)
+        stopped = ""
+        try:
+            while True:
+                self.cutoff.check()
+                planned = plan.next_round(time.monotonic())
+                if planned is None:
+                    break
+                outcome = self.run_round(by_name[planned.property], planned)
+                failed = outcome.result is not None and outcome.result.failure is not None
+                plan.finished(
+                    planned,
+                    examples=outcome.examples,
+                    seconds=outcome.seconds,
+                    failed=outcome.result is not None,
+                    exhausted=outcome.exhausted,
+                    cut=outcome.cut,
+                )
+                if failed and self.config.exitfirst:
+                    stopped = EXITFIRST
+                    break
+        except OutOfTime:
+            stopped = OUT_OF_TIME
+        finally:
+            self.stage.drop_proxy()
+        result = CampaignResult(elapsed=self.cutoff.elapsed())
+        for prop in props:
+            if prop.name not in by_name:
+                result.results.append(
+                    PropertyResult(prop.name, "skipped", note="does not apply to this codec")
+                )
+                continue
+            state = self._states.get(prop.name) or _State()
+            concluded = property_result(
+                prop.name,
+                played=plan.played(prop.name),
+                seconds=plan.seconds(prop.name),
+                complete=plan.complete(prop.name),
+                concluded=state.result,
+                stopped=stopped,
+            )
+            result.results.append(concluded)
+        return result
+
+    def examples_per_property(self) -> int:
+        """Examples each property plays: ``max_examples``, or the profile's."""
+        if self.config.max_examples is not None:
+            return self.config.max_examples
+        profile = PROFILES.get(self.config.profile, self.config.profile)
+        return int(settings.get_profile(profile).max_examples)
+
+    def _hypothesis_test(self, prop: Property, state: _State, planned: Round) -> Callable[[], None]:
         cfg = self.config
         ctx = PropertyContext(
             backend=self.fault_layer.backend if self.fault_layer else None,
@@ -239,34 +294,30 @@ class Campaign:
             probe=cfg.probe,
         )
         parent = settings.get_profile(PROFILES.get(cfg.profile, cfg.profile))
-        examples = cfg.max_examples if cfg.max_examples is not None else parent.max_examples
+        if self._gate is not None:
+            self._gate.open = True
 
         @settings(
             parent,
-            max_examples=examples,
-            database=self.database,
+            max_examples=planned.examples,
+            database=self._gate,
             verbosity=Verbosity.quiet,
             print_blob=False,
             report_multiple_bugs=False,
         )
         @given(prop.scenarios(cfg.codec, ctx))
         def test(scenario: Scenario) -> None:
-            if state.failure is None and self._out_of_time():
-                raise _OutOfTime
-            if state.failure is not None and self._shrink_budget_spent(state):
-                if scenario != state.failure[0]:
-                    # Shrink budget spent: every further candidate is rejected unplayed,
-                    # so shrinking winds down at once and the best failure so far stands
-                    # (and nothing that passes is saved to the example database).
-                    hypothesis.reject()
-                # The best failure again: Hypothesis reaches one scenario through many
-                # choice sequences, and replays its final one. Each play could cost a
-                # crash and a restart, and the verifying replays play it for real. (Before
-                # the budget is spent it is played: a replay that passes tells Hypothesis
-                # the failure is flaky, which ends the shrink of a timing-dependent one.)
-                verdict = state.failure[2]
-            else:
+            try:
+                self._checkpoint(state)
+                began = time.monotonic()
                 verdict = self._example(prop, scenario, state)
+                if not verdict.ok and not state.failure_cost:
+                    state.failure_cost = time.monotonic() - began
+            except (OutOfTime, KeyboardInterrupt, _ShrinkOver, _Stop):
+                # Hypothesis would save this unfinished example as a failure.
+                if self._gate is not None:
+                    self._gate.open = False
+                raise
             if not verdict.ok:
                 raise _Failed(verdict.message)
 
@@ -274,11 +325,27 @@ class Campaign:
         key = f"wirefault:{prop.name}:{cfg.codec.name}:{options}:{cfg.label}"
         # Hypothesis keys its example database by the test's source; every property
         # shares this closure, so give each its own key through the attribute
-        # Hypothesis reads for generated tests (else all would share one key).
+        # Hypothesis reads for generated tests (else all would share one key). Every
+        # round of a property shares it: a failure one round saves, the next tries first.
         test._hypothesis_internal_database_key = key.encode()  # type: ignore[attr-defined]
-        if cfg.seed is not None:
-            test = hypothesis.seed(cfg.seed)(test)
+        if planned.seed is not None:
+            test = hypothesis.seed(planned.seed)(test)
         return test
+
+    def _checkpoint(self, state: _State) -> None:
+        """Before each example: stop for an interrupt, the time budget, or the end of shrinking."""
+        if self.cutoff.interrupted:
+            raise KeyboardInterrupt
+        if state.failure is None:
+            self.cutoff.check()
+        elif self._shrink_budget_spent(state) or self.cutoff.left() < self._reserve(state):
+            # The best failure so far stands; no candidate is played past this point.
+            raise _ShrinkOver
+
+    def _reserve(self, state: _State) -> float:
+        """Seconds to keep, while shrinking, for the verifying replays and the fresh server."""
+        per_play = max(state.failure_cost, 0.01) + self.stage.restart_seconds
+        return (self.config.verify + 2) * per_play
 
     def _example(self, prop: Property, scenario: Scenario, state: _State) -> Verdict:
         """Play and judge one new example; a failure becomes the best failure so far."""
@@ -287,49 +354,90 @@ class Campaign:
         except WirefaultError as exc:
             raise _Stop(exc) from None
         state.examples += 1
-        if self.progress is not None:
-            self.progress(prop.name, state.examples, self._failures)
         if not verdict.ok:
             state.failure = (scenario, transcript, verdict)
             if not state.first_failure:
                 state.first_failure = time.monotonic()
                 state.examples_to_failure = state.examples
-                self._deadline = self._shrink_deadline()
+                self.stage.deadline = self._shrink_deadline()
+        self._progressed(prop, state)
         return verdict
+
+    def _progressed(self, prop: Property, state: _State) -> None:
+        self._examples += 1
+        if state.first_failure and self._first_failure is None:
+            self._first_failure = state.first_failure - self.cutoff.started
+        if self.progress is not None:
+            failing = state.failure is not None
+            self.progress(
+                Progress(prop.name, self._examples, self._failures, self._first_failure, failing)
+            )
 
     def _shrink_budget_spent(self, state: _State) -> bool:
         return bool(state.first_failure) and (
             time.monotonic() - state.first_failure > self.config.shrink_budget
         )
 
+    # -- a failure: verify, measure from a fresh server, save ----------------------------------
+
     def _conclude(self, prop: Property, state: _State) -> PropertyResult:
-        if state.failure is None:
-            note = "time budget spent: stopped early" if state.out_of_time else ""
-            return PropertyResult(prop.name, "passed", state.examples, note=note)
+        assert state.failure is not None
         scenario, transcript, verdict = state.failure
-        reproduced = 0
-        verified = False
-        for _ in range(self.config.verify):
-            again, again_transcript = self.judge_once(prop, scenario)
-            if not again.ok:
-                reproduced += 1
-                if not verified:
-                    # Shrinking ran with a shorter deadline: report what a replay at
-                    # the full deadline saw, which is what the replay file promises.
-                    verdict, transcript, verified = again, again_transcript, True
-        agreement = (self.config.verify, reproduced)
+        reproduced = attempted = 0
+        verified = met_fresh = False
+        try:
+            for _ in range(self.config.verify):
+                self.cutoff.check()
+                on_fresh = self.stage.meets_fresh_server()
+                again, again_transcript = self.judge_once(prop, scenario)
+                attempted += 1
+                if not again.ok:
+                    reproduced += 1
+                    met_fresh = met_fresh or on_fresh
+                    if not verified:
+                        # Shrinking ran with a shorter deadline: report what a replay at
+                        # the full deadline saw, which is what the replay file promises.
+                        verdict, transcript, verified = again, again_transcript, True
+        except OutOfTime:
+            state.cut = True
+        agreement = (attempted, reproduced)
+        if self.config.verify and attempted == 0:
+            path = self._save(prop, scenario, transcript, verdict, agreement, None)
+            return PropertyResult(
+                prop.name,
+                "passed",
+                state.examples,
+                note=f"unverified: a failure ({verdict.message}) was found but the time budget "
+                f"ran out before it could be replayed; it is saved in {path}",
+                complete=False,
+            )
         if self.config.verify and reproduced == 0:
             return PropertyResult(
                 prop.name,
                 "passed",
                 state.examples,
                 note=f"flaky: a failure ({verdict.message}) did not reproduce in "
-                f"{self.config.verify} replays; not reported",
+                f"{attempted} replays; not reported",
             )
         self._failures += 1
+        # A verifying replay that met a restarted server and failed settles it at once.
+        fresh = FreshPlays(1, True) if met_fresh else self._plays_from_fresh(prop, state)
         crash = verdict.message if verdict.message.startswith("crash:") else ""
         failure = Failure(prop.name, verdict.message, scenario, transcript, None, agreement, crash)
-        failure.replay = save_replay(
+        failure.replay = self._save(prop, scenario, transcript, verdict, agreement, fresh)
+        self._refresh_server()
+        return PropertyResult(prop.name, "failed", state.examples, failure=failure)
+
+    def _save(
+        self,
+        prop: Property,
+        scenario: Scenario,
+        transcript: Transcript,
+        verdict: Verdict,
+        agreement: tuple[int, int],
+        fresh: FreshPlays | None,
+    ) -> Path:
+        return save_replay(
             self.config.out_dir,
             prop=prop.name,
             message=verdict.message,
@@ -342,36 +450,60 @@ class Campaign:
             deadline=self.config.deadline,
             seed=self.config.seed,
             agreement=agreement,
+            probe=self.config.probe,
+            greeting=self.config.greeting,
+            fresh=fresh,
         )
-        return PropertyResult(prop.name, "failed", state.examples, failure=failure)
 
-    def _runner(self, scenario: Scenario) -> Runner:
-        proxy = self._fault_proxy() if scenario.needs_fault_layer() else None
-        options = RunnerOptions(deadline=self._deadline, greeting=self.config.greeting)
-        return Runner(self.address, self.config.codec, options=options, proxy=proxy)
+    def _plays_from_fresh(self, prop: Property, state: _State) -> FreshPlays | None:
+        """Restart the server and play the failure until it reproduces; how many plays it took.
 
-    def _drop_proxy(self) -> None:
-        if self._proxy is not None:
-            self._proxy.close()
-            self._proxy = None
+        A failure found against a server that had served hundreds of examples may
+        need what they left behind (a leaked descriptor, a slot never freed): a
+        replay from a fresh server then needs as many plays before it fails. At
+        most ``FRESH_PLAYS_LIMIT`` plays and ``shrink_budget`` seconds, and never
+        past the cutoff; None when there is no managed server or no time.
+        """
+        if self.server is None or state.failure is None:
+            return None
+        scenario = state.failure[0]
+        plays = 0
+        until = time.monotonic() + self.config.shrink_budget
+        try:
+            self.stage.restart()
+            while plays < FRESH_PLAYS_LIMIT and time.monotonic() < until:
+                self.cutoff.check()
+                verdict, _ = self.judge_once(prop, scenario)
+                plays += 1
+                if not verdict.ok:
+                    return FreshPlays(plays, True)
+        except OutOfTime:
+            state.cut = True
+            return None
+        return FreshPlays(plays, False) if plays else None
 
-    def _fault_proxy(self) -> FaultProxy:
-        if self._proxy is None:
-            if self.fault_layer is None:
-                raise TargetError("internal: a scenario needs a fault layer but none is open")
-            self._proxy = self.fault_layer.open_proxy(self.address)
-        return self._proxy
+    def _refresh_server(self) -> None:
+        """After a failure, a fresh server for what comes next (a dead one restarts anyway)."""
+        if self.server is None or not self.server.alive():
+            return
+        with contextlib.suppress(OutOfTime):
+            self.stage.restart()
+
+    # -- the stage, as judge_once and _conclude use it ----------------------------------------
+
+    @property
+    def address(self) -> Address:
+        """Where the server listens now (a restart may move it)."""
+        return self.stage.address
 
     def _liveness(self) -> Verdict:
-        probe = self.config.probe if self.config.probe is not None else self.config.codec.probe()
-        scenario = probe_scenario(probe)
-        verdict = get_property("liveness").judge(scenario, self.play(scenario), self.config.codec)
-        if verdict.ok:
-            return verdict
-        crash = self.server.poll_crash() if self.server else None
-        if crash is not None:
-            return Verdict.failed(f"crash: after this scenario the {crash.describe()}")
-        return Verdict.failed(f"after this scenario, {verdict.message}")
+        return self.stage.liveness()
+
+    def _crash_after_failure(self, ended: float) -> CrashReport | None:
+        return self.stage.crash_after_failure(ended, self.config.deadline)
+
+    def _ensure_server(self) -> None:
+        self.stage.ensure_server()
 
     def _shrink_deadline(self) -> float:
         chosen = self.config.shrink_deadline
@@ -379,42 +511,19 @@ class Campaign:
             chosen = max(0.25, self.config.deadline / 4)
         return min(chosen, self.config.deadline)
 
-    def _crash_after_failure(self, ended: float) -> CrashReport | None:
-        """After a failing example that ended at ``ended``, whether the managed server died of it.
-
-        A dying process may still hold its port for a moment; waiting for it here
-        keeps the next example (a shrink candidate) from being blamed for this one.
-        The wait is one deadline from the end of the example (the liveness probe's
-        own time counts), ends the moment the process exits, and is skipped when the
-        server has already exited or still answers a fresh client.
-        """
-        if self.server is None:
-            return None
-        crash = self.server.poll_crash()
-        if crash is not None or self._liveness().ok:
-            return crash
-        return self.server.wait_crash(ended + self.config.deadline - time.monotonic())
-
-    def _ensure_server(self) -> None:
-        if self.server is None or self.server.alive():
-            return
-        old = self.address
-        restarted = self.server.restart()
-        if restarted.transport != "unix":  # a unix server keeps its loopback front
-            self.address = restarted
-        if self._proxy is not None and self.address != old:
-            self._proxy.close()
-            self._proxy = None
-
-    def _out_of_time(self) -> bool:
-        return self._until is not None and time.monotonic() > self._until
-
 
 @dataclass
 class _State:
+    """One property's progress over its rounds."""
+
     examples: int = 0
     failure: tuple[Scenario, Transcript, Verdict] | None = None
     first_failure: float = 0.0
     examples_to_failure: int = 0
     flaky: bool = False
-    out_of_time: bool = False
+    #: Seconds the first failing example took to play and judge (sizes the reserve).
+    failure_cost: float = 0.0
+    #: The time budget cut the current round short.
+    cut: bool = False
+    #: The property's result once a failure has been concluded.
+    result: PropertyResult | None = None

@@ -11,6 +11,10 @@ moving transfer is not a hang), and at most ``deadline * 20`` in all. For
 unframed codecs (``raw``) an ``Expect`` reads until ``quiet`` seconds pass with
 no new byte after the first one. For UDP, a datagram whose reply does not come
 is re-sent up to ``udp_retries`` times, since loopback may drop under bursts.
+
+Every wait is also bounded by the run's :class:`~wirefault.cutoff.Cutoff` (the
+time budget's end, or an interrupt); a wait that the cutoff ends raises
+(``OutOfTime`` or ``KeyboardInterrupt``) instead of being recorded as a timeout.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from wirefault.addresses import Address
 from wirefault.channels import Channel, PeerState, open_channel
 from wirefault.codecs.base import Codec, Decoder
+from wirefault.cutoff import Cutoff
 from wirefault.errors import FaultLayerError, FrameError, UsageError
 from wirefault.faults.base import FaultProxy
 from wirefault.scenario import (
@@ -56,12 +61,14 @@ class RunnerOptions:
         udp_retries: re-sends of a datagram whose reply is missing.
         greeting: the server speaks first (SMTP, FTP, POP3): each new connection
             reads one frame before its first step, and that frame is not counted.
+        cutoff: when the run must stop (budget, interrupt); None: never.
     """
 
     deadline: float = 1.0
     quiet: float = 0.05
     udp_retries: int = 3
     greeting: bool = False
+    cutoff: Cutoff | None = None
 
 
 class _Live:
@@ -159,6 +166,16 @@ class _Play:
         self.transcript = Transcript()
         self.live: dict[int, _Live] = {}
         self.start = time.monotonic()
+        self.cut = self.opts.cutoff or Cutoff()
+
+    def by(self, seconds: float) -> float:
+        """The moment ``seconds`` from now, or the cutoff if that comes first."""
+        return self.cut.bound(time.monotonic() + seconds)
+
+    def sleep(self, seconds: float) -> None:
+        """Pause ``seconds``, or until the cutoff (then raise)."""
+        time.sleep(max(min(seconds, self.cut.left()), 0.0))
+        self.cut.check()
 
     def note(self, what: str, conn: int | None = None, data: bytes = b"", detail: str = "") -> None:
         self.transcript.events.append(
@@ -168,6 +185,7 @@ class _Play:
     # -- steps ------------------------------------------------------------------------------
 
     def step(self, index: int, step: Step) -> None:
+        self.cut.check()
         if isinstance(step, Open):
             self.conn(step.conn, rcvbuf=step.rcvbuf)
         elif isinstance(step, Send):
@@ -182,7 +200,7 @@ class _Play:
             self.end(step)
         elif isinstance(step, Pause):
             self.note("pause", detail=f"{step.seconds:g}s")
-            time.sleep(step.seconds)
+            self.sleep(step.seconds)
         elif isinstance(step, AddToxic) and step.toxic is not None:
             self.runner._proxy().add_toxic(step.toxic)
             self.note("toxic_add", detail=step.toxic.describe())
@@ -196,8 +214,11 @@ class _Play:
             return live
         # A full accept queue drops SYNs, and Linux resends one after 1 s: a connect
         # gets that long and more before it counts as failed.
-        timeout = max(self.opts.deadline, CONNECT_TIMEOUT)
+        timeout = min(max(self.opts.deadline, CONNECT_TIMEOUT), self.cut.left())
+        self.cut.check()
         channel, state = open_channel(self.address, timeout=timeout, rcvbuf=rcvbuf)
+        if state == "timeout":
+            self.cut.check()  # cut short by the cutoff: not the server's doing
         record = ConnRecord(conn=number)
         if channel is None:
             record.end = "refused"
@@ -216,11 +237,13 @@ class _Play:
         live = self.conn(step.conn)
         for i, chunk in enumerate(step.chunks):
             if i and step.pause:
-                time.sleep(step.pause)
+                self.sleep(step.pause)
             if not live.usable or live.record.end in ("rst", "refused"):
                 return
             assert live.channel is not None
-            result = live.channel.send(chunk, time.monotonic() + self.opts.deadline)
+            result = live.channel.send(chunk, self.by(self.opts.deadline))
+            if result.state == "timeout":
+                self.cut.check()
             sent = chunk[: result.sent]
             live.sent += sent
             live.last_datagram = chunk
@@ -266,10 +289,11 @@ class _Play:
             if not live.usable:
                 return "timeout"
             now = time.monotonic()
-            limit = min(idle_deadline, hard_deadline)
+            limit = self.cut.bound(min(idle_deadline, hard_deadline))
             if quiet_after is not None:
                 limit = min(limit, quiet_after)
             if now >= limit:
+                self.cut.check()  # a wait the cutoff ends is not a timeout
                 if quiet_after is not None and now >= quiet_after:
                     return "ok"
                 if retries and live.last_datagram:
@@ -290,7 +314,7 @@ class _Play:
                 if not self.codec.framed and target >= 0:
                     quiet_after = time.monotonic() + self.opts.quiet
                 if pause:
-                    time.sleep(pause)
+                    self.sleep(pause)
             elif result.state == "ok" and live.channel.datagram:
                 self.decode(live, b"")  # an empty datagram is a datagram
             elif result.state in ("eof", "rst", "refused"):

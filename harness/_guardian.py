@@ -1,0 +1,71 @@
+"""The guardian: a tiny process that stops what wirefault started once wirefault is gone.
+
+Run by :mod:`wirefault._processes` as ``python -I -S _guardian.py`` (standard
+library only, no site-packages: it starts in milliseconds) in its own session,
+with the read end of a pipe as its stdin. Its owner writes one line per
+process group it starts (``+PGID``) and stops (``-PGID``). The write end is the
+owner's alone (close-on-exec, closed in forked children), so the pipe reaches
+end-of-file exactly when the owner has exited, however it died: a SIGKILL
+closes a process's descriptors like any exit. Then the guardian sends SIGTERM
+to every group still listed, gives them ``GRACE`` seconds, SIGKILLs what is
+left, and exits. After a clean exit the list is empty and it exits at once.
+
+Its own session keeps a terminal's Ctrl-C (sent to the foreground group) away
+from it; it ignores SIGINT besides.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+
+#: Seconds the abandoned groups get to stop on SIGTERM before SIGKILL. Short: their
+#: owner is gone, and a worker's guardian acts only once the worker itself has ended.
+GRACE = 0.5
+
+
+def _signal(groups: set[int], sig: int) -> None:
+    for pgid in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+
+
+def _any_left(groups: set[int]) -> bool:
+    for pgid in groups:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            continue
+        except PermissionError:
+            pass
+        return True
+    return False
+
+
+def main() -> None:
+    """Read ``+PGID`` / ``-PGID`` lines until end-of-file, then stop the groups left."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    groups: set[int] = set()
+    for line in sys.stdin.buffer:
+        try:
+            pgid = int(line[1:])
+        except ValueError:
+            continue
+        if line.startswith(b"+") and pgid > 1:
+            groups.add(pgid)
+        elif line.startswith(b"-"):
+            groups.discard(pgid)
+    if not groups:
+        return
+    _signal(groups, signal.SIGTERM)
+    ends = time.monotonic() + GRACE
+    while _any_left(groups) and time.monotonic() < ends:
+        time.sleep(0.01)  # no event tells when another process's child exits
+    _signal(groups, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()
