@@ -11,7 +11,9 @@ to every group still listed, gives them ``GRACE`` seconds, SIGKILLs what is
 left, and exits. After a clean exit the list is empty and it exits at once.
 
 Its own session keeps a terminal's Ctrl-C (sent to the foreground group) away
-from it; it ignores SIGINT besides.
+from it; it ignores SIGINT besides. It detaches at once (forks, and the first
+process exits): it is nobody's child, so its owner never has to reap it and never
+counts it among its children.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ def _any_left(groups: set[int]) -> bool:
 def main() -> None:
     """Read ``+PGID`` / ``-PGID`` lines until end-of-file, then stop the groups left."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.fork():
+        os._exit(0)  # the owner reaps this first process; the guardian goes on detached
     groups: set[int] = set()
     for line in sys.stdin.buffer:
         try:

@@ -177,7 +177,7 @@ class _Guardian:
         devnull = os.open(os.devnull, os.O_RDWR)
         program = str(Path(__file__).with_name("_guardian.py"))
         try:
-            self.pid = os.posix_spawn(
+            pid = os.posix_spawn(
                 sys.executable,
                 [sys.executable, "-I", "-S", program],
                 os.environ,
@@ -194,6 +194,10 @@ class _Guardian:
         finally:
             os.close(read)
             os.close(devnull)
+        # The guardian forks and this first process exits: reap it; the guardian
+        # itself is nobody's child.
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
 
     def tell(self, line: str) -> bool:
         """Send one line; False if the guardian is gone."""

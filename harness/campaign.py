@@ -25,6 +25,7 @@ the first one.
 from __future__ import annotations
 
 import contextlib
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ from wirefault.results import (
     RoundOutcome,
     property_result,
 )
-from wirefault.scenario import Scenario
+from wirefault.scenario import Scenario, Send
 from wirefault.schedule import Round, Schedule
 from wirefault.stage import Stage
 from wirefault.strategies.profiles import PROFILES, register_profiles
@@ -72,6 +73,10 @@ __all__ = [
 
 #: Most plays against a freshly started server to reproduce a failure before saving it.
 FRESH_PLAYS_LIMIT = 200
+#: Bytes the scenarios of one round may send before the round ends early. Hypothesis
+#: keeps every drawn value of a run until the run ends (for shrinking): a round of
+#: large payloads is cut short by this rather than by its count of examples.
+ROUND_BYTES = 16 << 20
 
 
 class _Stop(BaseException):
@@ -84,6 +89,10 @@ class _Stop(BaseException):
 
 class _ShrinkOver(BaseException):
     """Ends shrinking: the shrink budget is spent, or the time budget needs what is left."""
+
+
+class _RoundFull(BaseException):
+    """Ends a round early: its scenarios have sent ``ROUND_BYTES`` (see there)."""
 
 
 class _Failed(Exception):
@@ -164,6 +173,7 @@ class Campaign:
         state = self._states.setdefault(prop.name, _State())
         began, before = time.monotonic(), state.examples
         state.cut = False
+        state.round_bytes = 0
         if state.result is not None:  # concluded already: nothing left to play
             return RoundOutcome(planned, 0, 0.0, exhausted=True, cut=False, result=None)
         test = self._hypothesis_test(prop, state, planned)
@@ -171,7 +181,7 @@ class Campaign:
             test()
         except _Stop as stop:
             raise stop.error from None
-        except (_Failed, _ShrinkOver):
+        except (_Failed, _ShrinkOver, _RoundFull):
             pass
         except OutOfTime:
             state.cut = True
@@ -183,13 +193,21 @@ class Campaign:
                 self._gate.open = True
         if self.cutoff.interrupted:
             raise KeyboardInterrupt  # Hypothesis may have taken the first one for a failure
+        # What the round's Hypothesis run kept (every value its examples drew) lives in
+        # reference cycles, which Python's collector may leave for several rounds, and
+        # their payloads with them: collect them now (a few milliseconds).
+        del test
+        gc.collect()
         result = None
         if state.failure is not None:
             result = state.result = self._conclude(prop, state)
             result.examples_to_failure = state.examples_to_failure
             result.seconds_to_failure = state.first_failure - self.cutoff.started
         played = state.examples - before
-        exhausted = not state.cut and state.failure is None and played < planned.examples
+        full = state.round_bytes >= ROUND_BYTES
+        exhausted = (
+            not state.cut and not full and state.failure is None and played < planned.examples
+        )
         seconds = time.monotonic() - began
         return RoundOutcome(planned, played, seconds, exhausted, state.cut, result)
 
@@ -313,7 +331,8 @@ class Campaign:
                 verdict = self._example(prop, scenario, state)
                 if not verdict.ok and not state.failure_cost:
                     state.failure_cost = time.monotonic() - began
-            except (OutOfTime, KeyboardInterrupt, _ShrinkOver, _Stop):
+                state.round_bytes += _bytes_sent(scenario)
+            except (OutOfTime, KeyboardInterrupt, _ShrinkOver, _RoundFull, _Stop):
                 # Hypothesis would save this unfinished example as a failure.
                 if self._gate is not None:
                     self._gate.open = False
@@ -338,6 +357,8 @@ class Campaign:
             raise KeyboardInterrupt
         if state.failure is None:
             self.cutoff.check()
+            if state.round_bytes >= ROUND_BYTES:
+                raise _RoundFull
         elif self._shrink_budget_spent(state) or self.cutoff.left() < self._reserve(state):
             # The best failure so far stands; no candidate is played past this point.
             raise _ShrinkOver
@@ -525,5 +546,13 @@ class _State:
     failure_cost: float = 0.0
     #: The time budget cut the current round short.
     cut: bool = False
+    #: Bytes the current round's scenarios sent.
+    round_bytes: int = 0
     #: The property's result once a failure has been concluded.
     result: PropertyResult | None = None
+
+
+def _bytes_sent(scenario: Scenario) -> int:
+    return sum(
+        len(chunk) for step in scenario.steps if isinstance(step, Send) for chunk in step.chunks
+    )

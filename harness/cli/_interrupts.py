@@ -8,12 +8,15 @@ failure itself. While :func:`signals_noted` is active every SIGINT and SIGTERM i
 also noted by the run's :class:`~wirefault.cutoff.Cutoff`, and handled as before.
 The cutoff ends every wait (a read, a connect, a server's start) at once, and the
 campaign raises KeyboardInterrupt again at its next check: before each example,
-shrink candidate and verifying replay, and after every Hypothesis run.
+shrink candidate and verifying replay, and after every Hypothesis run. So a lost
+KeyboardInterrupt is not printed ("Exception ignored in ... Traceback"): it is
+not lost.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,11 +40,21 @@ def signals_noted(cutoff: Cutoff) -> Iterator[Cutoff]:
         if callable(handler):  # SIG_IGN and SIG_DFL stay as they are
             saved[sig] = handler
             signal.signal(sig, _noting(cutoff, handler))
+    previous_hook = sys.unraisablehook
+
+    def unraisable(info: sys.UnraisableHookArgs) -> None:
+        if not (cutoff.interrupted and info.exc_type is KeyboardInterrupt):
+            previous_hook(info)  # an interrupt the cutoff noted is raised again later
+
+    if saved:
+        sys.unraisablehook = unraisable
     try:
         yield cutoff
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+        if saved:
+            sys.unraisablehook = previous_hook
 
 
 def _noting(cutoff: Cutoff, handler: _Handler) -> _Handler:

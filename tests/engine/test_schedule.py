@@ -59,9 +59,14 @@ def test_a_round_still_playing_counts_for_the_time_it_has_taken() -> None:
     schedule = Schedule(["a", "b"], total=100, seed=None)
     first = schedule.next_round(0.0)
     second = schedule.next_round(0.0)
-    assert first is not None and second is not None and (first.property, second.property) == (
-        "a",
-        "b",
+    assert (
+        first is not None
+        and second is not None
+        and (first.property, second.property)
+        == (
+            "a",
+            "b",
+        )
     )
     schedule.finished(first, examples=5, seconds=1.0)
     # b has been playing for 3 s and is not back: a, with 1 s, goes again.
