@@ -24,17 +24,12 @@ the first one.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import hypothesis
-from hypothesis import Verbosity, given, settings
+from hypothesis import settings
 from hypothesis.database import ExampleDatabase
-from hypothesis.errors import Flaky
 
 from wirefault.addresses import Address
 from wirefault.campaign_config import CampaignConfig, Progress, ProgressHook
@@ -53,6 +48,8 @@ from wirefault.results import (
     RoundOutcome,
     property_result,
 )
+from wirefault.rounds import RoundFull, ShrinkOver, run_round
+from wirefault.rounds import SetupFailed as _Stop
 from wirefault.scenario import Scenario, Send
 from wirefault.schedule import Round, Schedule
 from wirefault.stage import Stage
@@ -77,26 +74,6 @@ FRESH_PLAYS_LIMIT = 200
 #: keeps every drawn value of a run until the run ends (for shrinking): a round of
 #: large payloads is cut short by this rather than by its count of examples.
 ROUND_BYTES = 16 << 20
-
-
-class _Stop(BaseException):
-    """Carries a setup error out through Hypothesis without being shrunk."""
-
-    def __init__(self, error: WirefaultError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-class _ShrinkOver(BaseException):
-    """Ends shrinking: the shrink budget is spent, or the time budget needs what is left."""
-
-
-class _RoundFull(BaseException):
-    """Ends a round early: its scenarios have sent ``ROUND_BYTES`` (see there)."""
-
-
-class _Failed(Exception):
-    """Raised inside the Hypothesis test to mark a failing example."""
 
 
 class Campaign:
@@ -176,38 +153,37 @@ class Campaign:
         state.round_bytes = 0
         if state.result is not None:  # concluded already: nothing left to play
             return RoundOutcome(planned, 0, 0.0, exhausted=True, cut=False, result=None)
-        test = self._hypothesis_test(prop, state, planned)
+        cfg = self.config
+        ctx = PropertyContext(
+            backend=self.fault_layer.backend if self.fault_layer else None,
+            deadline=cfg.deadline,
+            probe=cfg.probe,
+        )
+        options = sorted(cfg.codec.options().items())
+        key = f"wirefault:{prop.name}:{cfg.codec.name}:{options}:{cfg.label}"
         try:
-            test()
-        except _Stop as stop:
-            raise stop.error from None
-        except (_Failed, _ShrinkOver, _RoundFull):
-            pass
-        except OutOfTime:
-            state.cut = True
-        except Flaky:
-            state.flaky = True
+            ending = run_round(
+                prop.scenarios(cfg.codec, ctx),
+                lambda scenario: self._play_example(prop, scenario, state),
+                profile=settings.get_profile(PROFILES.get(cfg.profile, cfg.profile)),
+                examples=planned.examples,
+                seed=planned.seed,
+                database=self._gate,
+                key=key.encode(),
+            )
         finally:
-            self.stage.deadline = self.config.deadline
-            if self._gate is not None:
-                self._gate.open = True
+            self.stage.deadline = cfg.deadline
         if self.cutoff.interrupted:
             raise KeyboardInterrupt  # Hypothesis may have taken the first one for a failure
-        # What the round's Hypothesis run kept (every value its examples drew) lives in
-        # reference cycles, which Python's collector may leave for several rounds, and
-        # their payloads with them: collect them now (a few milliseconds).
-        del test
-        gc.collect()
+        state.cut = state.cut or ending == "out of time"
+        state.flaky = state.flaky or ending == "flaky"
         result = None
         if state.failure is not None:
             result = state.result = self._conclude(prop, state)
             result.examples_to_failure = state.examples_to_failure
             result.seconds_to_failure = state.first_failure - self.cutoff.started
         played = state.examples - before
-        full = state.round_bytes >= ROUND_BYTES
-        exhausted = (
-            not state.cut and not full and state.failure is None and played < planned.examples
-        )
+        exhausted = ending == "done" and state.failure is None and played < planned.examples
         seconds = time.monotonic() - began
         return RoundOutcome(planned, played, seconds, exhausted, state.cut, result)
 
@@ -304,52 +280,15 @@ class Campaign:
         profile = PROFILES.get(self.config.profile, self.config.profile)
         return int(settings.get_profile(profile).max_examples)
 
-    def _hypothesis_test(self, prop: Property, state: _State, planned: Round) -> Callable[[], None]:
-        cfg = self.config
-        ctx = PropertyContext(
-            backend=self.fault_layer.backend if self.fault_layer else None,
-            deadline=cfg.deadline,
-            probe=cfg.probe,
-        )
-        parent = settings.get_profile(PROFILES.get(cfg.profile, cfg.profile))
-        if self._gate is not None:
-            self._gate.open = True
-
-        @settings(
-            parent,
-            max_examples=planned.examples,
-            database=self._gate,
-            verbosity=Verbosity.quiet,
-            print_blob=False,
-            report_multiple_bugs=False,
-        )
-        @given(prop.scenarios(cfg.codec, ctx))
-        def test(scenario: Scenario) -> None:
-            try:
-                self._checkpoint(state)
-                began = time.monotonic()
-                verdict = self._example(prop, scenario, state)
-                if not verdict.ok and not state.failure_cost:
-                    state.failure_cost = time.monotonic() - began
-                state.round_bytes += _bytes_sent(scenario)
-            except (OutOfTime, KeyboardInterrupt, _ShrinkOver, _RoundFull, _Stop):
-                # Hypothesis would save this unfinished example as a failure.
-                if self._gate is not None:
-                    self._gate.open = False
-                raise
-            if not verdict.ok:
-                raise _Failed(verdict.message)
-
-        options = sorted(cfg.codec.options().items())
-        key = f"wirefault:{prop.name}:{cfg.codec.name}:{options}:{cfg.label}"
-        # Hypothesis keys its example database by the test's source; every property
-        # shares this closure, so give each its own key through the attribute
-        # Hypothesis reads for generated tests (else all would share one key). Every
-        # round of a property shares it: a failure one round saves, the next tries first.
-        test._hypothesis_internal_database_key = key.encode()  # type: ignore[attr-defined]
-        if planned.seed is not None:
-            test = hypothesis.seed(planned.seed)(test)
-        return test
+    def _play_example(self, prop: Property, scenario: Scenario, state: _State) -> Verdict:
+        """The body of a round's Hypothesis test: check the clock, play, judge, count."""
+        self._checkpoint(state)
+        began = time.monotonic()
+        verdict = self._example(prop, scenario, state)
+        if not verdict.ok and not state.failure_cost:
+            state.failure_cost = time.monotonic() - began
+        state.round_bytes += _bytes_sent(scenario)
+        return verdict
 
     def _checkpoint(self, state: _State) -> None:
         """Before each example: stop for an interrupt, the time budget, or the end of shrinking."""
@@ -358,10 +297,10 @@ class Campaign:
         if state.failure is None:
             self.cutoff.check()
             if state.round_bytes >= ROUND_BYTES:
-                raise _RoundFull
+                raise RoundFull
         elif self._shrink_budget_spent(state) or self.cutoff.left() < self._reserve(state):
             # The best failure so far stands; no candidate is played past this point.
-            raise _ShrinkOver
+            raise ShrinkOver
 
     def _reserve(self, state: _State) -> float:
         """Seconds to keep, while shrinking, for the verifying replays and the fresh server."""
@@ -446,7 +385,7 @@ class Campaign:
         crash = verdict.message if verdict.message.startswith("crash:") else ""
         failure = Failure(prop.name, verdict.message, scenario, transcript, None, agreement, crash)
         failure.replay = self._save(prop, scenario, transcript, verdict, agreement, fresh)
-        self._refresh_server()
+        self.stage.refresh()  # a fresh server for what comes next
         return PropertyResult(prop.name, "failed", state.examples, failure=failure)
 
     def _save(
@@ -477,38 +416,26 @@ class Campaign:
         )
 
     def _plays_from_fresh(self, prop: Property, state: _State) -> FreshPlays | None:
-        """Restart the server and play the failure until it reproduces; how many plays it took.
+        """How many plays from a fresh server the failure takes (None: not measured).
 
         A failure found against a server that had served hundreds of examples may
         need what they left behind (a leaked descriptor, a slot never freed): a
-        replay from a fresh server then needs as many plays before it fails. At
-        most ``FRESH_PLAYS_LIMIT`` plays and ``shrink_budget`` seconds, and never
-        past the cutoff; None when there is no managed server or no time.
+        replay from a fresh server then needs as many plays before it fails.
         """
-        if self.server is None or state.failure is None:
+        if state.failure is None:
             return None
         scenario = state.failure[0]
-        plays = 0
-        until = time.monotonic() + self.config.shrink_budget
+
+        def fails() -> bool:
+            return not self.judge_once(prop, scenario)[0].ok
+
         try:
-            self.stage.restart()
-            while plays < FRESH_PLAYS_LIMIT and time.monotonic() < until:
-                self.cutoff.check()
-                verdict, _ = self.judge_once(prop, scenario)
-                plays += 1
-                if not verdict.ok:
-                    return FreshPlays(plays, True)
+            return self.stage.plays_until(
+                fails, limit=FRESH_PLAYS_LIMIT, seconds=self.config.shrink_budget
+            )
         except OutOfTime:
             state.cut = True
             return None
-        return FreshPlays(plays, False) if plays else None
-
-    def _refresh_server(self) -> None:
-        """After a failure, a fresh server for what comes next (a dead one restarts anyway)."""
-        if self.server is None or not self.server.alive():
-            return
-        with contextlib.suppress(OutOfTime):
-            self.stage.restart()
 
     # -- the stage, as judge_once and _conclude use it ----------------------------------------
 

@@ -9,14 +9,17 @@ judge it; the stage owns the sockets and processes that playing takes.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable
 
 from wirefault.addresses import Address
 from wirefault.codecs.base import Codec
-from wirefault.cutoff import Cutoff
+from wirefault.cutoff import Cutoff, OutOfTime
 from wirefault.errors import TargetError
 from wirefault.faults.base import FaultLayer, FaultProxy
 from wirefault.properties import Verdict, get_property, probe_scenario
+from wirefault.replay import FreshPlays
 from wirefault.runner import Runner, RunnerOptions
 from wirefault.scenario import Scenario
 from wirefault.target import CrashReport, ServerProcess
@@ -126,6 +129,36 @@ class Stage:
         if self._proxy is not None and self.address != old:
             self.drop_proxy()
         self.restart_seconds = time.monotonic() - began
+
+    def refresh(self) -> None:
+        """Restart a live managed server, to start clean (a dead one restarts when needed)."""
+        if self.server is None or not self.server.alive():
+            return
+        with contextlib.suppress(OutOfTime):
+            self.restart()
+
+    def plays_until(
+        self, fails: Callable[[], bool], *, limit: int, seconds: float
+    ) -> FreshPlays | None:
+        """Restart the managed server, then play until ``fails()``; how many plays it took.
+
+        At most ``limit`` plays and ``seconds`` seconds. None without a managed
+        server (nothing to restart).
+
+        Raises:
+            OutOfTime, KeyboardInterrupt: the cutoff came first.
+        """
+        if self.server is None:
+            return None
+        until = time.monotonic() + seconds
+        plays = 0
+        self.restart()
+        while plays < limit and time.monotonic() < until:
+            self.cutoff.check()
+            plays += 1
+            if fails():
+                return FreshPlays(plays, True)
+        return FreshPlays(plays, False) if plays else None
 
     def drop_proxy(self) -> None:
         """Close the fault proxy (a new one opens when a scenario needs it)."""
