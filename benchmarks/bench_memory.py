@@ -12,16 +12,18 @@ interpreter PY (``git worktree add /tmp/before <commit>``, a venv there,
 ``pip install -e /tmp/before``). Every ``--every`` seconds it sums the RSS of the
 command's own processes (the command and its workers: ``/proc/PID/status`` VmRSS of
 every descendant whose command line runs ``wirefault fuzz``; the servers under test
-and the guardian are not wirefault's campaign memory). Prints Markdown: RSS at 10 s,
-at 1 minute, at the end, the peak after the first minute, the growth from the first
-minute to the end and to that peak, and the examples each run played::
+and the guardian are not wirefault's campaign memory). Prints Markdown: RSS at 10 s;
+the median and the highest sample over the minute after the first one and over the
+last minute, and the growth of each between the two; the examples each run played
+(``WIREFAULT_BENCH_SAMPLES=1`` adds every sample)::
 
     python benchmarks/bench_memory.py --seconds 600 --workers 1 2 \\
         --baseline-python /tmp/before/.venv/bin/python
     python benchmarks/bench_memory.py --seconds 120 --properties large-payload
 
 The target: after the first minute, RSS grows by at most 10 % over a 10-minute
-campaign of every property.
+campaign of every property. Single samples swing with the example under way, so
+growth is measured between those two one-minute windows.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import argparse
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -129,37 +132,45 @@ def run(contenders: list[Contender], args: argparse.Namespace, scratch: Path) ->
             c.examples, c.elapsed = int(summary["examples"]), float(summary["elapsed_s"])
 
 
-def at(samples: list[tuple[float, float]], seconds: float) -> float:
-    """The first sample taken at or after ``seconds`` (the last one if none)."""
-    for t, rss in samples:
-        if t >= seconds:
-            return rss
-    return samples[-1][1] if samples else float("nan")
+def window(samples: list[tuple[float, float]], start: float, end: float) -> list[float]:
+    """The RSS samples taken from ``start`` to ``end`` seconds."""
+    return [rss for t, rss in samples if start <= t <= end]
 
 
-def report(contenders: list[Contender]) -> str:
-    """The Markdown table of the runs."""
+def growth(after: float, before: float) -> str:
+    """``after`` over ``before`` as a signed percentage."""
+    return f"{(after - before) / before:+.0%}" if before else "n/a"
+
+
+def report(contenders: list[Contender], seconds: float) -> str:
+    """The Markdown table of the runs.
+
+    Single samples swing with the example under way (a 1 MiB large-payload example
+    has several copies of its payload in flight), so growth is measured between
+    windows: the minute after the first one (60-120 s) and the last minute, by the
+    median and by the highest sample of each.
+    """
     rows = []
     for c in contenders:
-        minute = at(c.samples, WARM_UP)
-        end = c.samples[-1][1] if c.samples else float("nan")
-        late = [rss for t, rss in c.samples if t >= WARM_UP]
-        peak = max(late) if late else float("nan")
+        first = window(c.samples, WARM_UP, 2 * WARM_UP)
+        last = window(c.samples, seconds - WARM_UP, seconds + 10)
+        if not first or not last:
+            continue
+        m1, m2 = statistics.median(first), statistics.median(last)
         rows.append(
             (
                 c.label,
-                f"{at(c.samples, 10):.0f}",
-                f"{minute:.0f}",
-                f"{end:.0f}",
-                f"{peak:.0f}",
-                f"{(end - minute) / minute:+.0%}",
-                f"{(peak - minute) / minute:+.0%}",
+                f"{window(c.samples, 0, 10)[-1]:.0f}",
+                f"{m1:.0f} / {max(first):.0f}",
+                f"{m2:.0f} / {max(last):.0f}",
+                growth(m2, m1),
+                growth(max(last), max(first)),
                 c.examples,
             )
         )
     headers = (
-        "contender", "RSS 10 s MiB", "RSS 1 min MiB", "RSS end MiB", "peak after 1 min MiB",
-        "growth 1 min → end", "growth 1 min → peak", "examples",
+        "contender", "RSS at 10 s MiB", "1-2 min: median / max MiB",
+        "last min: median / max MiB", "growth of the median", "growth of the max", "examples",
     )  # fmt: skip
     return table(headers, rows)
 
@@ -183,7 +194,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wirefault-bench-memory-") as scratch:
         run(contenders, args, Path(scratch))
     print(header())
-    print(report(contenders))
+    print(report(contenders, args.seconds))
     if os.environ.get("WIREFAULT_BENCH_SAMPLES"):
         for c in contenders:
             print(f"\n{c.label}: " + " ".join(f"{t:.0f}:{rss:.0f}" for t, rss in c.samples))

@@ -53,7 +53,7 @@ from typing import IO, Any
 from wirefault._processes import guard_group, release_group
 from wirefault.cli._merge import MergedRun, merge_rounds, result_from_json
 from wirefault.cutoff import Cutoff, allowance
-from wirefault.errors import WirefaultError
+from wirefault.errors import TargetError, WirefaultError
 from wirefault.results import EXITFIRST, OUT_OF_TIME, PropertyResult
 from wirefault.schedule import Round, Schedule
 
@@ -173,6 +173,11 @@ class _Dispatch:
                 self._finished(index, message["outcome"])
                 self._next(index)
         if self.schedule is None:
+            if self.stopped == OUT_OF_TIME:
+                raise TargetError(
+                    f"the time budget ({self.args.time_budget:g}s) ran out before the workers "
+                    "were ready to fuzz; give a larger --time-budget"
+                )
             raise WirefaultError("internal: every worker exited without a word (a bug)")
         merged = merge_rounds(
             self.schedule,

@@ -1,4 +1,4 @@
-"""Replay files signed with the user's key: what checks out, what does not, and the key itself."""
+"""Replay files: what they hold, their signature and key, how often a bare replay plays."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from wirefault.addresses import parse_address
 from wirefault.codecs import get_codec
 from wirefault.errors import UsageError
-from wirefault.replay import FreshPlays, load_replay, save_replay
+from wirefault.replay import FreshPlays, Replay, load_replay, save_replay
 from wirefault.scenario import Expect, Scenario, Send
 from wirefault.signing import KEY_ENV, key_path, sign, signature_ok
 from wirefault.transcript import Transcript
@@ -130,3 +130,32 @@ def test_no_file_is_left_half_written(key: Path, tmp_path: Path) -> None:
     paths = {saved(out) for _ in range(3)}
     assert len(paths) == 3  # same second, three names: never overwritten
     assert sorted(os.listdir(out)) == sorted(p.name for p in paths)  # no temporary left
+
+
+@pytest.mark.parametrize(
+    ("agreement", "fresh", "plays"),
+    [
+        ((3, 3), None, 1),  # reproduces every time: one play
+        ((3, 2), None, 5),  # 2/3: five plays miss it with a chance under 1 %
+        ((3, 1), None, 12),  # 1/3: twelve
+        ((0, 0), None, 1),  # never measured (an old file): one, as before
+        ((3, 3), FreshPlays(16, True), 16),  # a leak: 15 plays build the state, the 16th fails
+        ((3, 1), FreshPlays(16, True), 15 + 12),
+        ((3, 3), FreshPlays(200, False), 200 + 1),  # never seen from fresh: try as long
+        ((30, 1), None, 50),  # rare: capped
+    ],
+)
+def test_a_bare_replay_plays_as_often_as_the_file_says_it_takes(
+    agreement: tuple[int, int], fresh: FreshPlays | None, plays: int
+) -> None:
+    replay = Replay(
+        property="reset",
+        message="",
+        codec_name="line",
+        codec_options={},
+        address=parse_address("tcp://127.0.0.1:1"),
+        scenario=Scenario(steps=(Expect(),)),
+        agreement=agreement,
+        fresh=fresh,
+    )
+    assert replay.default_plays() == plays
