@@ -29,7 +29,7 @@ CAMPAIGNS = {
 }
 
 
-@pytest.mark.parametrize("delay", [0.2, 1.5, 3.0, 5.0])
+@pytest.mark.parametrize("delay", [0.2, 2.0, 4.0])
 @pytest.mark.parametrize("campaign", list(CAMPAIGNS))
 def test_a_sigint_at_any_moment_stops_fuzz_within_a_second(
     tmp_path: Path, campaign: str, delay: float
@@ -37,9 +37,8 @@ def test_a_sigint_at_any_moment_stops_fuzz_within_a_second(
     interrupt(tmp_path, campaign, delay, signal.SIGINT)
 
 
-@pytest.mark.parametrize("delay", [1.5, 4.0])
-def test_a_sigterm_at_any_moment_stops_fuzz_within_a_second(tmp_path: Path, delay: float) -> None:
-    interrupt(tmp_path, "first-frame-only", delay, signal.SIGTERM)
+def test_a_sigterm_stops_fuzz_within_a_second_too(tmp_path: Path) -> None:
+    interrupt(tmp_path, "first-frame-only", 2.5, signal.SIGTERM)
 
 
 def interrupt(tmp_path: Path, campaign: str, delay: float, sig: signal.Signals) -> None:
