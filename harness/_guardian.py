@@ -35,15 +35,36 @@ def _signal(groups: set[int], sig: int) -> None:
             os.killpg(pgid, sig)
 
 
-def _any_left(groups: set[int]) -> bool:
-    for pgid in groups:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            continue
-        except PermissionError:
-            pass
+def group_running(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs; zombies (sockets closed) do not count.
+
+    Orphans are reaped by init, which may take a second or more (in some
+    containers, never): so on Linux the group is read from ``/proc``.
+    (:mod:`wirefault._processes` uses this too; it lives here, in the standard
+    library only module the guardian runs as.)
+    """
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
         return True
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return True  # no /proc: a zombie looks alive, and the wait runs to its bound
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue  # it has just ended
+        # pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses.
+        state, _ppid, pgrp = stat[stat.rfind(b")") + 2 :].split(maxsplit=3)[:3]
+        if int(pgrp) == pgid and state not in (b"Z", b"X"):
+            return True
     return False
 
 
@@ -66,7 +87,7 @@ def main() -> None:
         return
     _signal(groups, signal.SIGTERM)
     ends = time.monotonic() + GRACE
-    while _any_left(groups) and time.monotonic() < ends:
+    while any(group_running(g) for g in groups) and time.monotonic() < ends:
         time.sleep(0.01)  # no event tells when another process's child exits
     _signal(groups, signal.SIGKILL)
 

@@ -34,6 +34,8 @@ import threading
 import time
 from pathlib import Path
 
+from wirefault._guardian import group_running
+
 __all__ = [
     "FIRST_PAUSE",
     "LAST_PAUSE",
@@ -127,37 +129,6 @@ def signal_group(pid: int, sig: signal.Signals) -> None:
     """Send ``sig`` to process group ``pid``, if it still exists."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-
-
-def group_running(pgid: int) -> bool:
-    """Whether a process of group ``pgid`` still runs; zombies (sockets closed) do not count.
-
-    Orphans are reaped by init, which may take a second or more (in some
-    containers, never): so on Linux the group is read from ``/proc``.
-    """
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return True  # no /proc: a zombie looks alive, and the wait runs to its bound
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue  # it has just ended
-        # pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses.
-        state, _ppid, pgrp = stat[stat.rfind(b")") + 2 :].split(maxsplit=3)[:3]
-        if int(pgrp) == pgid and state not in (b"Z", b"X"):
-            return True
-    return False
 
 
 def wait_group_gone(pgid: int, timeout: float) -> None:
