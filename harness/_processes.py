@@ -1,8 +1,24 @@
-"""Child processes: how a server command is run, and waiting for it and its group to end.
+"""Child processes: how a server command is run, waiting for it to end, and the guardian.
 
 The helpers of :mod:`wirefault.target`. Nothing here sleeps a fixed interval: a
 child's exit is an event (Linux: a pidfd, else ``Popen.wait``); the end of a
 process group, which no event announces, is polled from 1 ms backing off to 5 ms.
+
+Nothing is left behind, whatever kills wirefault. Every long-lived child (a
+server under test, ``toxiproxy-server``, a ``--workers`` worker) runs in a
+process group of its own, registered with :func:`guard_group` while it runs.
+The first registration starts this process's guardian (:mod:`wirefault._guardian`),
+which holds the read end of a pipe whose write end only this process has: when
+this process exits for any reason, SIGKILL included, the pipe reaches
+end-of-file and the guardian stops every group still registered (SIGTERM, then
+SIGKILL 0.5 s later). A worker's own guardian then stops the worker's server.
+
+Why not the alternatives: ``PR_SET_PDEATHSIG`` fires when the *thread* that
+forked exits (the embedded proxy's and the pytest plugin's threads start
+processes too), needs a ``preexec_fn`` (unsafe in a threaded process), and
+reaches the direct child only, not a shell's or a forking server's children;
+keeping children in our own process group protects only against a signal sent
+to the whole group, not against a SIGKILL of this one process.
 """
 
 from __future__ import annotations
@@ -13,7 +29,12 @@ import select
 import shlex
 import signal
 import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
+
+from wirefault._guardian import group_running
 
 __all__ = [
     "FIRST_PAUSE",
@@ -21,6 +42,8 @@ __all__ = [
     "ExitWatch",
     "exec_form",
     "group_running",
+    "guard_group",
+    "release_group",
     "signal_group",
     "wait_group_gone",
 ]
@@ -108,37 +131,6 @@ def signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
-def group_running(pgid: int) -> bool:
-    """Whether a process of group ``pgid`` still runs; zombies (sockets closed) do not count.
-
-    Orphans are reaped by init, which may take a second or more (in some
-    containers, never): so on Linux the group is read from ``/proc``.
-    """
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return True  # no /proc: a zombie looks alive, and the wait runs to its bound
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue  # it has just ended
-        # pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses.
-        state, _ppid, pgrp = stat[stat.rfind(b")") + 2 :].split(maxsplit=3)[:3]
-        if int(pgrp) == pgid and state not in (b"Z", b"X"):
-            return True
-    return False
-
-
 def wait_group_gone(pgid: int, timeout: float) -> None:
     """Return once no process of group ``pgid`` runs, or after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -146,3 +138,91 @@ def wait_group_gone(pgid: int, timeout: float) -> None:
     while group_running(pgid) and time.monotonic() < deadline:
         time.sleep(pause)  # no event tells when a grandchild exits
         pause = min(pause * 2, LAST_PAUSE)
+
+
+class _Guardian:
+    """This process's guardian: started on first use, told of every group we start and stop."""
+
+    def __init__(self) -> None:
+        read, self._fd = os.pipe()  # both close-on-exec: no child of ours inherits them
+        devnull = os.open(os.devnull, os.O_RDWR)
+        program = str(Path(__file__).with_name("_guardian.py"))
+        try:
+            pid = os.posix_spawn(
+                sys.executable,
+                [sys.executable, "-I", "-S", program],
+                os.environ,
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, read, 0),
+                    (os.POSIX_SPAWN_DUP2, devnull, 1),
+                    (os.POSIX_SPAWN_DUP2, devnull, 2),
+                ],
+                setsid=True,
+            )
+        except BaseException:
+            os.close(self._fd)
+            raise
+        finally:
+            os.close(read)
+            os.close(devnull)
+        # The guardian forks and this first process exits: reap it; the guardian
+        # itself is nobody's child.
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+    def tell(self, line: str) -> bool:
+        """Send one line; False if the guardian is gone."""
+        try:
+            os.write(self._fd, line.encode("ascii") + b"\n")  # < PIPE_BUF: atomic
+        except OSError:
+            return False
+        return True
+
+    def forget(self) -> None:
+        """Close our end (in a forked child, which must not keep the pipe open)."""
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+
+_guardian: _Guardian | None = None
+_guardian_lock = threading.Lock()
+_GUARDIAN_OFF = "WIREFAULT_NO_GUARDIAN"
+
+
+def _forget_guardian_in_child() -> None:
+    global _guardian
+    if _guardian is not None:
+        _guardian.forget()
+        _guardian = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_guardian_in_child)
+
+
+def guard_group(pgid: int) -> None:
+    """Have process group ``pgid`` stopped if this process dies before :func:`release_group`.
+
+    Best effort: where no guardian can be started (no ``posix_spawn``, or
+    ``WIREFAULT_NO_GUARDIAN`` set) the group is stopped only by a clean exit.
+    """
+    global _guardian
+    # One guardian per process, for the life of the process: it watches the process itself.
+    with _guardian_lock:
+        if _guardian is None:
+            if os.environ.get(_GUARDIAN_OFF) or not hasattr(os, "posix_spawn"):
+                return
+            try:
+                _guardian = _Guardian()
+            except OSError:
+                return
+        if not _guardian.tell(f"+{pgid}"):
+            _guardian.forget()
+            _guardian = None
+
+
+def release_group(pgid: int) -> None:
+    """Forget process group ``pgid`` (it has been stopped)."""
+    with _guardian_lock:
+        if _guardian is not None:
+            _guardian.tell(f"-{pgid}")

@@ -1,120 +1,79 @@
 """Campaigns: Hypothesis drives properties against one server and keeps what fails.
 
-For each property, Hypothesis draws scenarios from the property's strategy;
-the runner plays each one and the property judges the transcript; then a
-fresh client probes the server (liveness), and a dead managed server is
-restarted. A failure is shrunk by Hypothesis to a minimal scenario, replayed a
-few more times to measure how reliably it reproduces, and written as a replay
-file. A failure that never reproduces on replay is reported as flaky, not as a
-bug: a false alarm is the worst thing a harness can produce.
+Properties are played in rounds (:mod:`wirefault.schedule`): each round is one
+Hypothesis run of a few examples of one property, and the rounds of all the
+properties take turns, so every property is tried within the first seconds.
+For each example the runner plays a scenario drawn from the property's strategy
+and the property judges the transcript; then a fresh client probes the server
+(liveness), and a dead managed server is restarted. A failure is shrunk by
+Hypothesis to a minimal scenario, replayed a few more times to measure how
+reliably it reproduces, replayed against a freshly started server to count the
+plays a failure that needs accumulated state (a leak) takes there, and written
+as a replay file; the server is then restarted, so what comes next starts
+clean. A failure that never reproduces on replay is reported as flaky, not as
+a bug: a false alarm is the worst thing a harness can produce.
+
+Everything a campaign does is bounded by its :class:`~wirefault.cutoff.Cutoff`:
+the time budget is the wall-clock ceiling of examples, shrinking, verifying
+replays, restarts and liveness probes alike. Shrinking stops early enough to
+leave time to verify; whatever the budget cuts short is reported as such
+(:attr:`PropertyResult.complete`). A SIGINT or SIGTERM noted by the cutoff is
+raised as KeyboardInterrupt at the next wait or example, even when Python lost
+the first one.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import hypothesis
-from hypothesis import Phase, Verbosity, given, settings
+from hypothesis import settings
 from hypothesis.database import ExampleDatabase
-from hypothesis.errors import Flaky
 
 from wirefault.addresses import Address
-from wirefault.codecs.base import Codec
+from wirefault.campaign_config import CampaignConfig, Progress, ProgressHook
+from wirefault.cutoff import Cutoff, OutOfTime
+from wirefault.database import GatedDatabase
 from wirefault.errors import TargetError, WirefaultError
-from wirefault.faults.base import FaultLayer, FaultProxy
-from wirefault.patience import ReplyTimes, judged_early
-from wirefault.properties import Property, PropertyContext, Verdict, get_property, probe_scenario
-from wirefault.replay import save_replay
-from wirefault.results import CampaignResult, Failure, PropertyResult
-from wirefault.runner import Runner, RunnerOptions
-from wirefault.scenario import Scenario
+from wirefault.faults.base import FaultLayer
+from wirefault.properties import Property, PropertyContext, Verdict
+from wirefault.replay import FreshPlays, save_replay
+from wirefault.results import (
+    EXITFIRST,
+    OUT_OF_TIME,
+    CampaignResult,
+    Failure,
+    PropertyResult,
+    RoundOutcome,
+    property_result,
+)
+from wirefault.rounds import RoundFull, ShrinkOver, run_round
+from wirefault.rounds import SetupFailed as _Stop
+from wirefault.scenario import Scenario, Send
+from wirefault.schedule import Round, Schedule
+from wirefault.stage import Stage
 from wirefault.strategies.profiles import PROFILES, register_profiles
 from wirefault.target import CrashReport, ServerProcess
 from wirefault.transcript import Transcript
 
-__all__ = ["Campaign", "CampaignConfig", "CampaignResult", "Failure", "PropertyResult"]
+__all__ = [
+    "Campaign",
+    "CampaignConfig",
+    "CampaignResult",
+    "Failure",
+    "Progress",
+    "ProgressHook",
+    "PropertyResult",
+    "RoundOutcome",
+]
 
-
-@dataclass(frozen=True)
-class CampaignConfig:
-    """What to fuzz and how.
-
-    Attributes:
-        address: where the server listens (updated from ``server`` when one is managed).
-        codec: the protocol's framing.
-        properties: the properties to run, in order.
-        profile: Hypothesis profile: ``ci``, ``dev`` or ``thorough``.
-        max_examples: examples per property (None: the profile's).
-        time_budget: seconds for the whole campaign; each property gets an equal share
-            of what is left when its turn comes.
-        seed: makes Hypothesis's choices reproducible.
-        deadline: runner deadline (seconds without progress that count as a hang).
-        out_dir: where replay files go.
-        verify: extra replays of each shrunk failure (the agreement rate).
-        shrink_budget: seconds Hypothesis may spend shrinking one failure; past it the
-            smallest failing scenario found so far is kept.
-        shrink_deadline: the runner's deadline while shrinking (default: a quarter of
-            ``deadline``, at least 0.25 s). A shrink step that fails by a timeout costs
-            a whole deadline; the shrunk failure is then verified with the full one, so
-            a verdict that only a shorter deadline produces is never reported.
-        label: distinguishes example-database entries of different servers.
-        samples: whole requests of the codec (``--requests``) that every property draws
-            from as well as generated ones; the first is the probe unless ``probe`` is set.
-        preamble: a handshake sent on every connection before its first step, its
-            replies read and not counted (``--preamble``); kept in replay files.
-        early_timeouts: let a read end as a timeout before the deadline once the
-            server's silence is certain (see :mod:`wirefault.patience`); failures
-            that rest on one are confirmed with the full deadline before reporting
-            (so there are none with ``verify=0``).
-    """
-
-    address: Address
-    codec: Codec
-    properties: tuple[Property, ...]
-    profile: str = "ci"
-    max_examples: int | None = None
-    time_budget: float | None = None
-    seed: int | None = None
-    deadline: float = 1.0
-    out_dir: Path = Path("wirefault-out")
-    verify: int = 3
-    shrink_budget: float = 30.0
-    shrink_deadline: float | None = None
-    label: str = ""
-    greeting: bool = False
-    probe: bytes | None = None
-    start: str | None = None
-    backend: str | None = None
-    samples: tuple[bytes, ...] = ()
-    preamble: tuple[bytes, ...] = ()
-    early_timeouts: bool = True
-
-    def __post_init__(self) -> None:
-        if self.probe is None and self.samples:
-            # A frozen dataclass sets its fields once: here, the probe defaults to a sample.
-            object.__setattr__(self, "probe", self.samples[0])
-
-
-class _Stop(BaseException):
-    """Carries a setup error out through Hypothesis without being shrunk."""
-
-    def __init__(self, error: WirefaultError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-class _OutOfTime(BaseException):
-    """Ends a property's run when the campaign's time budget is spent (no failure yet)."""
-
-
-class _Failed(Exception):
-    """Raised inside the Hypothesis test to mark a failing example."""
-
-
-ProgressHook = Callable[[str, int, int], None]
+#: Most plays against a freshly started server to reproduce a failure before saving it.
+FRESH_PLAYS_LIMIT = 200
+#: Bytes the scenarios of one round may send before the round ends early. Hypothesis
+#: keeps every drawn value of a run until the run ends (for shrinking): a round of
+#: large payloads is cut short by this rather than by its count of examples.
+ROUND_BYTES = 16 << 20
 
 
 class Campaign:
@@ -125,7 +84,9 @@ class Campaign:
         server: the managed server process, restarted after a crash (None: external).
         fault_layer: the fault backend, for properties whose scenarios carry toxics.
         database: the Hypothesis example database (failures found once are tried first).
-        progress: called after each example with (property, examples, failures so far).
+        progress: called after each example with a :class:`Progress`.
+        cutoff: when to stop (default: ``config.time_budget`` from now; a command
+            passes its own, started at its launch and told of interrupts).
     """
 
     def __init__(
@@ -136,6 +97,7 @@ class Campaign:
         fault_layer: FaultLayer | None = None,
         database: ExampleDatabase | None = None,
         progress: ProgressHook | None = None,
+        cutoff: Cutoff | None = None,
     ) -> None:
         register_profiles()
         self.config = config
@@ -143,70 +105,92 @@ class Campaign:
         self.fault_layer = fault_layer
         self.database = database
         self.progress = progress
-        self.address = server.address if server is not None else config.address
-        self._proxy: FaultProxy | None = None
-        self._deadline = config.deadline
-        # How fast the server answers: a timeout may be judged early (see patience.py).
-        self._replies = ReplyTimes(config.deadline)
-        self._settle = True
-        self._shrinking = False
-        self._early = False  # some play since the flag was cleared was judged early
-        self._until: float | None = None  # when the current property's budget share ends
+        self.cutoff = cutoff or Cutoff.after(config.time_budget)
+        self.stage = Stage(
+            config.address,
+            config.codec,
+            server=server,
+            fault_layer=fault_layer,
+            deadline=config.deadline,
+            greeting=config.greeting,
+            probe=config.probe,
+            cutoff=self.cutoff,
+            preamble=config.preamble,
+            # Without verifying replays nothing would confirm an early judgement.
+            early_timeouts=config.early_timeouts and config.verify > 0,
+        )
+        self._gate = GatedDatabase(database) if database is not None else None
         self._failures = 0
-        self._started = 0.0
+        self._examples = 0
+        self._first_failure: float | None = None
+        self._states: dict[str, _State] = {}
 
     # -- public --------------------------------------------------------------------------------
 
     def run(self) -> CampaignResult:
-        """Run every property; returns their results (failures are results, not errors).
+        """Run every property, in interleaved rounds; returns their results.
+
+        Failures are results, not errors; so is a run the time budget cuts short.
 
         Raises:
             WirefaultError: a setup problem (target unreachable, fault layer down).
+            KeyboardInterrupt: a SIGINT or SIGTERM (noted by the cutoff) came.
         """
-        self._started = time.monotonic()
-        result = CampaignResult()
-        budget = self.config.time_budget
-        try:
-            for index, prop in enumerate(self.config.properties):
-                if budget is not None:
-                    # Each property gets a fair share of what is left of the budget.
-                    left = budget - (time.monotonic() - self._started)
-                    share = left / (len(self.config.properties) - index)
-                    self._until = time.monotonic() + max(share, 0.0)
-                result.results.append(self.run_property(prop))
-        finally:
-            if self._proxy is not None:
-                self._proxy.close()
-                self._proxy = None
-        result.elapsed = time.monotonic() - self._started
-        return result
+        return self._run_rounds(list(self.config.properties))
 
     def run_property(self, prop: Property) -> PropertyResult:
-        """Run one property until its examples or the time budget run out."""
-        if not prop.applies_to(self.config.codec):
-            return PropertyResult(prop.name, "skipped", note="does not apply to this codec")
-        began = time.monotonic()
-        state = _State()
-        test = self._hypothesis_test(prop, state)
+        """Run all the rounds of one property; returns its result."""
+        (result,) = self._run_rounds([prop]).results
+        return result
+
+    def run_round(self, prop: Property, planned: Round) -> RoundOutcome:
+        """Play one round of ``prop``; a failure it finds is shrunk, verified and saved.
+
+        Raises:
+            WirefaultError: a setup problem.
+            KeyboardInterrupt: a SIGINT or SIGTERM came.
+        """
+        state = self._states.setdefault(prop.name, _State())
+        began, before = time.monotonic(), state.examples
+        state.cut = False
+        state.round_bytes = 0
+        if state.result is not None:  # concluded already: nothing left to play
+            return RoundOutcome(planned, 0, 0.0, exhausted=True, cut=False, result=None)
+        cfg = self.config
+        ctx = PropertyContext(
+            backend=self.fault_layer.backend if self.fault_layer else None,
+            deadline=cfg.deadline,
+            probe=cfg.probe,
+            samples=cfg.samples,
+        )
+        options = sorted(cfg.codec.options().items())
+        key = f"wirefault:{prop.name}:{cfg.codec.name}:{options}:{cfg.label}"
         try:
-            test()
-        except _Stop as stop:
-            raise stop.error from None
-        except _Failed:
-            pass
-        except _OutOfTime:
-            state.out_of_time = True
-        except Flaky:
-            state.flaky = True
+            ending = run_round(
+                prop.scenarios(cfg.codec, ctx),
+                lambda scenario: self._play_example(prop, scenario, state),
+                profile=settings.get_profile(PROFILES.get(cfg.profile, cfg.profile)),
+                examples=planned.examples,
+                seed=planned.seed,
+                database=self._gate,
+                key=key.encode(),
+            )
         finally:
-            self._deadline = self.config.deadline
-            self._shrinking = False
-        outcome = self._conclude(prop, state)
-        outcome.elapsed = time.monotonic() - began
-        if state.first_failure:
-            outcome.examples_to_failure = state.examples_to_failure
-            outcome.seconds_to_failure = state.first_failure - began
-        return outcome
+            self.stage.deadline = cfg.deadline
+            self.stage.shrinking = False
+        if self.cutoff.interrupted:
+            raise KeyboardInterrupt  # Hypothesis may have taken the first one for a failure
+        state.cut = state.cut or ending == "out of time"
+        state.flaky = state.flaky or ending == "flaky"
+        result = None
+        if state.failure is not None:
+            result = state.result = self._conclude(prop, state)
+            result.examples_to_failure = state.examples_to_failure
+            result.seconds_to_failure = state.first_failure - self.cutoff.started
+        played = state.examples - before
+        exhausted = ending == "done" and state.failure is None and played < planned.examples
+        seconds = time.monotonic() - began
+        return RoundOutcome(planned, played, seconds, exhausted, state.cut, result)
 
     def check_reachable(self) -> None:
         """Probe the target once before fuzzing.
@@ -230,17 +214,7 @@ class Campaign:
 
     def play(self, scenario: Scenario) -> Transcript:
         """Play one scenario (through the fault proxy when it carries toxics)."""
-        try:
-            transcript = self._runner(scenario).play(scenario)
-            self._replies.observe(scenario, transcript)
-            self._early = self._early or judged_early(transcript)
-            return transcript
-        finally:
-            if self.fault_layer is not None and self.fault_layer.backend == "toxiproxy":
-                # Toxiproxy 2.12 can panic (link.go AddToxic: index out of range) when
-                # toxics change while an old connection's link is still being torn
-                # down; a fresh proxy per scenario keeps links and toxics in step.
-                self._drop_proxy()
+        return self.stage.play(scenario)
 
     def judge_once(self, prop: Property, scenario: Scenario) -> tuple[Verdict, Transcript]:
         """Play ``scenario``, judge it, and probe liveness afterwards."""
@@ -255,61 +229,88 @@ class Campaign:
             verdict = Verdict.failed(f"{verdict.message}; crash: the {crash.describe()}")
         return verdict, transcript
 
-    # -- internals -----------------------------------------------------------------------------
+    # -- rounds --------------------------------------------------------------------------------
 
-    def _hypothesis_test(self, prop: Property, state: _State) -> Callable[[], None]:
-        cfg = self.config
-        ctx = PropertyContext(
-            backend=self.fault_layer.backend if self.fault_layer else None,
-            deadline=cfg.deadline,
-            probe=cfg.probe,
-            samples=cfg.samples,
-        )
-        parent = settings.get_profile(PROFILES.get(cfg.profile, cfg.profile))
-        examples = cfg.max_examples if cfg.max_examples is not None else parent.max_examples
+    def _run_rounds(self, props: list[Property]) -> CampaignResult:
+        applicable = [p for p in props if p.applies_to(self.config.codec)]
+        by_name = {p.name: p for p in applicable}
+        plan = Schedule(list(by_name), total=self.examples_per_property(), seed=self.config.seed)
+        stopped = ""
+        try:
+            while True:
+                self.cutoff.check()
+                planned = plan.next_round(time.monotonic())
+                if planned is None:
+                    break
+                outcome = self.run_round(by_name[planned.property], planned)
+                failed = outcome.result is not None and outcome.result.failure is not None
+                plan.finished(
+                    planned,
+                    examples=outcome.examples,
+                    seconds=outcome.seconds,
+                    failed=outcome.result is not None,
+                    exhausted=outcome.exhausted,
+                    cut=outcome.cut,
+                )
+                if failed and self.config.exitfirst:
+                    stopped = EXITFIRST
+                    break
+        except OutOfTime:
+            stopped = OUT_OF_TIME
+        finally:
+            self.stage.drop_proxy()
+        result = CampaignResult(elapsed=self.cutoff.elapsed())
+        for prop in props:
+            if prop.name not in by_name:
+                result.results.append(
+                    PropertyResult(prop.name, "skipped", note="does not apply to this codec")
+                )
+                continue
+            state = self._states.get(prop.name) or _State()
+            concluded = property_result(
+                prop.name,
+                played=plan.played(prop.name),
+                seconds=plan.seconds(prop.name),
+                complete=plan.complete(prop.name),
+                concluded=state.result,
+                stopped=stopped,
+            )
+            result.results.append(concluded)
+        return result
 
-        @settings(
-            parent,
-            max_examples=examples,
-            database=self.database,
-            verbosity=Verbosity.quiet,
-            print_blob=False,
-            report_multiple_bugs=False,
-            # The explain phase replays many variants of the shrunk failure to annotate
-            # Hypothesis's own report, which a campaign never prints: a hundred plays
-            # (each a failing one, a timeout at worst) that serve no verdict.
-            phases=[phase for phase in parent.phases if phase != Phase.explain],
-        )
-        @given(prop.scenarios(cfg.codec, ctx))
-        def test(scenario: Scenario) -> None:
-            if state.failure is None and self._out_of_time():
-                raise _OutOfTime
-            if state.failure is not None and self._shrink_budget_spent(state):
-                if scenario != state.failure[0]:
-                    # Shrink budget spent: every further candidate is rejected unplayed,
-                    # so shrinking winds down at once and the best failure so far stands
-                    # (and nothing that passes is saved to the example database).
-                    hypothesis.reject()
-                # The best failure again: Hypothesis reaches one scenario through many
-                # choice sequences, and replays its final one. Each play could cost a
-                # crash and a restart, and the verifying replays play it for real. (Before
-                # the budget is spent it is played: a replay that passes tells Hypothesis
-                # the failure is flaky, which ends the shrink of a timing-dependent one.)
-                verdict = state.failure[2]
-            else:
-                verdict = self._example(prop, scenario, state)
-            if not verdict.ok:
-                raise _Failed(verdict.message)
+    def examples_per_property(self) -> int:
+        """Examples each property plays: ``max_examples``, or the profile's."""
+        if self.config.max_examples is not None:
+            return self.config.max_examples
+        profile = PROFILES.get(self.config.profile, self.config.profile)
+        return int(settings.get_profile(profile).max_examples)
 
-        options = sorted(cfg.codec.options().items())
-        key = f"wirefault:{prop.name}:{cfg.codec.name}:{options}:{cfg.label}"
-        # Hypothesis keys its example database by the test's source; every property
-        # shares this closure, so give each its own key through the attribute
-        # Hypothesis reads for generated tests (else all would share one key).
-        test._hypothesis_internal_database_key = key.encode()  # type: ignore[attr-defined]
-        if cfg.seed is not None:
-            test = hypothesis.seed(cfg.seed)(test)
-        return test
+    def _play_example(self, prop: Property, scenario: Scenario, state: _State) -> Verdict:
+        """The body of a round's Hypothesis test: check the clock, play, judge, count."""
+        self._checkpoint(state)
+        began = time.monotonic()
+        verdict = self._example(prop, scenario, state)
+        if not verdict.ok and not state.failure_cost:
+            state.failure_cost = time.monotonic() - began
+        state.round_bytes += _bytes_sent(scenario)
+        return verdict
+
+    def _checkpoint(self, state: _State) -> None:
+        """Before each example: stop for an interrupt, the time budget, or the end of shrinking."""
+        if self.cutoff.interrupted:
+            raise KeyboardInterrupt
+        if state.failure is None:
+            self.cutoff.check()
+            if state.round_bytes >= ROUND_BYTES:
+                raise RoundFull
+        elif self._shrink_budget_spent(state) or self.cutoff.left() < self._reserve(state):
+            # The best failure so far stands; no candidate is played past this point.
+            raise ShrinkOver
+
+    def _reserve(self, state: _State) -> float:
+        """Seconds to keep, while shrinking, for the verifying replays and the fresh server."""
+        per_play = max(state.failure_cost, 0.01) + self.stage.restart_seconds
+        return (self.config.verify + 2) * per_play
 
     def _example(self, prop: Property, scenario: Scenario, state: _State) -> Verdict:
         """Play and judge one new example; a failure becomes the best failure so far."""
@@ -318,44 +319,70 @@ class Campaign:
         except WirefaultError as exc:
             raise _Stop(exc) from None
         state.examples += 1
-        if self.progress is not None:
-            self.progress(prop.name, state.examples, self._failures)
         if not verdict.ok:
             state.failure = (scenario, transcript, verdict)
             if not state.first_failure:
                 state.first_failure = time.monotonic()
                 state.examples_to_failure = state.examples
-                self._deadline = self._shrink_deadline()
-                self._shrinking = True
+                self.stage.deadline = self._shrink_deadline()
+                self.stage.shrinking = True
+        self._progressed(prop, state)
         return verdict
+
+    def _progressed(self, prop: Property, state: _State) -> None:
+        self._examples += 1
+        if state.first_failure and self._first_failure is None:
+            self._first_failure = state.first_failure - self.cutoff.started
+        if self.progress is not None:
+            failing = state.failure is not None
+            self.progress(
+                Progress(prop.name, self._examples, self._failures, self._first_failure, failing)
+            )
 
     def _shrink_budget_spent(self, state: _State) -> bool:
         return bool(state.first_failure) and (
             time.monotonic() - state.first_failure > self.config.shrink_budget
         )
 
+    # -- a failure: verify, measure from a fresh server, save ----------------------------------
+
     def _conclude(self, prop: Property, state: _State) -> PropertyResult:
-        if state.failure is None:
-            note = "time budget spent: stopped early" if state.out_of_time else ""
-            return PropertyResult(prop.name, "passed", state.examples, note=note)
+        assert state.failure is not None
         scenario, transcript, verdict = state.failure
-        reproduced = 0
-        verified = False
-        for index in range(self.config.verify):
-            # The first replay waits the full deadline: a failure that rests on a timeout
-            # judged early is reported only once a replay confirms it without one.
-            self._settle, self._early = index > 0, False
-            try:
-                again, again_transcript = self.judge_once(prop, scenario)
-            finally:
-                self._settle = True
-            if not again.ok:
-                reproduced += 1
-                if not verified and not self._early:
-                    # Shrinking ran with a shorter deadline: report what a replay at
-                    # the full deadline saw, which is what the replay file promises.
-                    verdict, transcript, verified = again, again_transcript, True
-        agreement = (self.config.verify, reproduced)
+        reproduced = attempted = 0
+        verified = met_fresh = False
+        try:
+            for index in range(self.config.verify):
+                self.cutoff.check()
+                on_fresh = self.stage.meets_fresh_server()
+                # The first replay waits the full deadline: a failure that rests on a
+                # timeout judged early is reported only once a replay confirms it without.
+                self.stage.settle, self.stage.judged_early = index > 0, False
+                try:
+                    again, again_transcript = self.judge_once(prop, scenario)
+                finally:
+                    self.stage.settle = True
+                attempted += 1
+                if not again.ok:
+                    reproduced += 1
+                    met_fresh = met_fresh or on_fresh
+                    if not verified and not self.stage.judged_early:
+                        # Shrinking ran with a shorter deadline: report what a replay at
+                        # the full deadline saw, which is what the replay file promises.
+                        verdict, transcript, verified = again, again_transcript, True
+        except OutOfTime:
+            state.cut = True
+        agreement = (attempted, reproduced)
+        if self.config.verify and attempted == 0:
+            path = self._save(prop, scenario, transcript, verdict, agreement, None)
+            return PropertyResult(
+                prop.name,
+                "passed",
+                state.examples,
+                note=f"unverified: a failure ({verdict.message}) was found but the time budget "
+                f"ran out before it could be replayed; it is saved in {path}",
+                complete=False,
+            )
         if self.config.verify and reproduced and not verified:
             return PropertyResult(
                 prop.name,
@@ -370,12 +397,27 @@ class Campaign:
                 "passed",
                 state.examples,
                 note=f"flaky: a failure ({verdict.message}) did not reproduce in "
-                f"{self.config.verify} replays; not reported",
+                f"{attempted} replays; not reported",
             )
         self._failures += 1
+        # A verifying replay that met a restarted server and failed settles it at once.
+        fresh = FreshPlays(1, True) if met_fresh else self._plays_from_fresh(prop, state)
         crash = verdict.message if verdict.message.startswith("crash:") else ""
         failure = Failure(prop.name, verdict.message, scenario, transcript, None, agreement, crash)
-        failure.replay = save_replay(
+        failure.replay = self._save(prop, scenario, transcript, verdict, agreement, fresh)
+        self.stage.refresh()  # a fresh server for what comes next
+        return PropertyResult(prop.name, "failed", state.examples, failure=failure)
+
+    def _save(
+        self,
+        prop: Property,
+        scenario: Scenario,
+        transcript: Transcript,
+        verdict: Verdict,
+        agreement: tuple[int, int],
+        fresh: FreshPlays | None,
+    ) -> Path:
+        return save_replay(
             self.config.out_dir,
             prop=prop.name,
             message=verdict.message,
@@ -388,50 +430,49 @@ class Campaign:
             deadline=self.config.deadline,
             seed=self.config.seed,
             agreement=agreement,
-            preamble=self.config.preamble,
             probe=self.config.probe,
-        )
-        return PropertyResult(prop.name, "failed", state.examples, failure=failure)
-
-    def _runner(self, scenario: Scenario) -> Runner:
-        proxy = self._fault_proxy() if scenario.needs_fault_layer() else None
-        settle = None
-        # Through a fault proxy the socket we can see is the proxy's, which holds data
-        # back on purpose (latency, bandwidth): its silence says nothing of the server's.
-        # Without verifying replays nothing would confirm an early judgement.
-        early = self.config.early_timeouts and self.config.verify > 0
-        if self._settle and early and proxy is None:
-            settle = self._replies.settle(shrinking=self._shrinking, deadline=self._deadline)
-        options = RunnerOptions(
-            deadline=self._deadline,
             greeting=self.config.greeting,
+            fresh=fresh,
             preamble=self.config.preamble,
-            settle=settle,
         )
-        return Runner(self.address, self.config.codec, options=options, proxy=proxy)
 
-    def _drop_proxy(self) -> None:
-        if self._proxy is not None:
-            self._proxy.close()
-            self._proxy = None
+    def _plays_from_fresh(self, prop: Property, state: _State) -> FreshPlays | None:
+        """How many plays from a fresh server the failure takes (None: not measured).
 
-    def _fault_proxy(self) -> FaultProxy:
-        if self._proxy is None:
-            if self.fault_layer is None:
-                raise TargetError("internal: a scenario needs a fault layer but none is open")
-            self._proxy = self.fault_layer.open_proxy(self.address)
-        return self._proxy
+        A failure found against a server that had served hundreds of examples may
+        need what they left behind (a leaked descriptor, a slot never freed): a
+        replay from a fresh server then needs as many plays before it fails.
+        """
+        if state.failure is None:
+            return None
+        scenario = state.failure[0]
+
+        def fails() -> bool:
+            return not self.judge_once(prop, scenario)[0].ok
+
+        try:
+            return self.stage.plays_until(
+                fails, limit=FRESH_PLAYS_LIMIT, seconds=self.config.shrink_budget
+            )
+        except OutOfTime:
+            state.cut = True
+            return None
+
+    # -- the stage, as judge_once and _conclude use it ----------------------------------------
+
+    @property
+    def address(self) -> Address:
+        """Where the server listens now (a restart may move it)."""
+        return self.stage.address
 
     def _liveness(self) -> Verdict:
-        probe = self.config.probe if self.config.probe is not None else self.config.codec.probe()
-        scenario = probe_scenario(probe)
-        verdict = get_property("liveness").judge(scenario, self.play(scenario), self.config.codec)
-        if verdict.ok:
-            return verdict
-        crash = self.server.poll_crash() if self.server else None
-        if crash is not None:
-            return Verdict.failed(f"crash: after this scenario the {crash.describe()}")
-        return Verdict.failed(f"after this scenario, {verdict.message}")
+        return self.stage.liveness()
+
+    def _crash_after_failure(self, ended: float) -> CrashReport | None:
+        return self.stage.crash_after_failure(ended, self.config.deadline)
+
+    def _ensure_server(self) -> None:
+        self.stage.ensure_server()
 
     def _shrink_deadline(self) -> float:
         chosen = self.config.shrink_deadline
@@ -439,42 +480,27 @@ class Campaign:
             chosen = max(0.25, self.config.deadline / 4)
         return min(chosen, self.config.deadline)
 
-    def _crash_after_failure(self, ended: float) -> CrashReport | None:
-        """After a failing example that ended at ``ended``, whether the managed server died of it.
-
-        A dying process may still hold its port for a moment; waiting for it here
-        keeps the next example (a shrink candidate) from being blamed for this one.
-        The wait is one deadline from the end of the example (the liveness probe's
-        own time counts), ends the moment the process exits, and is skipped when the
-        server has already exited or still answers a fresh client.
-        """
-        if self.server is None:
-            return None
-        crash = self.server.poll_crash()
-        if crash is not None or self._liveness().ok:
-            return crash
-        return self.server.wait_crash(ended + self.config.deadline - time.monotonic())
-
-    def _ensure_server(self) -> None:
-        if self.server is None or self.server.alive():
-            return
-        old = self.address
-        restarted = self.server.restart()
-        if restarted.transport != "unix":  # a unix server keeps its loopback front
-            self.address = restarted
-        if self._proxy is not None and self.address != old:
-            self._proxy.close()
-            self._proxy = None
-
-    def _out_of_time(self) -> bool:
-        return self._until is not None and time.monotonic() > self._until
-
 
 @dataclass
 class _State:
+    """One property's progress over its rounds."""
+
     examples: int = 0
     failure: tuple[Scenario, Transcript, Verdict] | None = None
     first_failure: float = 0.0
     examples_to_failure: int = 0
     flaky: bool = False
-    out_of_time: bool = False
+    #: Seconds the first failing example took to play and judge (sizes the reserve).
+    failure_cost: float = 0.0
+    #: The time budget cut the current round short.
+    cut: bool = False
+    #: Bytes the current round's scenarios sent.
+    round_bytes: int = 0
+    #: The property's result once a failure has been concluded.
+    result: PropertyResult | None = None
+
+
+def _bytes_sent(scenario: Scenario) -> int:
+    return sum(
+        len(chunk) for step in scenario.steps if isinstance(step, Send) for chunk in step.chunks
+    )

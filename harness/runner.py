@@ -19,6 +19,10 @@ server has read the previous one, rather than a drawn pause apart, and a
 cannot see, until its kernel acknowledged everything). With ``settle`` set, an
 ``Expect`` whose server has read everything and stayed silent that long ends
 as a timeout before its deadline.
+
+Every wait is also bounded by the run's :class:`~wirefault.cutoff.Cutoff` (the
+time budget's end, or an interrupt); a wait that the cutoff ends raises
+(``OutOfTime`` or ``KeyboardInterrupt``) instead of being recorded as a timeout.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from wirefault.addresses import Address
 from wirefault.channels import Channel, PeerState, open_channel
 from wirefault.codecs.base import Codec, Decoder
+from wirefault.cutoff import Cutoff
 from wirefault.errors import FaultLayerError, FrameError, UsageError
 from wirefault.faults.base import FaultProxy
 from wirefault.pacing import READ_BOUND, ChunkPacer, Silence, drain
@@ -76,6 +81,7 @@ class RunnerOptions:
         read_bound: the longest wait for the server to read one chunk.
         settle: seconds of certain silence (the server read everything, sent
             nothing) after which an Expect may end early as a timeout; None: never.
+        cutoff: when the run must stop (budget, interrupt); None: never.
     """
 
     deadline: float = 1.0
@@ -86,6 +92,7 @@ class RunnerOptions:
     pace: bool = True
     read_bound: float = READ_BOUND
     settle: float | None = None
+    cutoff: Cutoff | None = None
 
 
 class _Live:
@@ -212,6 +219,7 @@ class _Play:
         self.start = time.monotonic()
         self._diag: DiagSocket | None = None
         self._diag_tried = False
+        self.cut = self.opts.cutoff or Cutoff()
 
     def watching(self, channel: Channel) -> PeerWatch | None:
         """A watch on the server end of ``channel`` (None: it cannot be seen)."""
@@ -224,6 +232,15 @@ class _Play:
             self._diag = DiagSocket.open()
         return self._diag
 
+    def by(self, seconds: float) -> float:
+        """The moment ``seconds`` from now, or the cutoff if that comes first."""
+        return self.cut.bound(time.monotonic() + seconds)
+
+    def sleep(self, seconds: float) -> None:
+        """Pause ``seconds``, or until the cutoff (then raise)."""
+        time.sleep(max(min(seconds, self.cut.left()), 0.0))
+        self.cut.check()
+
     def note(self, what: str, conn: int | None = None, data: bytes = b"", detail: str = "") -> None:
         self.transcript.events.append(
             Event(time.monotonic() - self.start, what, conn, data, detail)
@@ -232,6 +249,7 @@ class _Play:
     # -- steps ------------------------------------------------------------------------------
 
     def step(self, index: int, step: Step) -> None:
+        self.cut.check()
         if isinstance(step, Open):
             self.conn(step.conn, rcvbuf=step.rcvbuf)
         elif isinstance(step, Send):
@@ -246,7 +264,7 @@ class _Play:
             self.end(step)
         elif isinstance(step, Pause):
             self.note("pause", detail=f"{step.seconds:g}s")
-            time.sleep(step.seconds)
+            self.sleep(step.seconds)
         elif isinstance(step, AddToxic) and step.toxic is not None:
             self.runner._proxy().add_toxic(step.toxic)
             self.note("toxic_add", detail=step.toxic.describe())
@@ -260,8 +278,11 @@ class _Play:
             return live
         # A full accept queue drops SYNs, and Linux resends one after 1 s: a connect
         # gets that long and more before it counts as failed.
-        timeout = max(self.opts.deadline, CONNECT_TIMEOUT)
+        timeout = min(max(self.opts.deadline, CONNECT_TIMEOUT), self.cut.left())
+        self.cut.check()
         channel, state = open_channel(self.address, timeout=timeout, rcvbuf=rcvbuf)
+        if state == "timeout":
+            self.cut.check()  # cut short by the cutoff: not the server's doing
         record = ConnRecord(conn=number)
         if channel is None:
             record.end = "refused"
@@ -286,7 +307,7 @@ class _Play:
             if not live.usable or live.record.end != "open":
                 return
             assert live.channel is not None
-            result = live.channel.send(request, time.monotonic() + self.opts.deadline)
+            result = live.channel.send(request, self.by(self.opts.deadline))
             live.last_datagram = request
             self.note("send", record.conn, request[: result.sent], detail="preamble")
             if result.state != "ok":
@@ -304,13 +325,17 @@ class _Play:
             assert live.channel is not None
             cut = ""
             if i and not live.channel.datagram:
-                # The server should read the previous chunk on its own: wait for that read.
+                # The server should read the previous chunk on its own: wait for that read
+                # (bounded by read_bound, far below any cutoff that matters).
                 seen, waited = live.pacer.between(live.channel.sent, step.pause)
                 live.record.cuts.append(seen)
                 cut = f"cut {seen} after {waited * 1000:.2f}ms"
+                self.cut.check()
             elif i and step.pause:
-                time.sleep(step.pause)
-            result = live.channel.send(chunk, time.monotonic() + self.opts.deadline)
+                self.sleep(step.pause)
+            result = live.channel.send(chunk, self.by(self.opts.deadline))
+            if result.state == "timeout":
+                self.cut.check()
             sent = chunk[: result.sent]
             live.sent += sent
             live.decoder.note_sent(sent)
@@ -358,10 +383,11 @@ class _Play:
             if not live.usable:
                 return "timeout"
             now = time.monotonic()
-            limit = min(idle_deadline, hard_deadline)
+            limit = self.cut.bound(min(idle_deadline, hard_deadline))
             if quiet_after is not None:
                 limit = min(limit, quiet_after)
             if now >= limit:
+                self.cut.check()  # a wait the cutoff ends is not a timeout
                 if quiet_after is not None and now >= quiet_after:
                     return "ok"
                 if retries and live.last_datagram:
@@ -394,7 +420,7 @@ class _Play:
                 if not self.codec.framed and target >= 0:
                     quiet_after = time.monotonic() + self.opts.quiet
                 if pause:
-                    time.sleep(pause)
+                    self.sleep(pause)
             elif result.state == "ok" and live.channel.datagram:
                 self.decode(live, b"")  # an empty datagram is a datagram
             elif result.state in ("eof", "rst", "refused"):
@@ -406,7 +432,7 @@ class _Play:
     def retry(self, live: _Live) -> None:
         """Re-send the last datagram of ``live``, whose reply is missing."""
         assert live.channel is not None
-        live.channel.send(live.last_datagram, time.monotonic() + self.opts.deadline)
+        live.channel.send(live.last_datagram, self.by(self.opts.deadline))
         self.note("retry", live.record.conn, live.last_datagram)
 
     def silence(self, live: _Live) -> Silence | None:

@@ -12,7 +12,12 @@ Nothing here sleeps a fixed interval. An exit is an event (Linux: a pidfd,
 else ``Popen.wait``), so a crash is seen the moment it happens; readiness,
 which no event announces, is probed from 1 ms backing off to 5 ms, so a
 restart costs the server's own start-up plus at most a few milliseconds.
-Every wait is bounded by its deadline.
+Every wait is bounded by its deadline, and by the run's cutoff when one is
+given (a start cut short by the time budget raises ``OutOfTime``).
+
+While it runs, the server's process group is registered with this process's
+guardian (:func:`wirefault._processes.guard_group`): if wirefault is killed,
+even with SIGKILL, the server is stopped within a second.
 """
 
 from __future__ import annotations
@@ -32,15 +37,20 @@ from wirefault._processes import (
     LAST_PAUSE,
     ExitWatch,
     exec_form,
+    guard_group,
+    release_group,
     signal_group,
     wait_group_gone,
 )
 from wirefault.addresses import Address, parse_hostport
+from wirefault.cutoff import Cutoff
 from wirefault.errors import TargetError
 
 __all__ = ["CrashReport", "ServerProcess", "free_port"]
 
 _LISTENING = re.compile(rb"listening on (\[[^\]]+\]:\d+|[^\s:]+:\d+)")
+#: Seconds a server gets to stop on SIGTERM once the run's cutoff has passed.
+STOP_GRACE_PAST_CUTOFF = 0.5
 
 
 @dataclass(frozen=True)
@@ -96,15 +106,24 @@ class ServerProcess:
         address: where it will listen; port 0 picks a free port (needs ``{port}`` in
             the command, or a ``listening on HOST:PORT`` line on its stdout).
         ready_timeout: seconds to wait until it answers.
+        cutoff: when the run must stop; bounds every start and restart (None: never).
     """
 
-    def __init__(self, command: str, address: Address, *, ready_timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        command: str,
+        address: Address,
+        *,
+        ready_timeout: float = 15.0,
+        cutoff: Cutoff | None = None,
+    ) -> None:
         if not command.strip():
             raise TargetError("the server command is empty; pass --start 'CMD {port}'")
         self.command = command
         self.requested = address
         self.address = address
         self.ready_timeout = ready_timeout
+        self.cutoff = cutoff or Cutoff()
         self.restarts = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._exit: ExitWatch | None = None
@@ -120,6 +139,7 @@ class ServerProcess:
 
         Raises:
             TargetError: it exited at once, or did not answer within ``ready_timeout``.
+            OutOfTime, KeyboardInterrupt: the cutoff came first (the process is stopped).
         """
         address = self.requested
         if address.transport != "unix" and address.port == 0 and "{port}" in self.command:
@@ -133,13 +153,14 @@ class ServerProcess:
             self._proc = subprocess.Popen(  # noqa: S602 - the user's own shell command, on purpose
                 exec_form(cmd), shell=True, stdout=out, stderr=err, start_new_session=True
             )
+        guard_group(self._proc.pid)  # its own session: the group id is its pid
         self._exit = ExitWatch(self._proc)
         self.last_crash = None
         self.address = self._wait_ready(address, cmd)
         return self.address
 
     def _wait_ready(self, address: Address, cmd: str) -> Address:
-        deadline = time.monotonic() + self.ready_timeout
+        deadline = self.cutoff.bound(time.monotonic() + self.ready_timeout)
         pause = FIRST_PAUSE
         announce = address.transport != "unix" and address.port == 0
         while True:
@@ -162,6 +183,7 @@ class ServerProcess:
             self.wait_crash(min(pause, left))
             pause = min(pause * 2, LAST_PAUSE)
         self.stop()
+        self.cutoff.check()  # cut short: not the server's fault
         raise TargetError(self._not_ready(address, cmd, announce))
 
     def _not_ready(self, address: Address, cmd: str, announce: bool) -> str:
@@ -250,6 +272,10 @@ class ServerProcess:
         watch, self._exit = self._exit, None
         if proc is None or watch is None:
             return
+        # Past the cutoff (the budget's end, or an interrupt) a server gets a short grace.
+        timeout = min(
+            timeout, max(self.cutoff.left() + STOP_GRACE_PAST_CUTOFF, STOP_GRACE_PAST_CUTOFF)
+        )
         try:
             if proc.poll() is None:
                 signal_group(proc.pid, signal.SIGTERM)
@@ -262,6 +288,7 @@ class ServerProcess:
             wait_group_gone(proc.pid, timeout)
         finally:
             watch.close()
+            release_group(proc.pid)
 
     def close(self) -> None:
         """Stop the process and remove its temporary files."""

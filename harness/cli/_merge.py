@@ -1,19 +1,23 @@
-"""The runs of ``wirefault fuzz --workers N``, sent back by the workers, merged into one result.
+"""The rounds of ``wirefault fuzz --workers N``, sent back by the workers, merged into one result.
 
-A worker sends each run's :class:`PropertyResult` back as JSON, its failure pointing
-at the replay file the worker wrote. The parent merges every property's runs into
-one result, so the JSON summary, the text and the JUnit file come out of the same
-code as a one-process run. Per property:
+A worker sends back how each round went: the examples it played, its seconds,
+whether Hypothesis ran out of examples to try or the time budget cut it, and,
+for the round that found a property's failure, the property's result as JSON,
+its failure pointing at the replay file the worker wrote. The parent's
+:class:`~wirefault.schedule.Schedule` already adds up each property's examples
+and seconds (work, not wall time: rounds of one property may play side by side)
+and knows whether it ran to its end; this module turns that and the concluded
+results into one result per property, so the JSON summary, the text and the
+JUnit file come out of the same code as a one-process run:
 
-* examples and seconds add up over its runs (the seconds are work, not wall time:
-  runs of one property may go on side by side);
-* it failed if any run failed; the failure reported is the one with the smallest
-  shrunk scenario (the earliest run on a tie), with a note of how many workers found
-  it. The other runs' replay files of it are removed: without ``--seed`` their
-  failing examples stay in the shared example database, tried first next time, and
-  with it the same command finds them again;
-* it was skipped only if every run skipped it; a property none of whose runs
-  started before the time budget was spent passed with no examples, as in one process.
+* a property failed if any round failed; the failure reported is the one with
+  the smallest shrunk scenario (the first concluded on a tie), with a note of how
+  many workers found it. The other rounds' replay files of it are removed:
+  without ``--seed`` their failing examples stay in the shared example
+  database, tried first next time, and with it the same command finds them again;
+* a property that does not apply to the codec is skipped; one the time budget
+  (or ``-x``) left unstarted is skipped with the reason, and one it cut short
+  passed with a note (:func:`wirefault.results.property_result`).
 """
 
 from __future__ import annotations
@@ -23,25 +27,23 @@ from pathlib import Path
 from typing import Any
 
 from wirefault.errors import ReplayError
-from wirefault.results import CampaignResult, Failure, PropertyResult, Status
+from wirefault.results import CampaignResult, Failure, PropertyResult, property_result
+from wirefault.schedule import Schedule
 from wirefault.transcript import Transcript
 
-__all__ = ["MergedRun", "merge_runs", "result_from_json", "result_to_json"]
-
-#: The note of a property whose runs the time budget left unstarted (as the campaign says it).
-OUT_OF_TIME = "time budget spent: stopped early"
+__all__ = ["MergedRun", "merge_rounds", "result_from_json", "result_to_json"]
 
 
 @dataclass(frozen=True)
 class MergedRun:
-    """Every worker's runs as one campaign, and how many workers found each failure."""
+    """Every worker's rounds as one campaign, and how many workers found each failure."""
 
     result: CampaignResult
     found_by: dict[str, int]
 
 
 def result_to_json(r: PropertyResult) -> dict[str, Any]:
-    """One run's result as JSON, for :func:`result_from_json` in the parent."""
+    """One property's concluded result as JSON, for :func:`result_from_json` in the parent."""
     failure = r.failure
     return {
         "name": r.name,
@@ -51,6 +53,7 @@ def result_to_json(r: PropertyResult) -> dict[str, Any]:
         "note": r.note,
         "examples_to_failure": r.examples_to_failure,
         "seconds_to_failure": r.seconds_to_failure,
+        "complete": r.complete,
         "failure": None
         if failure is None
         else {
@@ -63,7 +66,7 @@ def result_to_json(r: PropertyResult) -> dict[str, Any]:
 
 
 def result_from_json(data: dict[str, Any]) -> PropertyResult:
-    """A run's result as :func:`result_to_json` wrote it; a failure's scenario from its file.
+    """A result as :func:`result_to_json` wrote it; a failure's scenario from its file.
 
     Raises:
         ReplayError: the failure's replay file is missing or unreadable.
@@ -96,22 +99,46 @@ def result_from_json(data: dict[str, Any]) -> PropertyResult:
         note=data["note"],
         examples_to_failure=int(data["examples_to_failure"]),
         seconds_to_failure=float(data["seconds_to_failure"]),
+        complete=bool(data.get("complete", True)),
     )
 
 
-def merge_runs(
-    order: list[str], runs: list[tuple[int, PropertyResult]], *, workers: int, elapsed: float
+def merge_rounds(
+    schedule: Schedule,
+    concluded: list[tuple[int, PropertyResult]],
+    *,
+    skipped: dict[str, str],
+    order: list[str],
+    stopped: str,
+    workers: int,
+    elapsed: float,
 ) -> MergedRun:
-    """One result per property in ``order`` from ``runs``: (worker index, result) pairs.
+    """One result per property in ``order``.
+
+    Args:
+        schedule: the rounds handed out and how they went.
+        concluded: (worker index, result) of every round that found a failure.
+        skipped: properties that do not apply, with the reason.
+        stopped: why the run ended early (see :func:`wirefault.results.property_result`).
 
     Replay files of failures that lose to a smaller one of the same property are deleted.
     """
     merged = CampaignResult(elapsed=elapsed)
     found_by: dict[str, int] = {}
     for name in order:
-        mine = [(w, r) for w, r in runs if r.name == name]
-        result = _merge_property(name, [r for _, r in mine])
+        if name in skipped:
+            merged.results.append(PropertyResult(name, "skipped", note=skipped[name]))
+            continue
+        mine = [(w, r) for w, r in concluded if r.name == name]
         finders = {w for w, r in mine if r.failure is not None}
+        result = property_result(
+            name,
+            played=schedule.played(name),
+            seconds=schedule.seconds(name),
+            complete=schedule.complete(name),
+            concluded=_one_conclusion([r for _, r in mine]),
+            stopped=stopped,
+        )
         if finders:
             found_by[name] = len(finders)
             result.note = f"found by {len(finders)} of {workers} workers"
@@ -119,28 +146,18 @@ def merge_runs(
     return MergedRun(merged, found_by)
 
 
-def _merge_property(name: str, runs: list[PropertyResult]) -> PropertyResult:
-    if not runs:
-        return PropertyResult(name, "passed", note=OUT_OF_TIME)
-    failing = [r for r in runs if r.failure is not None]
-    examples = sum(r.examples for r in runs)
-    elapsed = sum(r.elapsed for r in runs)
+def _one_conclusion(results: list[PropertyResult]) -> PropertyResult | None:
+    """The failure to report among ``results`` (others' replay files removed), else the first."""
+    failing = [r for r in results if r.failure is not None]
     if not failing:
-        status: Status = "skipped" if all(r.status == "skipped" for r in runs) else "passed"
-        notes = dict.fromkeys(r.note for r in runs if r.note)  # distinct, in order
-        return PropertyResult(name, status, examples, elapsed, note="; ".join(notes))
+        return results[0] if results else None
     # The smallest shrunk scenario is the clearest report; min() keeps the first on a tie.
     chosen = min(failing, key=lambda r: r.failure.scenario.size() if r.failure else 0)
     for r in failing:
         if r is not chosen and r.failure is not None and r.failure.replay is not None:
             r.failure.replay.unlink(missing_ok=True)
     first = min(failing, key=lambda r: r.seconds_to_failure)
-    return PropertyResult(
-        name,
-        "failed",
-        examples,
-        elapsed,
-        failure=chosen.failure,
-        examples_to_failure=first.examples_to_failure,
-        seconds_to_failure=first.seconds_to_failure,
-    )
+    chosen.examples_to_failure = first.examples_to_failure
+    chosen.seconds_to_failure = first.seconds_to_failure
+    chosen.complete = all(r.complete for r in failing)
+    return chosen

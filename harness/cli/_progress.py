@@ -10,9 +10,22 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from wirefault.campaign import ProgressHook
+from wirefault.campaign import Progress, ProgressHook
 
-__all__ = ["progress_display"]
+__all__ = ["progress_display", "progress_line"]
+
+
+def progress_line(progress: Progress, elapsed: float) -> Text:
+    """The status line: property, examples, rate, failures, time to the first, elapsed."""
+    rate = progress.examples / elapsed if elapsed > 0 else 0.0
+    line = Text(f"{progress.property:<16} ", style="bold")
+    line.append(f"{progress.examples} examples  {rate:5.1f}/s  ")
+    failures = progress.failures
+    line.append(f"{failures} failure(s)", style="red" if failures else "green")
+    if progress.first_failure is not None:
+        line.append(f"  first after {progress.first_failure:.1f}s", style="red")
+    line.append(f"  {elapsed:6.1f}s")
+    return line
 
 
 @contextmanager
@@ -23,22 +36,10 @@ def progress_display(*, enabled: bool) -> Iterator[ProgressHook | None]:
         return
     console = Console(stderr=True)
     began = time.monotonic()
-    totals: dict[str, int] = {}
-
-    def render(prop: str, failures: int) -> Text:
-        elapsed = time.monotonic() - began
-        examples = sum(totals.values())
-        rate = examples / elapsed if elapsed > 0 else 0.0
-        line = Text(f"{prop:<16} ", style="bold")
-        line.append(f"{examples} examples  {rate:5.1f}/s  ")
-        line.append(f"{failures} failure(s)", style="red" if failures else "green")
-        line.append(f"  {elapsed:6.1f}s")
-        return line
 
     with Live(Text("starting..."), console=console, transient=True, refresh_per_second=8) as live:
 
-        def hook(prop: str, examples: int, failures: int) -> None:
-            totals[prop] = examples
-            live.update(render(prop, failures))
+        def hook(progress: Progress) -> None:
+            live.update(progress_line(progress, time.monotonic() - began))
 
         yield hook

@@ -1,26 +1,36 @@
-"""``wirefault fuzz --workers N``: every property's runs shared out over N worker processes.
+"""``wirefault fuzz --workers N``: every property's rounds shared out over N worker processes.
 
 Each worker is ``wirefault fuzz`` itself, started with ``--worker``: it starts its own
 server (with ``--start``, on its own port), probes it, says it is ready, then plays
-the runs the parent sends it, one at a time, each a campaign of one property with
-the run's examples, seed and time budget, and sends each result back. Every
-property's examples are cut into runs (two per worker when each keeps 20 examples
-or more) that free workers take from one queue (:mod:`wirefault.cli._schedule`), so
-the workers stay equally busy however uneven the properties are (large-payload
-alone can be half a campaign). The workers share the output folder: replay files
-(never overwritten) and the example database. The parent merges the results
-(:mod:`wirefault.cli._merge`) and reports them as one run.
+the rounds the parent sends it, one at a time, each a Hypothesis run of one
+property (:mod:`wirefault.schedule`), and sends back how each went. A free worker
+takes the next round of one shared :class:`~wirefault.schedule.Schedule`: every
+property early, then whichever has had the least time, so the workers stay busy
+however uneven the properties are. A worker whose round finds a failing example
+says so at once (``{"found": NAME}``): the property gets no more rounds while the
+worker shrinks, verifies and saves it. The workers share the output folder:
+replay files (never overwritten) and the example database. The parent merges
+the results (:mod:`wirefault.cli._merge`) and reports them as one run.
+
+The command's clock is the parent's: it passes its launch and budget end to
+every worker (``time.monotonic()`` is shared by the machine's processes), so a
+worker's examples, shrinking and verification stop at the command's budget.
+Past it the parent starts no round; a worker still busy half an overrun allowance
+later is stopped. With ``-x`` the first failure reported stops every other worker.
 
 The parent imports no engine (no Hypothesis) before the workers start. Messages are
-JSON lines: runs on a worker's stdin, ``{"ready": ...}`` and ``{"result": ...}`` on
-its stdout (where nothing else is written: the worker points its own prints at
-stderr). A worker that exits with an error stops the others, and its last stderr
-line is the one error the parent prints.
+JSON lines: rounds on a worker's stdin, ``{"ready": ...}``, ``{"found": ...}`` and
+``{"outcome": ...}`` on its stdout (where nothing else is written: the worker points
+its own prints at stderr). A worker that exits with an error stops the others, and
+its last stderr line is the one error the parent prints.
 
-Workers run in their own sessions, so a Ctrl-C at the terminal reaches the parent
+Workers run in their own sessions, registered with the guardian
+(:mod:`wirefault._processes`), so a Ctrl-C at the terminal reaches the parent
 alone; on Ctrl-C or SIGTERM it sends every worker one SIGTERM (each then stops its
 server, as ``wirefault fuzz`` does), waits for them, and only then exits 130. A
-worker still running after ``STOP_GRACE`` seconds gets a second SIGTERM, then SIGKILL.
+worker still running after ``STOP_GRACE`` seconds gets a second SIGTERM, then
+SIGKILL. If the parent itself is killed, its guardian stops the workers, and
+theirs stop their servers.
 """
 
 from __future__ import annotations
@@ -40,16 +50,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from wirefault.cli._merge import MergedRun, merge_runs, result_from_json
-from wirefault.cli._schedule import Run, Schedule, runs_per_property
-from wirefault.errors import WirefaultError
-from wirefault.results import PropertyResult
+from wirefault._processes import guard_group, release_group
+from wirefault.cli._merge import MergedRun, merge_rounds, result_from_json
+from wirefault.cutoff import Cutoff, allowance
+from wirefault.errors import TargetError, WirefaultError
+from wirefault.results import EXITFIRST, OUT_OF_TIME, PropertyResult
+from wirefault.schedule import Round, Schedule
 
 __all__ = ["WorkerFailed", "run_workers", "worker_argv"]
 
 #: Seconds a worker gets to stop (and stop its server) after each of two SIGTERMs
 #: before a SIGKILL; a server that ignores SIGTERM takes a worker 5 s to kill.
 STOP_GRACE = 10.0
+#: Seconds between two looks at the clock and the signals while waiting for workers.
+_TICK = 0.2
 
 #: Options passed on to every worker unchanged, by argparse dest.
 FORWARDED = (
@@ -69,6 +83,7 @@ FORWARDED = (
     "rule_level",
     "start",
     "max_examples",
+    "seed",
     "deadline",
     "shrink_budget",
     "backend",
@@ -85,8 +100,8 @@ class WorkerFailed(WirefaultError):
         self.exit_status = exit_status
 
 
-def worker_argv(args: argparse.Namespace) -> list[str]:
-    """The command line of a worker of the run ``args`` asks for."""
+def worker_argv(args: argparse.Namespace, cutoff: Cutoff | None = None) -> list[str]:
+    """The command line of a worker of the run ``args`` asks for, on the clock ``cutoff``."""
     argv = [sys.executable, "-m", "wirefault", "fuzz", args.target]
     for dest in FORWARDED:
         value = getattr(args, dest, None)
@@ -96,107 +111,170 @@ def worker_argv(args: argparse.Namespace) -> list[str]:
         argv += ["--oracle", oracle]
     if args.greeting:
         argv.append("--greeting")
+    if cutoff is not None:
+        argv += ["--run-started", repr(cutoff.started)]
+        if cutoff.ends is not None:
+            argv += ["--run-ends", repr(cutoff.ends)]
     return [*argv, "--worker"]
 
 
-def run_workers(args: argparse.Namespace) -> int:
+def run_workers(args: argparse.Namespace, cutoff: Cutoff) -> int:
     """Run the campaign over ``args.workers`` processes; returns the exit status.
 
     Raises:
         WorkerFailed: a worker stopped with a usage, setup or internal error, or died.
+        KeyboardInterrupt: a SIGINT or SIGTERM came (every worker is stopped first).
     """
     count = args.workers if args.max_examples is None else min(args.workers, args.max_examples)
     with tempfile.TemporaryDirectory(prefix="wirefault-workers-") as tmp:
-        pool = _WorkerPool(worker_argv(args), count, Path(tmp))
+        pool = _WorkerPool(worker_argv(args, cutoff), count, Path(tmp))
+        grace = STOP_GRACE
         try:
-            outcome = _Dispatch(args, pool).run()
+            dispatch = _Dispatch(args, pool, cutoff)
+            outcome = dispatch.run()
+            grace = dispatch.stop_grace()
         finally:
-            pool.stop()
+            pool.stop(grace)
     return _emit(args, outcome)
 
 
 class _Dispatch:
-    """Hands runs to workers as they free up and collects what they send back."""
+    """Hands rounds to workers as they free up and collects what they send back."""
 
-    def __init__(self, args: argparse.Namespace, pool: _WorkerPool) -> None:
+    def __init__(self, args: argparse.Namespace, pool: _WorkerPool, cutoff: Cutoff) -> None:
         self.args = args
         self.pool = pool
+        self.cutoff = cutoff
+        # Past the budget, a worker still busy this much later is stopped.
+        slack = allowance(args.time_budget, args.deadline) / 2 if args.time_budget else 0.0
+        self.stragglers_at = cutoff.ends + slack if cutoff.ends is not None else None
         self.schedule: Schedule | None = None
         self.ready: dict[str, Any] = {}
-        self.running: dict[int, Run] = {}
-        self.results: list[tuple[int, PropertyResult]] = []
+        self.running: dict[int, Round] = {}
+        self.concluded: list[tuple[int, PropertyResult]] = []
+        self.rounds = [0] * pool.count
+        self.examples = [0] * pool.count
         self.busy = [0.0] * pool.count
-        self.began = self.ended = 0.0
+        self.stopped = ""  # why no more rounds start: OUT_OF_TIME, EXITFIRST
 
     def run(self) -> _Outcome:
-        """Until every worker has exited; the merged result."""
+        """Until every worker has exited (or is left to be stopped); the merged result."""
         while self.pool.open:
-            index, message = self.pool.next_message()
+            got = self.pool.next_message(_TICK)
+            if self.cutoff.interrupted:
+                raise KeyboardInterrupt  # the one the handler raised may have been lost
+            if got is None:
+                if self._out_of_time():
+                    break
+                continue
+            index, message = got
             if message is None:
                 self._exited(index)
-                continue
-            if "ready" in message:
+            elif "ready" in message:
                 self._ready(message["ready"])
+                self._next(index)
+            elif "found" in message:
+                if self.schedule is not None:
+                    self.schedule.drop(message["found"])
             else:
-                self._finished(index, message)
-            self._next(index)
+                self._finished(index, message["outcome"])
+                self._next(index)
         if self.schedule is None:
+            if self.stopped == OUT_OF_TIME:
+                raise TargetError(
+                    f"the time budget ({self.args.time_budget:g}s) ran out before the workers "
+                    "were ready to fuzz; give a larger --time-budget"
+                )
             raise WirefaultError("internal: every worker exited without a word (a bug)")
-        merged = merge_runs(
-            self.schedule.properties,
-            self.results,
+        merged = merge_rounds(
+            self.schedule,
+            self.concluded,
+            skipped=self.ready.get("skipped", {}),
+            order=self.ready.get("order", self.schedule.properties),
+            stopped=self.stopped,
             workers=self.pool.count,
-            elapsed=max(self.ended - self.began, 0.0),
+            elapsed=self.cutoff.elapsed(),
         )
         per_worker = [
             {
-                "runs": sum(1 for w, _ in self.results if w == i),
-                "examples": sum(r.examples for w, r in self.results if w == i),
-                "elapsed_s": round(seconds, 3),
+                "runs": self.rounds[i],
+                "examples": self.examples[i],
+                "elapsed_s": round(self.busy[i], 3),
             }
-            for i, seconds in enumerate(self.busy)
+            for i in range(self.pool.count)
         ]
         return _Outcome(merged, self.ready, per_worker)
+
+    def stop_grace(self) -> float:
+        """Seconds each worker gets to stop on SIGTERM: short once past the budget."""
+        if self.stragglers_at is None or not self.cutoff.passed():
+            return STOP_GRACE
+        return max(self.stragglers_at - time.monotonic(), 0.1)
+
+    def _out_of_time(self) -> bool:
+        """Past the budget: start no more rounds; past the slack: stop waiting."""
+        if self.cutoff.ends is None or not self.cutoff.passed():
+            return False
+        self._stop(OUT_OF_TIME)
+        assert self.stragglers_at is not None
+        return time.monotonic() >= self.stragglers_at
+
+    def _stop(self, why: str) -> None:
+        if self.schedule is not None:
+            self.schedule.stop()
+        self.stopped = self.stopped or why
+        for index in range(self.pool.count):
+            if index not in self.running:
+                self.pool.finish(index)
 
     def _ready(self, ready: dict[str, Any]) -> None:
         if self.schedule is not None:
             return
         self.ready = ready
-        self.began = self.ended = time.monotonic()
         self.schedule = Schedule(
-            ready["properties"],
-            total=int(ready["examples"]),
-            chunks=runs_per_property(int(ready["examples"]), self.pool.count),
-            seed=self.args.seed,
-            workers=self.pool.count,
-            budget=self.args.time_budget,
-            now=self.began,
+            ready["properties"], total=int(ready["examples"]), seed=self.args.seed
         )
 
-    def _finished(self, index: int, message: dict[str, Any]) -> None:
-        run = self.running.pop(index)
-        result = result_from_json(message["result"])
-        self.results.append((index, result))
-        self.busy[index] += float(message["elapsed"])
-        self.ended = time.monotonic()
+    def _finished(self, index: int, outcome: dict[str, Any]) -> None:
+        planned = self.running.pop(index)
         assert self.schedule is not None
-        self.schedule.finished(run, seconds=result.elapsed, failed=result.failure is not None)
+        result = result_from_json(outcome["result"]) if outcome["result"] else None
+        if result is not None:
+            self.concluded.append((index, result))
+        self.rounds[index] += 1
+        self.examples[index] += int(outcome["examples"])
+        self.busy[index] += float(outcome["seconds"])
+        self.schedule.finished(
+            planned,
+            examples=int(outcome["examples"]),
+            seconds=float(outcome["seconds"]),
+            failed=result is not None,
+            exhausted=bool(outcome["exhausted"]),
+            cut=bool(outcome["cut"]),
+        )
+        if self.args.exitfirst and result is not None and result.failure is not None:
+            self._stop(EXITFIRST)
+            self.pool.stop_now(list(self.running))
 
     def _next(self, index: int) -> None:
         assert self.schedule is not None
-        run = self.schedule.next_run(time.monotonic())
-        if run is None:
+        if self.cutoff.passed():
+            self._stop(OUT_OF_TIME)
+        planned = self.schedule.next_round(time.monotonic())
+        if planned is None:
             self.pool.finish(index)
             return
-        self.running[index] = run
+        self.running[index] = planned
         self.pool.send(
             index,
-            {"property": run.property, "examples": run.examples, "seed": run.seed,
-             "budget": run.budget},
+            {"property": planned.property, "index": planned.index,
+             "examples": planned.examples, "seed": planned.seed},
         )  # fmt: skip
 
     def _exited(self, index: int) -> None:
         status = self.pool.status(index)
+        if self.stopped and index in self.pool.stopped:
+            return  # stopped by us (-x): its round stays unfinished, the property incomplete
         if status != 0 or index in self.running:
             raise WorkerFailed(*self.pool.failure(index, status))
 
@@ -216,6 +294,7 @@ class _WorkerPool:
     def __init__(self, argv: list[str], count: int, scratch: Path) -> None:
         self.count = count
         self.open = count  # workers not yet known to have exited
+        self.stopped: set[int] = set()  # workers we sent SIGTERM in the middle of a round
         self._procs: list[subprocess.Popen[bytes]] = []
         self._stderr: list[Path] = []
         self._messages: queue.Queue[tuple[int, dict[str, Any] | None]] = queue.Queue()
@@ -237,9 +316,15 @@ class _WorkerPool:
         proc.wait()
         self._messages.put((index, None))
 
-    def next_message(self) -> tuple[int, dict[str, Any] | None]:
-        """The next message of any worker: (its index, the message, or None when it exited)."""
-        index, message = self._messages.get()
+    def next_message(self, timeout: float) -> tuple[int, dict[str, Any] | None] | None:
+        """The next message of any worker within ``timeout`` seconds, else None.
+
+        A message is (its index, the message, or None when it exited).
+        """
+        try:
+            index, message = self._messages.get(timeout=timeout)
+        except queue.Empty:
+            return None
         if message is None:
             self.open -= 1
         return index, message
@@ -263,17 +348,24 @@ class _WorkerPool:
         """The exit status of worker ``index`` (which has exited)."""
         return self._procs[index].wait()
 
-    def stop(self) -> None:
+    def stop_now(self, indices: list[int]) -> None:
+        """SIGTERM workers ``indices`` without waiting (their rounds are not wanted any more)."""
+        for index in indices:
+            self.stopped.add(index)
+            with contextlib.suppress(OSError):
+                self._procs[index].send_signal(signal.SIGTERM)
+
+    def stop(self, grace: float = STOP_GRACE) -> None:
         """SIGTERM every worker still running and wait for it; SIGKILL after the grace.
 
         A second SIGTERM goes out before the SIGKILL: a SIGKILLed worker cannot stop
-        the server it started.
+        the server it started (its guardian then does, a moment later).
         """
         running = [p for p in self._procs if p.poll() is None]
         for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL):
             for proc in running:
                 proc.send_signal(sig)
-            until = time.monotonic() + STOP_GRACE
+            until = time.monotonic() + grace
             for proc in running:
                 if sig == signal.SIGKILL:
                     proc.wait()
@@ -287,6 +379,7 @@ class _WorkerPool:
             if proc.stdin is not None:
                 with contextlib.suppress(OSError):
                     proc.stdin.close()
+            release_group(proc.pid)
 
     def failure(self, index: int, status: int) -> tuple[str, int]:
         """The one-line message and exit status for worker ``index`` that exited ``status``."""
@@ -310,13 +403,15 @@ def _spawn(argv: list[str], stderr: IO[bytes]) -> subprocess.Popen[bytes]:
     # Its own session: a terminal's Ctrl-C goes to the parent alone, which then
     # stops each worker with exactly one SIGTERM (a second signal could cut short
     # the stopping of the worker's server).
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         argv,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=stderr,
         start_new_session=True,
     )
+    guard_group(proc.pid)
+    return proc
 
 
 def _emit(args: argparse.Namespace, outcome: _Outcome) -> int:

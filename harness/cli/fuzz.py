@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
-from collections.abc import Callable
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -23,10 +22,11 @@ from wirefault.cli._options import (
 )
 from wirefault.codecs import codec_names, get_codec
 from wirefault.codecs.base import Codec
-from wirefault.errors import UsageError
+from wirefault.cutoff import Cutoff, OutOfTime, process_age
+from wirefault.errors import TargetError, UsageError
 
 if TYPE_CHECKING:
-    from wirefault.campaign import Campaign, CampaignConfig, CampaignResult
+    from wirefault.campaign import Campaign, CampaignResult, Progress, ProgressHook
     from wirefault.faults.base import FaultLayer
 
 # The engine (Hypothesis, the fault layer; rich on a terminal) is imported only where
@@ -40,7 +40,10 @@ _PROPERTY_NAMES = (
 __all__ = ["add_parser", "run"]
 
 EPILOG = """\
-exit status: 0 no failure, 1 failures found, 2 usage or setup error, 3 internal error.
+exit status: 0 no failure, 1 failures found, 2 usage or setup error, 3 internal error,
+130 interrupted (SIGINT or SIGTERM: what it started is stopped first).
+--time-budget is the wall-clock ceiling of the whole command, from its launch:
+it ends within the budget plus 5 % (or plus one --deadline, if larger).
 examples:
   wirefault fuzz 127.0.0.1:6379 --codec resp
   wirefault fuzz tcp://127.0.0.1:0 --codec lenprefix \
@@ -115,7 +118,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--max-examples", type=positive_int, help="examples per property")
     p.add_argument(
-        "--time-budget", type=positive_float, metavar="SECONDS", help="stop generating after this"
+        "--time-budget",
+        type=positive_float,
+        metavar="SECONDS",
+        help="wall-clock ceiling of the whole command (shrinking and restarts included)",
+    )
+    p.add_argument(
+        "-x",
+        "--exitfirst",
+        action="store_true",
+        help="stop at the first failure, once it is shrunk and saved (exit 1)",
     )
     p.add_argument("--seed", type=int, help="seed Hypothesis for a reproducible run")
     p.add_argument(
@@ -138,8 +150,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=1,
         help="processes sharing every property's examples (default 1)",
     )
-    # Internal: how `--workers N` starts each worker (see harness/cli/_workers.py).
+    # Internal: how `--workers N` starts each worker (see harness/cli/_workers.py), with
+    # the parent's clock: its launch and its budget's end, as time.monotonic() values.
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--run-started", type=float, help=argparse.SUPPRESS)
+    p.add_argument("--run-ends", type=float, help=argparse.SUPPRESS)
     p.add_argument(
         "--backend", choices=BACKENDS, default="auto", help="fault backend (default auto)"
     )
@@ -174,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``wirefault fuzz``."""
     # A worker's stdout carries its messages to the parent alone: stray prints go to stderr.
     channel = _channel() if args.worker else None
+    cutoff = _clock(args)
     address = parse_address(args.target, allow_zero=True)
     if address.transport != "unix" and address.port == 0 and not args.start:
         raise UsageError("port 0 needs --start CMD (wirefault then picks a free port for {port})")
@@ -183,10 +199,19 @@ def run(args: argparse.Namespace) -> int:
     preamble = _preamble(args)
     if args.workers > 1 and not args.worker:
         # Before any engine import: the workers import their own, side by side.
+        from wirefault.cli._interrupts import signals_noted
         from wirefault.cli._workers import run_workers
 
-        return run_workers(args)
-    return _run_campaign(args, address, codec, channel, samples, preamble)
+        with signals_noted(cutoff):
+            return run_workers(args, cutoff)
+    try:
+        return _run_campaign(args, address, codec, channel, cutoff, samples, preamble)
+    except OutOfTime:
+        # Only setup can be cut short this way: a campaign reports what it has.
+        raise TargetError(
+            f"the time budget ({args.time_budget:g}s) ran out before fuzzing could start "
+            "(the server or the fault layer was still starting); give a larger --time-budget"
+        ) from None
 
 
 def _preamble(args: argparse.Namespace) -> tuple[bytes, ...]:
@@ -195,6 +220,13 @@ def _preamble(args: argparse.Namespace) -> tuple[bytes, ...]:
     from wirefault.samples import load_preamble
 
     return load_preamble(args.preamble)
+
+
+def _clock(args: argparse.Namespace) -> Cutoff:
+    """The command's cutoff: from its launch (a worker: its parent's) to the budget's end."""
+    if args.run_started is not None:
+        return Cutoff(args.run_ends, started=args.run_started)
+    return Cutoff.after(args.time_budget, started=time.monotonic() - process_age())
 
 
 def _channel() -> TextIO:
@@ -211,12 +243,13 @@ def _run_campaign(
     address: Address,
     codec: Codec,
     channel: TextIO | None,
+    cutoff: Cutoff,
     samples: tuple[bytes, ...] = (),
     preamble: tuple[bytes, ...] = (),
 ) -> int:
-    """The campaign in this process: the whole run, or, for a worker, the runs it is sent."""
+    """The campaign in this process: the whole run, or, for a worker, the rounds it is sent."""
     from wirefault.campaign import Campaign, CampaignConfig
-    from wirefault.cli._interrupts import checkpoint, signals_noted
+    from wirefault.cli._interrupts import signals_noted
     from wirefault.database import example_database, keep_hypothesis_files_in
     from wirefault.properties import select_properties
     from wirefault.properties.strictness import configure_strictness
@@ -230,11 +263,14 @@ def _run_campaign(
     props = select_properties(codec, names, oracles=args.oracle)
     props = configure_strictness(props, level=args.rule_level, skip=args.skip_rule)
     with ExitStack() as stack:
+        # First: a Ctrl-C or SIGTERM from here on is noted by the cutoff, and every wait
+        # (a server coming up, an example, shrinking) ends at it.
+        stack.enter_context(signals_noted(cutoff))
         server: ServerProcess | None = None
         if args.start:
             # Registered before it starts: a Ctrl-C or SIGTERM while it comes up (a
             # worker may be stopped at any moment) must still stop it.
-            server = ServerProcess(args.start, address)
+            server = ServerProcess(args.start, address, cutoff=cutoff)
             stack.callback(server.close)
             address = server.start()
         layer = _fault_layer(stack, args.backend, address)
@@ -257,32 +293,31 @@ def _run_campaign(
             shrink_budget=args.shrink_budget,
             samples=samples,
             preamble=preamble,
+            exitfirst=args.exitfirst,
         )
-        database = example_database(args.out)
         display = None
         if _interactive(args):
             from wirefault.cli._progress import progress_display  # rich: only on a terminal
 
             display = stack.enter_context(progress_display(enabled=True))
-        progress = checkpoint(stack.enter_context(signals_noted()), display)
-
-        def campaign(config: CampaignConfig) -> Campaign:
-            return Campaign(
-                config, server=server, fault_layer=layer, database=database, progress=progress
-            )
-
-        whole = campaign(config)
-        _check_reachable(whole, fuzzed, address)
+        campaign = Campaign(
+            config,
+            server=server,
+            fault_layer=layer,
+            database=example_database(args.out),
+            progress=_progress_hook(display, channel),
+            cutoff=cutoff,
+        )
+        _check_reachable(campaign, fuzzed, address)
         if channel is not None:
             backend = layer.backend if layer else "none"
-            return _work(config, campaign, channel, transport=address.transport, backend=backend)
-        result = whole.run()
+            return _work(campaign, channel, transport=address.transport, backend=backend)
+        result = campaign.run()
     return _report(args, result, codec, address, layer)
 
 
 def _check_reachable(campaign: Campaign, fuzzed: Address, address: Address) -> None:
     """Probe the target once; a unix target's errors name its socket, not its TCP front."""
-    from wirefault.errors import TargetError
     from wirefault.unix_socket import blame_the_socket
 
     try:
@@ -293,45 +328,58 @@ def _check_reachable(campaign: Campaign, fuzzed: Address, address: Address) -> N
         raise blame_the_socket(exc, fuzzed, address) from None
 
 
-def _work(
-    config: CampaignConfig,
-    campaign: Callable[[CampaignConfig], Campaign],
-    channel: TextIO,
-    *,
-    transport: str,
-    backend: str,
-) -> int:
-    """A worker: say it is ready, then play every run the parent sends until it sends none.
+def _progress_hook(display: ProgressHook | None, channel: TextIO | None) -> ProgressHook | None:
+    """After each example: redraw the live line; a worker tells its parent of a new failure.
 
-    A run is one property's campaign with the run's examples, seed and time budget.
+    The parent then hands out no more rounds of that property while this worker
+    shrinks its failure.
     """
-    from wirefault.cli._merge import result_to_json
-    from wirefault.strategies.profiles import EXAMPLES
+    if channel is None:
+        return display
+    told: set[str] = set()
 
+    def hook(progress: Progress) -> None:
+        if progress.failing and progress.property not in told:
+            told.add(progress.property)
+            channel.write(json.dumps({"found": progress.property}) + "\n")
+
+    return hook
+
+
+def _work(campaign: Campaign, channel: TextIO, *, transport: str, backend: str) -> int:
+    """A worker: say it is ready, then play every round the parent sends until it sends none."""
+    from wirefault.cli._merge import result_to_json
+    from wirefault.schedule import Round
+
+    config = campaign.config
     by_name = {p.name: p for p in config.properties}
-    total = config.max_examples if config.max_examples is not None else EXAMPLES[config.profile]
     ready = {
-        "properties": list(by_name),
-        "examples": total,
+        "order": list(by_name),
+        "properties": [n for n, p in by_name.items() if p.applies_to(config.codec)],
+        "skipped": {
+            n: "does not apply to this codec"
+            for n, p in by_name.items()
+            if not p.applies_to(config.codec)
+        },
+        "examples": campaign.examples_per_property(),
         "transport": transport,
         "codec": config.codec.name,
         "backend": backend,
     }
     channel.write(json.dumps({"ready": ready}) + "\n")
     for line in sys.stdin:
-        run = json.loads(line)
-        result = campaign(
-            dataclasses.replace(
-                config,
-                properties=(by_name[run["property"]],),
-                max_examples=run["examples"],
-                seed=run["seed"],
-                time_budget=run["budget"],
-            )
-        ).run()
-        (outcome,) = result.results
-        channel.write(json.dumps({"result": result_to_json(outcome), "elapsed": result.elapsed}))
-        channel.write("\n")
+        sent = json.loads(line)
+        planned = Round(sent["property"], sent["index"], sent["examples"], sent["seed"])
+        outcome = campaign.run_round(by_name[planned.property], planned)
+        message = {
+            "property": planned.property,
+            "examples": outcome.examples,
+            "seconds": outcome.seconds,
+            "exhausted": outcome.exhausted,
+            "cut": outcome.cut,
+            "result": None if outcome.result is None else result_to_json(outcome.result),
+        }
+        channel.write(json.dumps({"outcome": message}) + "\n")
     return 0
 
 

@@ -7,7 +7,10 @@
 The server listens on 127.0.0.1 and a free port, logs to a temporary file
 (its tail goes into every error), and is stopped — terminate, wait, kill — by
 :meth:`ToxiproxyServer.stop`, which an :mod:`atexit` guard also calls if the
-owner never did. Nothing here speaks Toxiproxy's API beyond ``GET /version``.
+owner never did. It runs in a session of its own (a terminal's Ctrl-C reaches
+wirefault alone, which then stops it in order) registered with the guardian of
+:mod:`wirefault._processes`, which stops it if wirefault is killed outright.
+Nothing here speaks Toxiproxy's API beyond ``GET /version``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import cast
 
 import requests
 
+from wirefault._processes import guard_group, release_group
 from wirefault.errors import FaultLayerError
 
 __all__ = ["INSTALL_HINT", "NO_PROXY", "ToxiproxyServer", "find_server_binary"]
@@ -132,12 +136,14 @@ class ToxiproxyServer:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     env=env,
+                    start_new_session=True,
                 )
         except OSError as exc:
             Path(log_name).unlink(missing_ok=True)
             raise FaultLayerError(
                 f"cannot run {path}: {exc.strerror or exc}; {INSTALL_HINT}"
             ) from exc
+        guard_group(process.pid)
         return cls(process, host, port, Path(log_name))
 
     def _wait_ready(self, timeout: float) -> bool:
@@ -208,6 +214,7 @@ class ToxiproxyServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        release_group(self.process.pid)
         self.log_path.unlink(missing_ok=True)
 
     def __repr__(self) -> str:

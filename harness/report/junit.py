@@ -67,6 +67,9 @@ def write_junit(
                 body += f"\n\nreplay file: {f.replay}\nreproduce: wirefault replay {f.replay}"
             node = ET.SubElement(case, "failure", message=f.message, type=r.name)
             node.text = body
-        ET.SubElement(case, "system-out").text = f"{r.examples} examples"
+        out = f"{r.examples} examples"
+        if not r.complete:
+            out += f"; {r.note}" if r.note else "; cut short"
+        ET.SubElement(case, "system-out").text = out
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)

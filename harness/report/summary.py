@@ -23,6 +23,10 @@ def summary_json(
     ``{"target", "transport", "codec", "backend", "seed", "examples", "elapsed_s",
     "properties": {name: "passed"|"failed"|"skipped"}, "failures": [{"property",
     "message", "replay"}]}``; failures also carry ``agreement`` and ``scenario_size``.
+    Added since: ``"first_failure_s"`` (seconds from launch to the first failing
+    example of a reported failure, or null), ``"complete"`` (false when the time
+    budget or ``-x`` cut any property short) and ``"per_property"``: {name:
+    {"status", "examples", "elapsed_s", "complete", "seconds_to_failure", "note"}}.
     """
     return {
         "target": target,
@@ -32,7 +36,20 @@ def summary_json(
         "seed": seed,
         "examples": result.examples,
         "elapsed_s": round(result.elapsed, 3),
+        "first_failure_s": _rounded(result.first_failure),
+        "complete": not result.cut_short,
         "properties": {r.name: r.status for r in result.results},
+        "per_property": {
+            r.name: {
+                "status": r.status,
+                "examples": r.examples,
+                "elapsed_s": round(r.elapsed, 3),
+                "complete": r.complete,
+                "seconds_to_failure": _rounded(r.seconds_to_failure if r.failure else None),
+                "note": r.note,
+            }
+            for r in result.results
+        },
         "failures": [
             {
                 "property": f.property,
@@ -46,16 +63,17 @@ def summary_json(
     }
 
 
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)
+
+
 def summary_text(result: CampaignResult, *, verbose: bool = False) -> str:
     """A few lines for a terminal: one per property, then each failure with its replay command."""
     lines: list[str] = []
     for r in result.results:
         mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}[r.status]
-        note = (
-            f"  ({r.note})"
-            if r.note and (verbose or r.status != "passed" or "flaky" in r.note)
-            else ""
-        )
+        shown = verbose or r.status != "passed" or not r.complete or "flaky" in r.note
+        note = f"  ({r.note})" if r.note and shown else ""
         lines.append(f"{mark} {r.name:<16} {r.examples:>4} examples  {r.elapsed:6.2f}s{note}")
     for f in result.failures:
         lines.append("")
@@ -69,8 +87,12 @@ def summary_text(result: CampaignResult, *, verbose: bool = False) -> str:
             lines.append(f"  inspect:     wirefault show {f.replay}")
     failed = len(result.failures)
     lines.append("")
+    first = result.first_failure
     lines.append(
         f"{result.examples} examples in {result.elapsed:.1f}s: "
         + (f"{failed} propert{'y' if failed == 1 else 'ies'} failed" if failed else "no failures")
+        + (f", the first found after {first:.1f}s" if first is not None else "")
     )
+    if result.cut_short:
+        lines.append(f"cut short (not run to the end): {', '.join(result.cut_short)}")
     return "\n".join(lines)

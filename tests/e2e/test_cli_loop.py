@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -96,6 +97,30 @@ def test_replay_reproduces_against_the_buggy_server_and_not_a_correct_one(found)
     good = wirefault("replay", replay, "--start", serve("line"), "--json", cwd=cwd)
     assert good.returncode == 0, good.stderr
     assert json.loads(good.stdout)["reproduced"] == 0
+
+
+def test_replay_takes_the_files_of_several_fuzz_runs(found) -> None:
+    cwd, summary = found
+    first = cwd / summary["failures"][0]["replay"]
+    # A second run's file of the same failure (files stand alone: a copy is one).
+    second = first.with_name(first.stem + "-1.json")
+    shutil.copyfile(first, second)
+    files = sorted(
+        str(p.relative_to(cwd)) for p in (cwd / "wirefault-out").glob("pipelining-line-*.json")
+    )
+    assert len(files) >= 2
+    bad = wirefault("replay", *files, "--start", serve("buggy-first-frame-only"), cwd=cwd)
+    assert bad.returncode == 1, bad.stderr
+    lines = [line for line in bad.stdout.splitlines() if not line.startswith("  ")]
+    assert len(lines) == len(files)
+    assert all(": pipelining: reproduced in 1/1 run(s)" in line for line in lines)
+    good = wirefault("replay", *files, "--start", serve("line"), "--json", cwd=cwd)
+    assert good.returncode == 0, good.stderr
+    reports = json.loads(good.stdout)
+    assert [r["file"] for r in reports] == files and {r["reproduced"] for r in reports} == {0}
+    # Bare: each file's own (signed) start command, the buggy server.
+    bare = wirefault("replay", *files, cwd=cwd)
+    assert bare.returncode == 1, bare.stderr
 
 
 def test_show_renders_the_failure_as_a_timeline_html_and_pcap(found) -> None:

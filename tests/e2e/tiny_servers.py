@@ -1,8 +1,10 @@
 """Two small line servers for the CLI tests, run as scripts.
 
 ``python tiny_servers.py unix PATH``   a line server on an AF_UNIX socket;
-``python tiny_servers.py greeting PORT`` a TCP line server that greets first (SMTP style).
-Both answer ``OK <line>`` per line and stop on SIGTERM.
+``python tiny_servers.py greeting PORT`` a TCP line server that greets first (SMTP style);
+``python tiny_servers.py ping PORT``     a TCP line server that answers ``PING`` alone
+(``PONG``) and hangs up on any other line.
+The first two answer ``OK <line>`` per line; all stop on SIGTERM.
 """
 
 from __future__ import annotations
@@ -12,6 +14,15 @@ import signal
 import socket
 import sys
 import threading
+
+
+def serve_ping(conn: socket.socket) -> None:
+    with conn, conn.makefile("rwb") as stream:
+        for line in stream:
+            if line.rstrip(b"\r\n") != b"PING":
+                return
+            stream.write(b"PONG\n")
+            stream.flush()
 
 
 def serve_client(conn: socket.socket, greeting: bytes) -> None:
@@ -44,12 +55,13 @@ def main() -> None:
     else:
         listener = socket.create_server(("127.0.0.1", int(where)))
         greeting = b"220 wirefault test server ready\n"
+    handler = serve_ping if mode == "ping" else lambda c: serve_client(c, greeting)
     listener.listen(64)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while True:
             conn, _ = listener.accept()
-            threading.Thread(target=serve_client, args=(conn, greeting), daemon=True).start()
+            threading.Thread(target=handler, args=(conn,), daemon=True).start()
     finally:
         listener.close()
         if mode == "unix" and os.path.exists(where):

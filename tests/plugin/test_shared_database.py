@@ -84,7 +84,7 @@ print(json.dumps({"status": prop.status, "examples": prop.examples,
 """
 
 # The user's test file for the plugin-level variant: it records, through a wrapper
-# around Campaign.run_property, how many examples each run needed to fail.
+# around Campaign.run, how many examples each run needed to fail.
 PLUGIN_TEST = """
 import pytest
 from wirefault.campaign import Campaign
@@ -92,15 +92,16 @@ from wirefault.campaign import Campaign
 @pytest.mark.wirefault(codec="lenprefix", properties=["malformed"], max_examples=50,
                        shrink_budget=2)
 def test_robust(wirefault_server, wirefault_check, wirefault_property, monkeypatch):
-    original = Campaign.run_property
+    original = Campaign.run
 
-    def recording(self, prop):
-        result = original(self, prop)
+    def recording(self):
+        result = original(self)
         with open({record!r}, "a") as f:
-            f.write(f"{{result.examples_to_failure}}\\n")
+            for prop in result.results:
+                f.write(f"{{prop.examples_to_failure}}\\n")
         return result
 
-    monkeypatch.setattr(Campaign, "run_property", recording)
+    monkeypatch.setattr(Campaign, "run", recording)
     wirefault_check(wirefault_server({server!r}), wirefault_property)
 """
 

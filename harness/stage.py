@@ -1,0 +1,209 @@
+"""Where a campaign plays: the server under test, the fault proxy in front of it, the runner.
+
+A :class:`Stage` plays scenarios (through the fault proxy when they carry
+toxics), probes liveness with a fresh client, tells whether a managed server
+died of an example, and restarts it. Every wait is bounded by the run's
+:class:`~wirefault.cutoff.Cutoff`. The campaign decides what to play and how to
+judge it; the stage owns the sockets and processes that playing takes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+
+from wirefault.addresses import Address
+from wirefault.codecs.base import Codec
+from wirefault.cutoff import Cutoff, OutOfTime
+from wirefault.errors import TargetError
+from wirefault.faults.base import FaultLayer, FaultProxy
+from wirefault.patience import ReplyTimes, judged_early
+from wirefault.properties import Verdict, get_property, probe_scenario
+from wirefault.replay import FreshPlays
+from wirefault.runner import Runner, RunnerOptions
+from wirefault.scenario import Scenario
+from wirefault.target import CrashReport, ServerProcess
+from wirefault.transcript import Transcript
+
+__all__ = ["Stage"]
+
+
+class Stage:
+    """The server under test as a campaign plays against it.
+
+    Args:
+        address: where the server listens (a managed server's own address wins).
+        codec: the protocol's framing.
+        server: the managed server process, restarted after a crash (None: external).
+        fault_layer: the fault backend, for scenarios with toxics.
+        deadline: the runner's deadline (the campaign shortens it while shrinking).
+        greeting: the server speaks first.
+        probe: the liveness probe request (None: the codec's).
+        cutoff: when the run must stop.
+        preamble: the handshake every connection sends first (``--preamble``).
+        early_timeouts: whether a read may end as a timeout before the deadline once
+            the server's silence is certain (see :mod:`wirefault.patience`).
+    """
+
+    def __init__(
+        self,
+        address: Address,
+        codec: Codec,
+        *,
+        server: ServerProcess | None,
+        fault_layer: FaultLayer | None,
+        deadline: float,
+        greeting: bool,
+        probe: bytes | None,
+        cutoff: Cutoff,
+        preamble: tuple[bytes, ...] = (),
+        early_timeouts: bool = False,
+    ) -> None:
+        self.server = server
+        self.fault_layer = fault_layer
+        self.codec = codec
+        self.address = server.address if server is not None else address
+        self.deadline = deadline
+        self.greeting = greeting
+        self.probe = probe
+        self.cutoff = cutoff
+        self.preamble = preamble
+        #: Seconds the last restart took (0 before any).
+        self.restart_seconds = 0.0
+        #: While shrinking, silence is judged sooner (see :mod:`wirefault.patience`).
+        self.shrinking = False
+        #: Cleared by the campaign; set when a play since then ended a read early.
+        self.judged_early = False
+        #: False for a play that must wait every deadline out (a confirming replay).
+        self.settle = True
+        self._early_timeouts = early_timeouts
+        # How fast the server answers: a timeout may be judged early (see patience.py).
+        self._replies = ReplyTimes(deadline)
+        self._proxy: FaultProxy | None = None
+
+    def play(self, scenario: Scenario) -> Transcript:
+        """Play one scenario (through the fault proxy when it carries toxics)."""
+        try:
+            transcript = self._runner(scenario).play(scenario)
+            self._replies.observe(scenario, transcript)
+            self.judged_early = self.judged_early or judged_early(transcript)
+            return transcript
+        finally:
+            if self.fault_layer is not None and self.fault_layer.backend == "toxiproxy":
+                # Toxiproxy 2.12 can panic (link.go AddToxic: index out of range) when
+                # toxics change while an old connection's link is still being torn
+                # down; a fresh proxy per scenario keeps links and toxics in step.
+                self.drop_proxy()
+
+    def liveness(self) -> Verdict:
+        """Whether a fresh client's probe gets a valid answer (a crash says so)."""
+        probe = self.probe if self.probe is not None else self.codec.probe()
+        scenario = probe_scenario(probe)
+        verdict = get_property("liveness").judge(scenario, self.play(scenario), self.codec)
+        if verdict.ok:
+            return verdict
+        crash = self.server.poll_crash() if self.server else None
+        if crash is not None:
+            return Verdict.failed(f"crash: after this scenario the {crash.describe()}")
+        return Verdict.failed(f"after this scenario, {verdict.message}")
+
+    def crash_after_failure(self, ended: float, deadline: float) -> CrashReport | None:
+        """After a failing example that ended at ``ended``, whether the managed server died of it.
+
+        A dying process may still hold its port for a moment; waiting for it here
+        keeps the next example (a shrink candidate) from being blamed for this one.
+        The wait is one ``deadline`` from the end of the example (the liveness
+        probe's own time counts), ends the moment the process exits, and is skipped
+        when the server has already exited or still answers a fresh client.
+        """
+        if self.server is None:
+            return None
+        crash = self.server.poll_crash()
+        if crash is not None or self.liveness().ok:
+            return crash
+        wait = min(ended + deadline - time.monotonic(), self.cutoff.left())
+        crash = self.server.wait_crash(wait)
+        if crash is None:
+            self.cutoff.check()  # the wait was cut short: no verdict on what it did not see
+        return crash
+
+    def meets_fresh_server(self) -> bool:
+        """Whether the next play meets a freshly started server (it is dead: it will be)."""
+        return self.server is not None and not self.server.alive()
+
+    def ensure_server(self) -> None:
+        """Restart the managed server if it has died."""
+        if self.server is not None and not self.server.alive():
+            self.restart()
+
+    def restart(self) -> None:
+        """Restart the managed server (a dead one, or a live one to start clean)."""
+        assert self.server is not None
+        began = time.monotonic()
+        old = self.address
+        restarted = self.server.restart()
+        if restarted.transport != "unix":  # a unix server keeps its loopback front
+            self.address = restarted
+        if self._proxy is not None and self.address != old:
+            self.drop_proxy()
+        self.restart_seconds = time.monotonic() - began
+
+    def refresh(self) -> None:
+        """Restart a live managed server, to start clean (a dead one restarts when needed)."""
+        if self.server is None or not self.server.alive():
+            return
+        with contextlib.suppress(OutOfTime):
+            self.restart()
+
+    def plays_until(
+        self, fails: Callable[[], bool], *, limit: int, seconds: float
+    ) -> FreshPlays | None:
+        """Restart the managed server, then play until ``fails()``; how many plays it took.
+
+        At most ``limit`` plays and ``seconds`` seconds. None without a managed
+        server (nothing to restart).
+
+        Raises:
+            OutOfTime, KeyboardInterrupt: the cutoff came first.
+        """
+        if self.server is None:
+            return None
+        until = time.monotonic() + seconds
+        plays = 0
+        self.restart()
+        while plays < limit and time.monotonic() < until:
+            self.cutoff.check()
+            plays += 1
+            if fails():
+                return FreshPlays(plays, True)
+        return FreshPlays(plays, False) if plays else None
+
+    def drop_proxy(self) -> None:
+        """Close the fault proxy (a new one opens when a scenario needs it)."""
+        if self._proxy is not None:
+            self._proxy.close()
+            self._proxy = None
+
+    def _runner(self, scenario: Scenario) -> Runner:
+        proxy = self._fault_proxy() if scenario.needs_fault_layer() else None
+        settle = None
+        # Through a fault proxy the socket we can see is the proxy's, which holds data
+        # back on purpose (latency, bandwidth): its silence says nothing of the server's.
+        if self.settle and self._early_timeouts and proxy is None:
+            settle = self._replies.settle(shrinking=self.shrinking, deadline=self.deadline)
+        options = RunnerOptions(
+            deadline=self.deadline,
+            greeting=self.greeting,
+            preamble=self.preamble,
+            settle=settle,
+            cutoff=self.cutoff,
+        )
+        return Runner(self.address, self.codec, options=options, proxy=proxy)
+
+    def _fault_proxy(self) -> FaultProxy:
+        if self._proxy is None:
+            if self.fault_layer is None:
+                raise TargetError("internal: a scenario needs a fault layer but none is open")
+            self._proxy = self.fault_layer.open_proxy(self.address)
+        return self._proxy

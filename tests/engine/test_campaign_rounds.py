@@ -1,0 +1,188 @@
+"""A campaign's rounds: every property early, -x, the time budget, what a round keeps alive.
+
+Against tests/harness/scripted_server.py (a line echo server that wedges on cue)
+and test-double properties, so each behaviour is exercised on purpose.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from wirefault.addresses import Address
+from wirefault.campaign import Campaign, CampaignConfig, Progress
+from wirefault.codecs import get_codec
+from wirefault.codecs.base import Codec
+from wirefault.properties import Property, PropertyContext, Verdict
+from wirefault.results import EXITFIRST, OUT_OF_TIME
+from wirefault.scenario import Expect, Scenario, Send
+from wirefault.target import ServerProcess
+from wirefault.transcript import Transcript
+
+SCRIPT = Path(__file__).parent.parent / "harness" / "scripted_server.py"
+
+
+def line(text: bytes) -> Scenario:
+    """Send one line on a fresh connection and expect one line back."""
+    return Scenario(steps=(Send(conn=0, chunks=(text + b"\n",)), Expect(conn=0, count=1)))
+
+
+class _Echoes(Property):
+    """Lines of 1 to 20 letters come back whole (the scripted server echoes: always passes)."""
+
+    name: ClassVar[str] = "echoes"
+    summary: ClassVar[str] = "test double"
+
+    def __init__(self, name: str = "echoes", *, fail_from: int | None = None) -> None:
+        self.name = name  # type: ignore[misc]
+        self.fail_from = fail_from
+
+    def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
+        return st.binary(min_size=1, max_size=20).map(lambda b: line(b.hex().encode()))
+
+    def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
+        sent = scenario.steps[0]
+        assert isinstance(sent, Send)
+        if self.fail_from is not None and len(sent.data) > self.fail_from:
+            return Verdict.failed(f"{self.name}: a line of {len(sent.data)} bytes")
+        return Verdict.passed()
+
+
+class _Large(Property):
+    """Draws a 200 kB payload per example (sending 40 bytes of it): what Hypothesis keeps."""
+
+    name: ClassVar[str] = "large"
+    summary: ClassVar[str] = "test double"
+
+    def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
+        # Built as wirefault's payload strategies build them: a drawn fill, repeated.
+        payload = st.integers(0, 255).map(lambda n: bytes([n]) * 200_000)
+        return payload.map(lambda b: line(b[:20].hex().encode()))
+
+    def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
+        return Verdict.passed()
+
+
+@pytest.fixture
+def server() -> Iterator[ServerProcess]:
+    """The scripted line server on a free loopback port, stopped after the test."""
+    command = f"{shlex.quote(sys.executable)} {shlex.quote(str(SCRIPT))} {{port}}"
+    process = ServerProcess(command, Address("tcp", "127.0.0.1", 0))
+    process.start()
+    yield process
+    process.close()
+
+
+def campaign(
+    server: ServerProcess, tmp_path: Path, *props: Property, **options: object
+) -> Campaign:
+    config = CampaignConfig(
+        address=server.address,
+        codec=get_codec("line"),
+        properties=props,
+        deadline=0.5,
+        out_dir=tmp_path,
+        verify=1,
+        shrink_budget=2.0,
+        seed=0,
+        start=server.command,
+        **options,  # type: ignore[arg-type]
+    )
+    seen: list[Progress] = []
+    made = Campaign(config, server=server, progress=seen.append)
+    made.seen = seen  # type: ignore[attr-defined]
+    return made
+
+
+def test_every_property_plays_its_first_round_before_any_plays_a_second(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    props = [_Echoes(f"p{i}") for i in range(4)]
+    run = campaign(server, tmp_path, *props, max_examples=30)
+    result = run.run()
+    order = [p.property for p in run.seen]  # type: ignore[attr-defined]
+    assert order[:20] == [f"p{i}" for i in range(4) for _ in range(5)]
+    assert all(r.examples == 30 and r.complete for r in result.results)
+
+
+def test_a_failure_in_the_last_property_is_found_in_the_first_pass(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    props = [*(_Echoes(f"p{i}") for i in range(3)), _Echoes("last", fail_from=6)]
+    run = campaign(server, tmp_path, *props, max_examples=100)
+    result = run.run()
+    (failed,) = [r for r in result.results if r.status == "failed"]
+    assert failed.name == "last" and failed.examples_to_failure <= 5
+    played_before = next(
+        p.examples
+        for p in run.seen  # type: ignore[attr-defined]
+        if p.property == "last" and p.failing
+    )
+    assert played_before <= 3 * 5 + 5  # the others had one round each, not 100 examples
+    assert result.first_failure == failed.seconds_to_failure
+
+
+def test_exitfirst_stops_at_the_first_failure_once_it_is_saved(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    props = [_Echoes("first", fail_from=6), _Echoes("second", fail_from=6), _Echoes("third")]
+    result = campaign(server, tmp_path, *props, max_examples=100, exitfirst=True).run()
+    first, second, third = result.results
+    assert first.status == "failed" and first.failure is not None and first.failure.replay
+    assert first.failure.replay.exists()
+    assert len(result.failures) == 1
+    # `first` failed in its first round, before the others had one.
+    assert (second.status, second.complete, second.examples) == ("skipped", False, 0)
+    assert second.note == f"not run: {EXITFIRST}"
+    assert not third.complete and result.cut_short == ["second", "third"]
+
+
+def test_the_time_budget_ends_a_campaign_against_a_wedged_server_and_says_so(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    wedge = _Echoes("wedges")
+    wedge.scenarios = lambda codec, ctx: st.just(line(b"wedge"))  # type: ignore[method-assign]
+    budget = 3.0
+    began = time.monotonic()
+    result = campaign(server, tmp_path, _Echoes(), wedge, max_examples=10**6, time_budget=budget)
+    outcome = result.run()
+    elapsed = time.monotonic() - began
+    # The budget plus the allowance (one 0.5 s deadline), plus a margin for a loaded machine.
+    assert elapsed < budget + 0.5 + 1.0, elapsed
+    echoes, wedged = outcome.results
+    assert not echoes.complete and echoes.note == f"cut short: {OUT_OF_TIME}"
+    assert echoes.examples > 0
+    # The wedged server failed liveness; shrinking and verification had to fit the budget.
+    assert wedged.examples >= 1
+
+
+def test_a_finished_round_releases_what_its_examples_drew(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    # Hypothesis keeps every value an example drew until the run ends: a 200 kB payload
+    # per example. Rounds bound that to one round's examples, and a round that sent much
+    # is collected as soon as it ends (what it kept lives in reference cycles).
+    tracemalloc.start()
+    try:
+        run = campaign(server, tmp_path, _Large(), max_examples=120)
+        during: list[int] = []
+        run.progress = lambda p: during.append(tracemalloc.get_traced_memory()[0])
+        run.run()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    payload = 200_000
+    # Rounds of 5, 10, 20, 40 and 45 examples: at most ~45 payloads held at once, where
+    # one Hypothesis run of 120 examples would hold all 120 by its end.
+    held = max(during) - min(during)
+    assert 30 * payload < held < 60 * payload, held
+    assert after - min(during) < 5 * payload
