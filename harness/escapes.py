@@ -9,6 +9,7 @@ recorded request (``wirefault proxy --record``) reads back as the same bytes.
 from __future__ import annotations
 
 import codecs as _text_codecs
+import warnings
 
 from wirefault.errors import UsageError
 
@@ -23,10 +24,16 @@ def parse_escaped(text: str) -> bytes:
     Raises:
         UsageError: a malformed escape.
     """
-    try:
-        return _text_codecs.escape_decode(text.encode("utf-8"))[0]
-    except ValueError as exc:
-        raise UsageError(f"bad escape in {text!r}: {exc}") from None
+    with warnings.catch_warnings():
+        # An unknown escape (``\q``) is only warned about and kept as it is: refuse it,
+        # since the user meant some byte and we cannot know which.
+        warnings.simplefilter("error", DeprecationWarning)
+        try:
+            return _text_codecs.escape_decode(text.encode("utf-8"))[0]
+        except (ValueError, DeprecationWarning) as exc:
+            raise UsageError(
+                f"bad escape in {text!r}: {exc}; use \\r \\n \\t \\\\ or \\xNN"
+            ) from None
 
 
 def format_escaped(data: bytes) -> str:

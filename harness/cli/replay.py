@@ -99,12 +99,22 @@ def _where(args: argparse.Namespace, replay: Replay) -> tuple[Address, str | Non
 
 
 def _check_trust(args: argparse.Namespace, path: Path, replay: Replay) -> None:
-    """Refuse to run the start command of a file that is not this user's own.
+    """Refuse to run code a file names (a start command, a codec module) unless it is ours.
 
     Raises:
-        UsageError: the file's command would run, and it is neither signed nor trusted.
+        UsageError: the file's command would run, or its codec module be imported, and
+            it is neither signed nor trusted.
     """
-    if args.start or args.target or args.trust or not replay.start or replay.trusted:
+    if args.trust or replay.trusted:
+        return
+    if ":" in replay.codec_name:
+        # Loading a codec by reference imports its module, which runs the module's code.
+        raise UsageError(
+            f"{path} is not signed by your wirefault (edited, or from elsewhere), so its "
+            f"codec {replay.codec_name!r} is not imported (that would run its module's "
+            "code); pass --trust if you trust the file"
+        )
+    if args.start or args.target or not replay.start:
         return
     raise UsageError(
         f"{path} is not signed by your wirefault (edited, or from elsewhere), so its start "
@@ -124,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
     replays = [(path, load_replay(path)) for path in args.files]
     for path, replay in replays:
         get_property(replay.property)
-        replay.codec()
         _check_trust(args, path, replay)
+        replay.codec()
     probe = parse_escaped(args.probe) if args.probe else None
     cutoff = Cutoff()
     reports = []

@@ -76,6 +76,22 @@ def test_an_edited_file_does_not_run_its_command(tmp_path: Path) -> None:
     assert pwned.exists()
 
 
+def test_an_edited_file_does_not_import_the_codec_module_it_names(tmp_path: Path) -> None:
+    # Importing a module runs its code: a file from elsewhere must not pick one.
+    planted = tmp_path / "planted_codec.py"
+    pwned = tmp_path / "PWNED"
+    planted.write_text(f"open({str(pwned)!r}, 'w').close()\n")
+    path = signed_file(tmp_path, start=None)
+    data = json.loads(path.read_text())
+    data["codec"]["name"] = "planted_codec:Codec"
+    path.write_text(json.dumps(data, indent=1))
+    # `python -m wirefault` in tmp_path: the planted module is importable from there.
+    done = wirefault("replay", str(path), "--target", "127.0.0.1:9", cwd=tmp_path)
+    assert done.returncode == 2 and not pwned.exists()
+    (line,) = done.stderr.splitlines()
+    assert "planted_codec:Codec" in line and "--trust" in line
+
+
 def test_an_unsigned_file_among_several_stops_them_all_before_anything_runs(
     tmp_path: Path,
 ) -> None:

@@ -235,3 +235,10 @@ def test_a_preamble_is_escaped_text_or_a_file_of_requests(tmp_path: Path) -> Non
 def test_an_empty_or_missing_preamble_is_a_usage_error(text: str) -> None:
     with pytest.raises(UsageError, match="--preamble"):
         load_preamble(text)
+
+
+@pytest.mark.parametrize("text", ["a\\qb", "\\x4", "ends with \\"])
+def test_an_escape_that_names_no_byte_is_a_usage_error(text: str) -> None:
+    # `\q` is no escape: Python keeps it as it is, with only a warning. We refuse it.
+    with pytest.raises(UsageError, match="bad escape"):
+        parse_escaped(text)
