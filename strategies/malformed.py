@@ -13,7 +13,7 @@ codec       kinds (``*`` = complete=False, ``?`` = must_fail=False)
 ==========  ============================================================================
 lenprefix   truncated-header*, truncated-body*, length-beyond-max
 line        over-long-line, missing-delimiter*, invalid-utf8?, nul-bytes?
-http        28 kinds, each with the RFC rule it breaks (``rule``) and whether the RFC
+http        29 kinds, each with the RFC rule it breaks (``rule``) and whether the RFC
             says a server MUST refuse it (``must_reject``): see
             :mod:`wirefault.strategies.http_malformed`
 resp        bad-type-byte, bad-bulk-length, truncated-bulk*
