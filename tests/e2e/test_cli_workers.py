@@ -26,11 +26,11 @@ def test_workers_share_every_propertys_examples(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     summary = json.loads(done.stdout)
     assert summary["workers"] == 2 and summary["seed"] == 4
-    assert set(summary["properties"].values()) == {"passed"} and len(summary["properties"]) == 8
-    # 8 properties cut in 2 runs each (runs this short: one per worker), shared by the
+    assert set(summary["properties"].values()) == {"passed"} and len(summary["properties"]) == 9
+    # 9 properties cut in 2 runs each (runs this short: one per worker), shared by the
     # two workers as they free up (one ready well before the other may take most).
     per_worker = summary["per_worker"]
-    assert len(per_worker) == 2 and sum(w["runs"] for w in per_worker) == 16
+    assert len(per_worker) == 2 and sum(w["runs"] for w in per_worker) == 18
     assert sum(w["examples"] for w in per_worker) == summary["examples"]
     # Every property's examples add up to --max-examples over its runs.
     examples = {
@@ -40,6 +40,8 @@ def test_workers_share_every_propertys_examples(tmp_path: Path) -> None:
     assert set(examples) == set(summary["properties"])
     liveness = examples.pop("liveness")  # one possible example: each run plays it once
     assert liveness == 2
+    growth = examples.pop("growth")  # two possible examples (its shapes for line): each run
+    assert growth == 4  # plays both
     assert set(examples.values()) == {6}, examples
 
 
@@ -97,7 +99,7 @@ def test_a_time_budget_is_every_workers_and_every_property_gets_a_share(tmp_path
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     summary = json.loads(done.stdout)
-    assert set(summary["properties"].values()) == {"passed"} and len(summary["properties"]) == 8
+    assert set(summary["properties"].values()) == {"passed"} and len(summary["properties"]) == 9
     assert summary["elapsed_s"] < 4  # the budget, and the examples under way when it ran out
     assert all(w["examples"] for w in summary["per_worker"])
 
