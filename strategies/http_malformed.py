@@ -12,7 +12,8 @@ kind                           rule                        variants
 =============================  ==========================  =====================================
 conflicting-content-length     content-length-valid        two lines, different values
 content-length-and-chunked     close-after-te-and-cl       both framings (chunked body or not)
-bad-chunk-size                 chunk-size-hex              letters, sign, 0x, whitespace
+bad-chunk-size                 chunk-size-hex              letters, sign, 0x
+chunk-size-whitespace          chunk-size-whitespace       SP or HTAB before or after the size
 garbage-request-line           request-line                letters and CRLFs
 header-without-colon           field-line                  a field line with no colon
 truncated-body*                incomplete-message          Content-Length beyond the body
@@ -21,7 +22,7 @@ content-length-sign            content-length-valid        +N, -N
 content-length-list            content-length-valid        "N, M" with N != M
 content-length-junk            content-length-valid        1_0, 0x10, trailing letters
 chunked-not-last               chunked-last                chunked, gzip; gzip; two TE lines
-chunk-size-overflow*           chunk-size-overflow         2^64 + n, 2^32 + n, 2^128 + n
+chunk-size-overflow*           chunk-size-overflow         2^64 + n, 2^32 + n
 http10-chunked                 close-after-http10-te       HTTP/1.0 keep-alive, chunked
 whitespace-before-colon        field-name-whitespace       SP/HTAB before ':' (X-, Host, C-L)
 missing-host                   host-required               HTTP/1.1 with no Host
@@ -32,7 +33,7 @@ bare-cr                        bare-cr                     CR in Content-Length,
 nul-in-field                   nul-in-field                NUL in Content-Length or Host
 whitespace-before-first-field  whitespace-before-first-field  " Host: ..." as the first field
 bad-chunk-terminator           chunk-data-crlf             XX, LF, CR, nothing after the data
-chunk-line-bare-lf             chunk-line-crlf             LF alone ends a chunk line
+chunk-line-bare-lf             chunk-line-crlf             LF ends a chunk line or precedes CRLF
 invalid-method                 method-token                '(', '"', '@', NUL in the method
 invalid-version                http-version                http/1.1, HTTP/11, HTTP/1.x, ...
 control-in-field               field-value-ctl             \\x01..\\x1f, DEL, NUL in a value
@@ -269,7 +270,8 @@ def _overflow(head: RequestHead) -> SearchStrategy[HttpCase]:
             head.request((_TE,), body), head.request((_TE,), _chunked(data))
         )
 
-    return st.tuples(st.sampled_from((64, 32, 128)), _BODY).map(build)
+    # Not 2^128: h11 refuses a size of over 20 digits at once, so it is no unfinished message.
+    return st.tuples(st.sampled_from((64, 32)), _BODY).map(build)
 
 
 # -- framing: chunk syntax (SHOULD) -----------------------------------------------------------
@@ -279,17 +281,29 @@ def _bad_chunk_size(head: RequestHead) -> SearchStrategy[HttpCase]:
     def build(parts: tuple[int, bytes]) -> HttpCase:
         style, word = parts
         data = word[:1] * 4
-        size = (word, b"+4", b"-4", b"0x4", b" 4", b"4 ", b"4\t")[style]
-        # h11 takes trailing whitespace before the CRLF (a leniency of its own).
-        rejected = style < 5
+        size = (word, b"+4", b"-4", b"0x4")[style]
         body = size + b"\r\n" + (data + b"\r\n0\r\n\r\n" if style else b"")
         return _case("bad-chunk-size", "chunk-size-hex")(
-            head.request((_TE,), body), head.request((_TE,), _chunked(data)), rejected
+            head.request((_TE,), body), head.request((_TE,), _chunked(data))
         )
 
-    return st.tuples(st.integers(0, 6), payloads(min_size=1, max_size=8, alphabet=_NOT_HEX)).map(
+    return st.tuples(st.integers(0, 3), payloads(min_size=1, max_size=8, alphabet=_NOT_HEX)).map(
         build
     )
+
+
+def _chunk_size_whitespace(head: RequestHead) -> SearchStrategy[HttpCase]:
+    def build(parts: tuple[int, bytes]) -> HttpCase:
+        style, data = parts
+        size = b"%x" % len(data)
+        size = (b" " + size, size + b" ", size + b"\t")[style]
+        body = size + b"\r\n" + data + b"\r\n0\r\n\r\n"
+        # h11 takes trailing whitespace before the CRLF (a leniency of its own).
+        return _case("chunk-size-whitespace", "chunk-size-whitespace")(
+            head.request((_TE,), body), head.request((_TE,), _chunked(data)), style == 0
+        )
+
+    return st.tuples(st.integers(0, 2), _BODY).map(build)
 
 
 def _bad_terminator(head: RequestHead) -> SearchStrategy[HttpCase]:
@@ -311,12 +325,15 @@ def _bare_lf_chunk(head: RequestHead) -> SearchStrategy[HttpCase]:
         body = (
             size + b"\n" + data + b"\r\n0\r\n\r\n",
             size + b"\r\n" + data + b"\r\n0\n\r\n",
+            # A bare LF just before the CRLF: a regex ending in '$' (which matches before
+            # a final newline in Python) takes "5\n" for a chunk size.
+            size + b"\n\r\n" + data + b"\r\n0\r\n\r\n",
         )[where]
         return _case("chunk-line-bare-lf", "chunk-line-crlf")(
             head.request((_TE,), body), head.request((_TE,), _chunked(data))
         )
 
-    return st.tuples(st.integers(0, 1), _BODY).map(build)
+    return st.tuples(st.integers(0, 2), _BODY).map(build)
 
 
 # -- request line -----------------------------------------------------------------------------
@@ -540,6 +557,7 @@ _KINDS: tuple[tuple[str, _Kind], ...] = (
     ("whitespace-before-first-field", _ws_first_field),
     ("chunk-data-crlf", _bad_terminator),
     ("chunk-line-crlf", _bare_lf_chunk),
+    ("chunk-size-whitespace", _chunk_size_whitespace),
     ("method-token", _invalid_method),
     ("http-version", _invalid_version),
     ("field-value-ctl", _control_in_field),

@@ -5,20 +5,33 @@ the :class:`Rule` it breaks. A rule's ``level`` is what the RFC requires of a
 server that receives such a request:
 
 * ``must`` — a MUST: the request is refused (or, for ``check="close"``, the
-  connection closed after the answer). Only these are judged by default by the
-  ``strictness`` property. Where the RFC lets the server either reject an
-  element or repair it (replace a bare CR, a NUL or an obs-fold by SP, ignore a
-  line that starts with whitespace), the request is built so that the repaired
-  message breaks a MUST rule too, and the rule says so;
+  connection closed after the answer). Where the RFC lets the server either
+  reject an element or repair it (replace a bare CR, a NUL or an obs-fold by
+  SP, ignore a line that starts with whitespace), the request is built so that
+  the repaired message breaks a MUST rule too, and the rule says so;
 * ``should`` — the grammar is broken and RFC 9112 section 2.2 says the server
   SHOULD answer 400 and close, or 9110 section 2.2 lets it recover;
 * ``may`` — the request is not wrong, or the RFC lets a server take it (a long
   line, a control byte it retains): only a hang is a bug.
 
+A SHOULD rule may also carry ``smuggling``: the published request-smuggling
+vulnerabilities (CVE or advisory) that came from a server taking such a request.
+Those rules change where a message ends, so one lenient server behind another
+that reads the bytes differently can be made to see a request its front never
+saw. The ``strictness`` property judges a :data:`Tier` of rules:
+
+* ``must`` — the MUST rules only;
+* ``framing`` (the default) — the MUST rules and the SHOULD rules with
+  ``smuggling`` evidence (chunk syntax: the chunk-data terminator, the chunk-size
+  digits, bare LF ending a chunk line). The RFC tag stays SHOULD: failure messages
+  say "SHOULD reject", and why it is judged anyway;
+* ``should`` — every MUST and SHOULD rule.
+
 ``check`` says how a violation shows: ``reject`` (the request itself got a
-2xx or 3xx), ``close`` (a request pipelined after it was answered on the same
-connection), ``desync`` (the request pipelined after it was answered: the
-server framed the bad request as a complete, shorter one).
+2xx or 3xx), ``close`` (a response followed it on the same connection, where
+the server must have closed after answering), ``desync`` (the request
+pipelined after it was answered: the server framed the bad request as a
+complete, shorter one).
 """
 
 from __future__ import annotations
@@ -28,9 +41,12 @@ from typing import Literal
 
 from wirefault.errors import UsageError
 
-__all__ = ["RULES", "Rule", "get_rule", "rules_at"]
+__all__ = ["RULES", "TIERS", "Rule", "Tier", "get_rule", "rules_at"]
 
 Level = Literal["must", "should", "may"]
+#: The sets of rules ``strictness`` can judge (module docstring), strictest last.
+Tier = Literal["must", "framing", "should"]
+TIERS: tuple[Tier, ...] = ("must", "framing", "should")
 Check = Literal["reject", "close", "desync"]
 
 
@@ -44,6 +60,8 @@ class Rule:
         says: the requirement, in one line.
         level: ``must``, ``should`` or ``may`` (see the module docstring).
         check: how a violation shows (see the module docstring).
+        smuggling: for a SHOULD rule, the published request-smuggling
+            vulnerabilities that leniency on it caused (empty: none known).
     """
 
     id: str
@@ -51,14 +69,29 @@ class Rule:
     says: str
     level: Level = "must"
     check: Check = "reject"
+    smuggling: str = ""
 
     @property
     def must_reject(self) -> bool:
         """Whether the RFC says a server MUST refuse such a request (or close after it)."""
         return self.level == "must"
 
+    @property
+    def framing(self) -> bool:
+        """Whether the ``framing`` tier judges it: a MUST, or a SHOULD that smuggling came from."""
+        return self.level == "must" or (self.level == "should" and bool(self.smuggling))
+
     def describe(self) -> str:
-        """``section (MUST): says``, for failure messages."""
+        """What the rule asks and how strongly, for failure messages.
+
+        ``section (MUST): says`` for a MUST rule; a SHOULD rule with smuggling
+        evidence says plainly that it is a SHOULD, and why it is judged anyway.
+        """
+        if self.level == "should" and self.smuggling:
+            return (
+                f"{self.section}: {self.says}. SHOULD reject (RFC 9112 section 2.2); "
+                f"leniency here is a request-smuggling primitive ({self.smuggling})"
+            )
         return f"{self.section} ({self.level.upper()}): {self.says}"
 
 
@@ -144,19 +177,29 @@ _RULES = (
         "chunk data is followed by CRLF; a request that breaks the grammar SHOULD get a 400 "
         "and a close (section 2.2)",
         level="should",
+        smuggling="CVE-2025-43859, h11 < 0.16 took any two bytes after chunk data",
     ),
     Rule(
         "chunk-size-hex",
         "RFC 9112 section 7.1",
-        "chunk-size is 1*HEXDIG: no sign, no 0x, no whitespace without an extension; a "
-        "request that breaks the grammar SHOULD get a 400 and a close (section 2.2)",
+        "chunk-size is 1*HEXDIG: no sign, no 0x, no other letters; a request that breaks the "
+        "grammar SHOULD get a 400 and a close (section 2.2)",
         level="should",
+        smuggling="CVE-2022-24761, waitress < 2.1.1 read '+1' and '0x1' as 1",
     ),
     Rule(
         "chunk-line-crlf",
         "RFC 9112 section 7.1",
         "chunk lines end in CRLF (the bare-LF leniency of section 2.2 is for the start-line "
         "and fields only); a request that breaks the grammar SHOULD get a 400",
+        level="should",
+        smuggling="CVE-2025-22871, Go net/http < 1.23.8 and 1.24.2 ended chunk-size lines at LF",
+    ),
+    Rule(
+        "chunk-size-whitespace",
+        "RFC 9112 section 7.1",
+        "chunk-size is 1*HEXDIG, and whitespace may only come before a ';' chunk-ext (BWS); "
+        "a request that breaks the grammar SHOULD get a 400 (section 2.2)",
         level="should",
     ),
     Rule(
@@ -226,19 +269,23 @@ def get_rule(rule_id: str) -> Rule:
         raise UsageError(f"unknown HTTP rule {rule_id!r}; valid: {', '.join(RULES)}") from None
 
 
-def rules_at(level: Level) -> tuple[Rule, ...]:
-    """The rules a server is held to at ``level``: ``must``, or ``must`` and ``should``.
+def rules_at(tier: str) -> tuple[Rule, ...]:
+    """The rules a server is held to at ``tier``: ``must``, ``framing`` or ``should``.
 
     Raises:
-        UsageError: ``level`` is neither.
+        UsageError: ``tier`` is none of them.
 
     Example::
 
         >>> all(rule.must_reject for rule in rules_at("must"))
         True
+        >>> "chunk-data-crlf" in {rule.id for rule in rules_at("framing")}
+        True
     """
-    if level == "must":
+    if tier == "must":
         return tuple(r for r in _RULES if r.level == "must")
-    if level == "should":
+    if tier == "framing":
+        return tuple(r for r in _RULES if r.framing)
+    if tier == "should":
         return tuple(r for r in _RULES if r.level in ("must", "should"))
-    raise UsageError(f"rule level must be 'must' or 'should', got {level!r}")
+    raise UsageError(f"rule level must be one of {', '.join(TIERS)}, got {tier!r}")

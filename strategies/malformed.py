@@ -15,7 +15,7 @@ lenprefix   truncated-header*, truncated-body*, length-beyond-max
 lenfield    truncated-header*, truncated-body*, length-beyond-max*,
             length-inside-header (negative length_adjust), bad-varint* (varint fields)
 line        over-long-line, missing-delimiter*, invalid-utf8?, nul-bytes?
-http        28 kinds, each with the RFC rule it breaks (``rule``) and whether the RFC
+http        29 kinds, each with the RFC rule it breaks (``rule``) and whether the RFC
             says a server MUST refuse it (``must_reject``): see
             :mod:`wirefault.strategies.http_malformed`
 resp        bad-type-byte, bad-bulk-length, truncated-bulk*

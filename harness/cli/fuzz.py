@@ -110,8 +110,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument(
         "--rule-level",
-        choices=("must", "should"),
-        help="strictness: hold the server to the MUST rules (default) or the SHOULD ones too",
+        choices=("must", "framing", "should"),
+        help="strictness: the MUST rules; those and the SHOULD rules request smuggling came "
+        "from (framing, the default); or every SHOULD rule too",
     )
     p.add_argument(
         "--start", metavar="CMD", help="shell command starting the server; {port} is replaced"

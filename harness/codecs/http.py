@@ -27,7 +27,11 @@ Decisions:
   request.
 * After a message that closes the connection (``Connection: close``,
   HTTP/1.0), further requests are ignored, as RFC 9112 section 9.6 requires of a
-  server; further response bytes are a :class:`FrameError`.
+  server; further response bytes are a :class:`FrameError`. Except: an HTTP/1.0
+  response with ``Connection: keep-alive`` and a delimited body keeps the
+  connection (RFC 9112 section 9.3, the HTTP/1.0 keep-alive servers such as
+  waitress still answer), so the response decoder reads on with a fresh parser;
+  h11 itself never keeps an HTTP/1.0 connection.
 * A message carrying both Content-Length and Transfer-Encoding is a
   :class:`FrameError` (a smuggling vector; RFC 9112 section 6.1 says to treat
   it as an error), although h11 would accept it.
@@ -125,7 +129,7 @@ class _MessageDecoder(Decoder):
                 if len(self._body) > self._max:
                     raise self._error(f"body exceeds max_frame={self._max} bytes")
             elif isinstance(event, h11.EndOfMessage):
-                frames.append(self._finish(event))
+                frames.append(self._finish(event, eof=eof))
             # InformationalResponse (1xx) is skipped: see the module docstring.
         return frames
 
@@ -159,20 +163,30 @@ class _MessageDecoder(Decoder):
             start = b"HTTP/%s %d %s" % (event.http_version, event.status_code, event.reason)
         self._head = (start, headers)
 
-    def _finish(self, event: h11.EndOfMessage) -> bytes:
+    def _finish(self, event: h11.EndOfMessage, *, eof: bool) -> bytes:
         assert self._head is not None  # h11 sends EndOfMessage only after a head
         start, headers = self._head
         frame = _canonical(start, [*headers, *event.headers], bytes(self._body))
         self._head, self._body = None, bytearray()
         self._answer()
-        buffered = self._conn.trailing_data[0]
+        buffered = bytes(self._conn.trailing_data[0])
         self._start = self._fed - len(buffered)
         if self._conn.our_state is h11.DONE and self._conn.their_state is h11.DONE:
             self._conn.start_next_cycle()
+        elif self._persists(start, headers):
+            self._conn = h11.Connection(self.role, max_incomplete_event_size=MAX_HEAD)
+            if buffered:
+                self._conn.receive_data(buffered)
+            if eof:
+                self._conn.receive_data(b"")  # to h11, b"" is the end of the stream
         else:
             self._closed = True
             self._after_close(buffered)
         return frame
+
+    def _persists(self, start: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+        """Whether a message h11 closes the connection after keeps it after all (hook)."""
+        return False
 
     def _prepare(self) -> None:
         """Put h11 in a state to read the next message (hook)."""
@@ -277,6 +291,19 @@ class HttpResponseDecoder(_MessageDecoder):
             methods = self._sent.methods
             method = methods.popleft() if methods else b"GET"
             self._send(h11.Request(method=method, target="/", headers=[_HOST]), h11.EndOfMessage())
+
+    def _persists(self, start: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+        # h11 delivered its end before EOF, so the body was delimited: an HTTP/1.0
+        # response asking for keep-alive (and not also for close) keeps the connection.
+        if not start.startswith(b"HTTP/1.0 "):
+            return False
+        tokens = {
+            token.strip().lower()
+            for name, value in headers
+            if name == b"connection"
+            for token in value.split(b",")
+        }
+        return b"keep-alive" in tokens and b"close" not in tokens
 
     def _after_close(self, data: bytes) -> None:
         if data:

@@ -11,7 +11,7 @@ stall-isolation    a stalled client does not delay another client's reply
 reset              clients that reset at any byte leave the server serving others
 half-close         replies to requests sent before a half-close arrive before the close
 large-payload      frames up to the maximum come back whole to a slow reader
-strictness         a request the RFC says MUST be refused is never answered 2xx/3xx (http)
+strictness         a request the RFC says must be refused is never answered 2xx/3xx (http)
 growth             answer time grows no faster than request size (1 to 64 KiB, doubling)
 echo               each response equals the request (opt-in)
 datagram-reply     every datagram gets a reply, whichever client sent it (UDP)

@@ -108,6 +108,34 @@ def test_bytes_after_a_closing_response_are_a_frame_error() -> None:
         decoder.feed(LENGTH_OK)
 
 
+HTTP10_KEEP_ALIVE = (
+    b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 3\r\n\r\nok\n"
+    b"HTTP/1.0 400 Bad Request\r\nConnection: close\r\nContent-Length: 3\r\n\r\nno\n"
+)
+
+
+def test_an_http10_keep_alive_response_with_a_length_keeps_the_connection() -> None:
+    # RFC 9112 section 9.3: waitress answers HTTP/1.0 keep-alive requests so; h11 alone
+    # would close after the first response.
+    decoder = HttpCodec().response_decoder()
+    frames = [
+        f for i in range(len(HTTP10_KEEP_ALIVE)) for f in decoder.feed(HTTP10_KEEP_ALIVE[i : i + 1])
+    ]
+    assert [f.split(b"\r\n", 1)[0] for f in frames] == [
+        b"HTTP/1.0 200 OK",
+        b"HTTP/1.0 400 Bad Request",
+    ]
+    assert decoder.pending == 0
+    with pytest.raises(FrameError, match="after a response that closes"):
+        decoder.feed(b"HTTP/1.0 200 OK\r\n")  # the second said close
+
+
+def test_an_http10_response_without_keep_alive_still_closes() -> None:
+    plain = HTTP10_KEEP_ALIVE.replace(b"Connection: Keep-Alive\r\n", b"")
+    with pytest.raises(FrameError, match="after a response that closes"):
+        HttpCodec().response_decoder().feed(plain)
+
+
 def test_a_clean_close_between_responses_is_not_an_error() -> None:
     decoder = HttpCodec().response_decoder()
     decoder.feed(LENGTH_OK)

@@ -26,12 +26,13 @@ def test_workers_share_every_propertys_examples(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     summary = json.loads(done.stdout)
     assert summary["workers"] == 2 and summary["seed"] == 4
-    assert set(summary["properties"].values()) == {"passed"} and len(summary["properties"]) == 8
-    # 6 examples: a round of 5, then one of 1, for each property but liveness, which has
-    # one possible example (one round); shared by the two workers as they free up (one
-    # ready well before the other may take most).
+    assert set(summary["properties"].values()) == {"passed"} and len(summary["properties"]) == 9
+    # 6 examples: a round of 5, then one of 1, for each property but liveness and growth,
+    # which have one and two possible examples (one round each, which plays them all);
+    # shared by the two workers as they free up (one ready well before the other may
+    # take most).
     per_worker = summary["per_worker"]
-    assert len(per_worker) == 2 and sum(w["runs"] for w in per_worker) == 7 * 2 + 1
+    assert len(per_worker) == 2 and sum(w["runs"] for w in per_worker) == 7 * 2 + 2
     assert sum(w["examples"] for w in per_worker) == summary["examples"]
     # Every property's examples add up to --max-examples over its runs.
     examples = {
@@ -41,6 +42,8 @@ def test_workers_share_every_propertys_examples(tmp_path: Path) -> None:
     assert set(examples) == set(summary["properties"])
     liveness = examples.pop("liveness")  # one possible example, played once
     assert liveness == 1
+    growth = examples.pop("growth")  # two possible examples (its shapes for line), played once
+    assert growth == 2
     assert set(examples.values()) == {6}, examples
 
 
@@ -97,7 +100,7 @@ def test_a_time_budget_is_every_workers_and_every_property_gets_a_share(tmp_path
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     summary = json.loads(done.stdout)
-    assert set(summary["properties"].values()) == {"passed"} and len(summary["properties"]) == 8
+    assert set(summary["properties"].values()) == {"passed"} and len(summary["properties"]) == 9
     assert summary["elapsed_s"] < 4  # the budget, and the examples under way when it ran out
     assert all(w["examples"] for w in summary["per_worker"])
 

@@ -25,7 +25,8 @@ REFERENCE = [t for t in all_targets() if t.kind == "reference"]
 #: RFC rules http.server's SimpleHTTPRequestHandler breaks (docs/REAL_SERVERS.md).
 STDLIB_LENIENCIES = (
     "host-required,host-single,host-valid,whitespace-before-first-field,field-name-whitespace,"
-    "content-length-valid,chunked-last,bare-cr,nul-in-field,obs-fold"
+    "content-length-valid,chunked-last,bare-cr,nul-in-field,obs-fold,"
+    "chunk-data-crlf,chunk-size-hex,chunk-line-crlf"
 )
 
 

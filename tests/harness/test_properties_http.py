@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from wirefault.codecs import get_codec
+from wirefault.errors import UsageError
+from wirefault.properties import select_properties
 from wirefault.properties.growth import FLOOR, Growth
-from wirefault.properties.strictness import Strictness
+from wirefault.properties.strictness import Strictness, configure_strictness
 from wirefault.scenario import Close, Expect, Scenario, Send
 from wirefault.strategies.growth import REPEATS, SIZES, growth_shapes
 from wirefault.strategies.growth import _scenario as growth_scenario
+from wirefault.strategies.http_rules import RULES, rules_at
 from wirefault.transcript import ConnRecord, Event, ExpectResult, Transcript
 
 HTTP = get_codec("http")
@@ -68,6 +73,62 @@ def test_close_rules_fail_only_when_the_pipelined_request_is_answered() -> None:
     assert judge(scenario, _answers([OK, OK], [OK]), HTTP).ok  # closed after answering
     # A server that closes after every request shows nothing either way.
     assert judge(scenario, _answers([OK], [OK, OK]), HTTP).ok
+
+
+def test_a_close_rule_fails_on_any_second_response_on_the_connection() -> None:
+    # waitress 3.0.2 ignores Transfer-Encoding in HTTP/1.0, keeps the connection, and reads
+    # the chunked body as the next request (a 400): it did not close after the message.
+    http10 = (
+        b"POST / HTTP/1.0\r\nHost: w\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked"
+        b"\r\n\r\n1\r\nA\r\n0\r\n\r\n"
+    )
+    scenario = _scenario("close-after-http10-te", http10, http10, pipelined=True)
+    verdict = Strictness().judge(scenario, _answers([OK, OK], [OK, BAD]), HTTP)
+    assert not verdict.ok and "then HTTP/1.1 400 Bad Request on the same connection" in (
+        verdict.message
+    )
+    # A desync rule still needs the pipelined request served: a 400 there is no desync.
+    overflow = b"POST / HTTP/1.1\r\nHost: w\r\nTransfer-Encoding: chunked\r\n\r\n"
+    desync = _scenario("chunk-size-overflow", overflow, overflow, pipelined=True)
+    assert Strictness().judge(desync, _answers([OK, OK], [OK, BAD]), HTTP).ok
+    assert not Strictness().judge(desync, _answers([OK, OK], [OK, OK]), HTTP).ok
+
+
+BAD_TERMINATOR = _scenario(
+    "chunk-data-crlf",
+    b"POST / HTTP/1.1\r\nHost: w\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nAXX0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: w\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nA\r\n0\r\n\r\n",
+)
+
+
+def test_a_framing_should_rule_fails_saying_it_is_a_should_and_why_it_is_judged() -> None:
+    verdict = Strictness().judge(BAD_TERMINATOR, _answers([OK], [OK]), HTTP)
+    assert not verdict.ok
+    assert (
+        "SHOULD reject (RFC 9112 section 2.2); leniency here is a request-smuggling primitive "
+        "(CVE-2025-43859" in verdict.message
+    )
+    assert "(MUST)" not in verdict.message and "[rule chunk-data-crlf]" in verdict.message
+
+
+def test_the_default_tier_is_framing_must_rules_and_should_rules_with_smuggling_evidence() -> None:
+    assert Strictness().level == "framing"
+    configured = configure_strictness(select_properties(HTTP))
+    (default,) = [p for p in configured if p.name == "strictness"]
+    assert isinstance(default, Strictness) and default.level == "framing"
+    framing = {r.id for r in rules_at("framing")}
+    must = {r.id for r in rules_at("must")}
+    should = {r.id for r in rules_at("should")}
+    assert must < framing < should
+    assert framing - must == {"chunk-data-crlf", "chunk-size-hex", "chunk-line-crlf"}
+    assert {"chunk-size-whitespace", "method-token", "http-version"} <= should - framing
+    # The RFC tag stays honest: a framing SHOULD rule is no must-reject rule.
+    assert not any(RULES[r].must_reject for r in framing - must)
+
+
+def test_an_unknown_rule_level_is_a_usage_error_listing_the_levels() -> None:
+    with pytest.raises(UsageError, match="must, framing, should"):
+        configure_strictness(select_properties(HTTP), level="may")
 
 
 def _growth_transcript(

@@ -1,4 +1,7 @@
-"""Real peers for tests/peers: Debian's redis-server and nginx, on free loopback ports.
+"""Real peers for tests/peers: Debian's redis-server and nginx, Python's HTTP servers.
+
+The Python servers (uvicorn with h11, hypercorn, waitress, gunicorn) come from
+the ``dev`` extra and serve the tiny applications of ``peer_apps.py``.
 
 Each peer runs from its own temporary directory under
 :class:`wirefault.target.ServerProcess` (its own process group, SIGTERM then
@@ -17,6 +20,7 @@ exactly those and nothing else.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shlex
@@ -98,6 +102,16 @@ def need_binary(name: str, package: str) -> str:
     pytest.skip(reason)
 
 
+def need_module(name: str) -> None:
+    """Skip without the Python package ``name`` (fail when WIREFAULT_REQUIRE_PEERS=1)."""
+    if importlib.util.find_spec(name) is not None:
+        return
+    reason = f"the Python package {name} is not installed (pip install -e '.[dev]')"
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{REQUIRE_ENV}=1 but {reason}")
+    pytest.skip(reason)
+
+
 # -- starting and stopping -----------------------------------------------------------------------
 
 
@@ -118,6 +132,47 @@ def nginx_command(binary: str, workdir: Path) -> tuple[str, Address]:
     quoted = (shlex.quote(str(p)) for p in (binary, conf, workdir, log))
     command = "exec {} -c {} -p {} -e {}".format(*quoted)
     return command, Address("tcp", "127.0.0.1", port)
+
+
+#: Where peer_apps.py is: the Python servers import their application from there.
+APPS = Path(__file__).resolve().parent
+#: The Python HTTP servers, as a command serving peer_apps on 127.0.0.1:{port}. uvicorn is
+#: told to use h11 (its default picks httptools when installed); gunicorn runs threaded
+#: workers (gthread), which keep connections alive, where its default sync worker serves
+#: one client at a time and closes after every response (its docs: behind a buffering proxy).
+PYTHON_SERVERS = {
+    "uvicorn": "-m uvicorn --http h11 --host 127.0.0.1 --port {port} --lifespan off "
+    "--log-level warning --no-access-log peer_apps:asgi_app",
+    "hypercorn": "-m hypercorn --bind 127.0.0.1:{port} peer_apps:asgi_app",
+    "waitress": "-m waitress --listen=127.0.0.1:{port} peer_apps:wsgi_app",
+    "gunicorn": "-m gunicorn --bind 127.0.0.1:{port} --workers 1 --worker-class gthread "
+    "--threads 4 peer_apps:wsgi_app",
+}
+
+
+def python_server_command(name: str) -> str:
+    """The shell command starting Python HTTP server ``name`` on ``{port}``."""
+    interpreter = shlex.quote(sys.executable)
+    return f"cd {shlex.quote(str(APPS))} && exec {interpreter} {PYTHON_SERVERS[name]}"
+
+
+def listener_pid(address: Address) -> int:
+    """The pid of a process holding the TCP socket listening on ``address`` (Linux /proc)."""
+    wanted = f"0100007F:{address.port:04X}"
+    inode = ""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == wanted and fields[3] == "0A":  # 0A: LISTEN
+            inode = fields[9]
+    assert inode, f"nothing listens on {address.hostport}"
+    link = f"socket:[{inode}]"
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) == link for fd in (entry / "fd").iterdir()):
+                return int(entry.name)
+    raise AssertionError(f"no process holds the listening socket of {address.hostport}")
 
 
 @contextlib.contextmanager

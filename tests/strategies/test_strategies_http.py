@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from strategies_support import FAST, STREAM_CODECS, drawn, minimal
 
+from wirefault.scenario import Send
 from wirefault.strategies import (
     MalformedFrame,
     Requests,
@@ -16,6 +17,7 @@ from wirefault.strategies import (
     http_messages,
     malformed_frames,
     requests,
+    strictness_scenarios,
 )
 from wirefault.strategies.http_rules import RULES
 
@@ -68,6 +70,24 @@ def test_only_the_last_request_may_close_the_connection(reqs: Requests) -> None:
 def test_requests_shrink_to_one_plain_get() -> None:
     found = minimal(requests(HTTP))
     assert found.wire == (PLAIN_GET,) and found.payloads == (b"",)
+
+
+def test_strictness_scenarios_shrink_to_one_case_on_two_connections() -> None:
+    found = minimal(strictness_scenarios(HTTP))
+    assert found.connections() == [0, 1]
+
+
+def test_strictness_examples_shrink_to_the_one_case_that_breaks_a_rule() -> None:
+    # A failure among several cases shrinks to that case alone (Hypothesis drops the others).
+    def bad(scenario) -> bytes:
+        return b"".join(s.data for s in scenario.steps if isinstance(s, Send) and s.conn % 2)
+
+    found = minimal(strictness_scenarios(HTTP), lambda sc: b"XX0\r\n" in bad(sc))
+    assert found.connections() == [0, 1]
+    assert bad(found) == (
+        b"GET / HTTP/1.1\r\nHost: wirefault\r\nTransfer-Encoding: chunked\r\n"
+        b"X-Wirefault-Rule: chunk-data-crlf\r\n\r\n1\r\naXX0\r\n\r\n"
+    )
 
 
 def test_a_body_is_forced_when_a_payload_is_asked_for() -> None:

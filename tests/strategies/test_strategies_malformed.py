@@ -21,6 +21,7 @@ KINDS = {
         "conflicting-content-length",
         "content-length-and-chunked",
         "bad-chunk-size",
+        "chunk-size-whitespace",
         "garbage-request-line",
         "header-without-colon",
         "truncated-body",

@@ -631,6 +631,21 @@ def test_http_lenient_host_serves_an_invalid_host(start: Callable[[str], Server]
         assert read_http_response(client)[0] == 400
 
 
+def test_http_lenient_chunk_end_serves_chunk_data_followed_by_anything(
+    start: Callable[[str], Server],
+) -> None:
+    server = start("http_lenient_chunk_end")
+    chunked = b"POST / HTTP/1.1\r\nHost: wirefault\r\nTransfer-Encoding: chunked\r\n\r\n"
+    with tcp(server.address) as client:
+        client.sendall(chunked + b"1\r\nAXX0\r\n\r\n")  # the case: XX, not CRLF
+        assert read_http_response(client) == (200, b"A")  # RFC 9112 section 7.1: SHOULD 400
+        client.sendall(chunked + b"2\r\nAB\r\n0\r\n\r\n")  # done right, on the same connection
+        assert read_http_response(client) == (200, b"AB")
+    with tcp(server.address) as client:
+        client.sendall(chunked + b"0x1\r\nA\r\n0\r\n\r\n")  # every other chunk rule is kept
+        assert read_http_response(client)[0] == 400
+
+
 def test_http_header_backtracking_stalls_on_a_long_run_ending_in_a_control_byte(
     start: Callable[[str], Server],
 ) -> None:
