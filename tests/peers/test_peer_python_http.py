@@ -111,51 +111,52 @@ def test_responses_decode_one_byte_at_a_time(server: tuple[str, Address]) -> Non
 
 # -- the documented findings, by hand (docs/REAL_SERVERS.md) -------------------------------------
 
-H11_SERVERS = ("uvicorn", "hypercorn")
+
+def on(*names: str) -> pytest.MarkDecorator:
+    """Run the test against these servers only (the ones the finding is about)."""
+    return pytest.mark.parametrize("server", names, indirect=True)
 
 
-def _only(server: tuple[str, Address], names: tuple[str, ...]) -> Address:
-    name, address = server
-    if name not in names:
-        pytest.skip(f"not a finding of {name}")
-    return address
-
-
+@on("uvicorn", "hypercorn", "waitress", "gunicorn")
 @pytest.mark.parametrize("host", [b"wire fault", b'wire"fault', b"a@b", b"a/b", b"wire{fault"])
 def test_h11_servers_and_waitress_and_gunicorn_serve_a_host_that_is_not_a_host(
     server: tuple[str, Address], host: bytes
 ) -> None:
     # RFC 9112 section 3.2: a Host that is not uri-host [":" port] MUST get a 400.
-    address = _only(server, ("uvicorn", "hypercorn", "waitress", "gunicorn"))
+    address = server[1]
     assert statuses(address, b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n", 1) == [200]
 
 
+@on("waitress", "gunicorn")
 def test_waitress_and_gunicorn_serve_an_http11_request_without_host(
     server: tuple[str, Address],
 ) -> None:
     # RFC 9112 section 3.2: an HTTP/1.1 request without Host MUST get a 400.
-    address = _only(server, ("waitress", "gunicorn"))
+    address = server[1]
     assert statuses(address, b"GET / HTTP/1.1\r\n\r\n", 1) == [200]
 
 
+@on("waitress")
 def test_waitress_serves_two_host_lines(server: tuple[str, Address]) -> None:
     # RFC 9112 section 3.2: more than one Host field line MUST get a 400.
-    address = _only(server, ("waitress",))
+    address = server[1]
     request = b"GET / HTTP/1.1\r\nHost: wirefault\r\nHost: other\r\n\r\n"
     assert statuses(address, request, 1) == [200]
 
 
+@on("uvicorn", "hypercorn", "waitress")
 def test_h11_servers_and_waitress_keep_the_connection_after_both_framings(
     server: tuple[str, Address],
 ) -> None:
     # RFC 9112 section 6.1: after a request with both Transfer-Encoding and Content-Length
     # the server MUST close the connection. They frame it by Transfer-Encoding (rightly:
     # Content-Length here is 15, the chunked body 11 bytes) and serve the GET behind it.
-    address = _only(server, (*H11_SERVERS, "waitress"))
+    address = server[1]
     both = b"POST / HTTP/1.1\r\nHost: w\r\nContent-Length: 15\r\n" + TE + b"\r\n1\r\nA\r\n0\r\n\r\n"
     assert statuses(address, both + GET, 2) == [200, 200]
 
 
+@on("waitress")
 def test_waitress_reads_an_http10_chunked_body_as_the_next_request(
     server: tuple[str, Address],
 ) -> None:
@@ -163,7 +164,7 @@ def test_waitress_reads_an_http10_chunked_body_as_the_next_request(
     # and the server MUST close after it. waitress ignores Transfer-Encoding in HTTP/1.0,
     # answers the request as bodiless, keeps the connection, and parses the chunked body
     # "5\r\nhello..." as a request (a 400).
-    address = _only(server, ("waitress",))
+    address = server[1]
     http10 = (
         b"POST / HTTP/1.0\r\nHost: w\r\nConnection: keep-alive\r\n"
         + TE
@@ -179,13 +180,14 @@ def test_waitress_reads_an_http10_chunked_body_as_the_next_request(
     assert frames[0].endswith(b"\r\n\r\nok\n")  # the app saw no body: "hello" was not read
 
 
+@on("waitress")
 def test_waitress_takes_a_bare_lf_before_the_crlf_of_a_chunk_size_line(
     server: tuple[str, Address],
 ) -> None:
     # RFC 9112 section 7.1: chunk lines end in CRLF, and "5\n" is no chunk-size. waitress
     # checks the size with re.match(b"^[0-9a-fA-F]+$"), and '$' also matches before a final
     # newline: "5\n" passes, and int() reads it as 5. A bare LF alone still gets a 400.
-    address = _only(server, ("waitress",))
+    address = server[1]
     head = b"POST / HTTP/1.1\r\nHost: w\r\n" + TE + b"\r\n"
     with connect(address) as sock:
         sock.sendall(head + b"5\n\r\nhello\r\n0\r\n\r\n")
