@@ -78,6 +78,20 @@ def drain(watch: PeerWatch | None, sent: int, bound: float) -> str:
     return f"the server had not {what} all {sent}B after {waited}"
 
 
+def unread_at_close(watch: PeerWatch | None, sent: int) -> str:
+    """Just after a half-close at once: what the server had not read of ``sent`` bytes.
+
+    A count above 0 means the EOF reached the server before it read those bytes ("":
+    the server's end cannot be seen).
+    """
+    if watch is None or not sent or not watch.sees_reads:
+        return ""
+    unread = watch.unread(sent)
+    if unread is None:
+        return ""
+    return f"at once: {max(unread, 0)}B of {sent}B still unread by the server at the EOF"
+
+
 class ChunkPacer:
     """Spaces the chunks of one connection's sends by the server's reads.
 

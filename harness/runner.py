@@ -37,7 +37,7 @@ from wirefault.codecs.base import Codec, Decoder
 from wirefault.cutoff import Cutoff
 from wirefault.errors import FaultLayerError, FrameError, UsageError
 from wirefault.faults.base import FaultProxy
-from wirefault.pacing import READ_BOUND, ChunkPacer, Silence, drain
+from wirefault.pacing import READ_BOUND, ChunkPacer, Silence, drain, unread_at_close
 from wirefault.scenario import (
     Abort,
     AddToxic,
@@ -259,7 +259,7 @@ class _Play:
         elif isinstance(step, ExpectClose):
             self.expect(index, step.conn, -1, 0, 0.0)
         elif isinstance(step, HalfClose):
-            self.half_close(step.conn)
+            self.half_close(step.conn, at_once=step.at_once)
         elif isinstance(step, Abort | Close):
             self.end(step)
         elif isinstance(step, Pause):
@@ -456,14 +456,20 @@ class _Play:
             live.record.end = "rst" if state == "timeout" else state  # type: ignore[assignment]
             self.note(live.record.end, live.record.conn)
 
-    def half_close(self, number: int) -> None:
+    def half_close(self, number: int, *, at_once: bool = False) -> None:
         live = self.conn(number)
         if live.usable:
             assert live.channel is not None
-            # The last bytes and the EOF as separate events for the server, as from any
-            # client that finished writing well before shutting down (not by chance).
-            drained = drain(live.watch, live.channel.sent, self.opts.read_bound)
-            state = live.channel.half_close()
+            if at_once:
+                # The EOF right behind the last bytes (nothing in between), then a note of
+                # what the server had still not read when it came.
+                state = live.channel.half_close()
+                drained = unread_at_close(live.watch, live.channel.sent)
+            else:
+                # The last bytes and the EOF as separate events for the server, as from
+                # any client that finished writing well before shutting down.
+                drained = drain(live.watch, live.channel.sent, self.opts.read_bound)
+                state = live.channel.half_close()
             self.note("half_close", number, detail=drained)
             if state != "ok":
                 self.mark_end(live, state)

@@ -123,13 +123,21 @@ class ExpectClose(Step):
 
 @dataclass(frozen=True)
 class HalfClose(Step):
-    """Shut down the write side of ``conn`` (``SHUT_WR``: the server reads EOF)."""
+    """Shut down the write side of ``conn`` (``SHUT_WR``: the server reads EOF).
+
+    By default the runner first waits until the server has read everything sent (where
+    it can see that), so the last bytes and the EOF reach the server as two events.
+    ``at_once`` shuts down right after the last write instead: the EOF then arrives
+    while the server may still hold unread bytes, as from a client that writes its
+    requests and shuts down in one go (the transcript notes how many were unread).
+    """
 
     op: ClassVar[str] = "half_close"
     conn: int = 0
+    at_once: bool = False
 
     def describe(self) -> str:
-        return f"c{self.conn} half-close"
+        return f"c{self.conn} half-close" + (" at once" if self.at_once else "")
 
 
 @dataclass(frozen=True)
@@ -332,6 +340,10 @@ def _field_from_json(declared: str, value: Any, where: str) -> Any:
             return toxic_from_json(value)
         except UsageError as exc:
             raise ReplayError(f"{where}: {exc}") from None
+    if declared.startswith("bool"):
+        if not isinstance(value, bool):
+            raise ReplayError(f"{where}: expected true or false, got {value!r}")
+        return value
     if declared.startswith("int"):
         if value is None and "None" in declared:
             return None

@@ -86,8 +86,13 @@ def aborted_after(conn: int, data: bytes) -> tuple[Step, ...]:
     return (Send(conn=conn, chunks=(data,)), Abort(conn=conn))
 
 
-def half_close(conn: int, chunks: tuple[bytes, ...], *, pause: float = 0.0) -> tuple[Step, ...]:
+def half_close(
+    conn: int, chunks: tuple[bytes, ...], *, pause: float = 0.0, at_once: bool = False
+) -> tuple[Step, ...]:
     """Send ``chunks`` on ``conn``, shut down the write side, and read until the server closes.
+
+    ``at_once``: shut down right after the last write, not once the server has read it
+    (see :class:`~wirefault.scenario.HalfClose`).
 
     Example::
 
@@ -97,6 +102,6 @@ def half_close(conn: int, chunks: tuple[bytes, ...], *, pause: float = 0.0) -> t
     pause = check_seconds("half_close", "pause", pause)
     return (
         Send(conn=conn, chunks=chunks, pause=pause),
-        HalfClose(conn=conn),
+        HalfClose(conn=conn, at_once=at_once),
         ExpectClose(conn=conn),
     )

@@ -17,8 +17,8 @@ stall_scenarios            mid-request: c0 sends a frame prefix; c1 probes; c0 a
                            c1 probes; c0 aborts
 reset_scenarios            c0..c(r-1) each send a prefix of the frames and abort; cr probes
 half_close_scenarios       c0 sends and expects n frames whole, closes (the baseline); c1 sends
-                           them in chunks, half-closes once the server has read them all,
-                           reads until closed
+                           them in chunks, half-closes once the server has read them all (or
+                           at once, right behind the last bytes), reads until closed
 large_payload_scenarios    c0 sends one big frame, expects 1 (fast reader), closes; c1 with
                            rcvbuf=8192 sends it, expects 1 reading 8 KiB every 0.5 ms, closes
 echo_scenarios             c0 sends frames (chunked, or one datagram each), expects n, closes
@@ -419,7 +419,11 @@ def _half_close(draw: st.DrawFn, requested: SearchStrategy[Requests]) -> Scenari
     # c0 is the baseline: how many replies these requests get without a half-close
     # (a one-request-per-connection server answers one, then closes, and is right to).
     baseline = (*exchange(0, (reqs.data,), count=len(reqs.wire)), Close(conn=0))
-    return Scenario(steps=(*baseline, *half_close(1, chunks)))
+    # Two ways to shut down, both deterministic where the server can be seen: once it has
+    # read everything (the shrink target), or at once, the EOF right behind the last bytes
+    # (a server that acts on the EOF before answering what it read with it drops replies).
+    at_once = draw(st.booleans())
+    return Scenario(steps=(*baseline, *half_close(1, chunks, at_once=at_once)))
 
 
 def half_close_scenarios(

@@ -147,6 +147,24 @@ def test_half_close_comes_after_the_server_read_the_last_byte(tiny_server) -> No
     assert transcript.conn(0).frames == [b"2"]
 
 
+def _reads_late(conn: socket.socket, seen: list[object]) -> None:
+    """Reads only after a while, then answers how many reads it took to reach EOF."""
+    conn.settimeout(5)
+    time.sleep(0.2)
+    _answers_after_eof(conn, seen)
+
+
+@needs_diag
+def test_a_half_close_at_once_reaches_the_server_with_the_bytes_still_unread(tiny_server) -> None:
+    server = tiny_server(_reads_late)
+    steps = (Send(conn=0, chunks=(b"a\n",)), HalfClose(conn=0, at_once=True), ExpectClose(conn=0))
+    transcript = Runner(server.address, LINE).play(Scenario(steps=steps))
+    (half,) = [e for e in transcript.events if e.what == "half_close"]
+    assert half.detail == "at once: 2B of 2B still unread by the server at the EOF"
+    # Data and EOF were both waiting when the server first read: one read, then EOF.
+    assert transcript.conn(0).frames == [b"1"]
+
+
 def _reads_and_never_answers(conn: socket.socket, seen: list[object]) -> None:
     conn.settimeout(5)
     try:

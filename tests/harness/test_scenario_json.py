@@ -29,6 +29,7 @@ EVERY_STEP = Scenario(
         Expect(conn=0, count=2, recv_size=10, read_pause=0.001),
         AddToxic(toxic=Split(offsets=(1, 2), delay=5)),
         HalfClose(conn=0),
+        HalfClose(conn=1, at_once=True),
         ExpectClose(conn=0),
         Pause(seconds=0.5),
         RemoveToxic(name="split_downstream"),
@@ -66,6 +67,7 @@ def test_connections_in_order_of_first_use() -> None:
         ({"steps": [{"op": "send", "chunks": [{"b64": "!!"}]}]}, "invalid base64"),
         ({"steps": [{"op": "pause", "seconds": "1"}]}, "seconds"),
         ({"steps": [{"op": "open", "colour": 1}]}, "unknown field 'colour'"),
+        ({"steps": [{"op": "half_close", "at_once": 1}]}, "step 0.at_once: expected true"),
         ({"steps": [], "toxics": [{"type": "zap"}]}, "bad toxic"),
     ],
 )

@@ -194,13 +194,14 @@ def test_a_request_then_a_half_close_gets_no_reply(server: Address) -> None:
         Expect(conn=0),
         Close(conn=0),
         Send(conn=1, chunks=(MODBUS_SAMPLES[0],)),
-        HalfClose(conn=1),
+        HalfClose(conn=1, at_once=True),
         ExpectClose(conn=1),
     )
     scenario = Scenario(steps=steps)
     assert PYMODBUS_FINDINGS[1].shows(scenario)
-    # A race in pymodbus: the reply is scheduled for later, and an EOF read meanwhile
-    # closes the connection first (most plays; under load, fewer). Play until it shows.
+    # pymodbus schedules the reply for later, and an EOF read meanwhile closes the
+    # connection first: a half-close right behind the request (the EOF arriving with the
+    # request still unread) usually loses it. Play until it shows.
     for _ in range(30):
         ok, replies = _play(server, scenario, "half-close")
         assert normal_replies(replies[0])

@@ -25,7 +25,7 @@ import wirefault.strategies._datagram_scenarios as datagram_builders
 import wirefault.strategies.scenarios as scenarios
 from wirefault.codecs.base import Codec
 from wirefault.errors import UsageError
-from wirefault.scenario import Close, Expect, Open, Pause, Scenario, Send
+from wirefault.scenario import Close, Expect, HalfClose, Open, Pause, Scenario, Send
 from wirefault.strategies import (
     MalformedFrame,
     datagram_fault_scenarios,
@@ -262,6 +262,13 @@ def test_half_close_sends_frames_then_shuts_down_after_a_baseline(name: str) -> 
             assert s.steps[1].count == _frames(codec, s.steps[0].data)  # type: ignore[attr-defined]
 
     _check(half_close_scenarios(codec), check)
+
+
+def test_half_close_comes_once_the_server_read_everything_or_at_once() -> None:
+    # Both are drawn; the shrink target is the half-close after the server's read.
+    at_once = drawn(half_close_scenarios(LINE), lambda s: s.steps[4].at_once)  # type: ignore[attr-defined]
+    assert isinstance(at_once.steps[4], HalfClose) and at_once.steps[4].at_once
+    assert not simplest(half_close_scenarios(LINE)).steps[4].at_once  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("name", sorted(STREAM_CODECS))
