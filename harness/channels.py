@@ -1,9 +1,15 @@
 """Client sockets with deadlines: the runner's only I/O, and where OS errors are translated.
 
-A channel is one scenario connection: a TCP (or AF_UNIX) stream or a connected
-UDP socket. Every operation takes a deadline and returns what happened rather
+A channel is one scenario connection: a TCP (or AF_UNIX) stream or a UDP
+socket. Every operation takes a deadline and returns what happened rather
 than raising for what a peer did (a reset, a close, a refusal): those are
 observations to record, not errors. Only our own misuse raises.
+
+A UDP channel is *not* connected: servers that answer each client from a fresh
+socket (TFTP does) reply from another port, which a connected socket would
+drop. It sends to the target and takes replies from any port of the target's
+host (:attr:`ReadResult.port` says which). ICMP errors still reach it through
+``IP_RECVERR``, so a closed port is still seen as refused.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ import errno
 import select
 import socket
 import struct
+import sys
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from wirefault.addresses import Address
 
@@ -37,10 +44,14 @@ class SendResult:
 
 @dataclass(frozen=True)
 class ReadResult:
-    """Bytes read (possibly empty) and the peer's state after the read."""
+    """Bytes read (possibly empty) and the peer's state after the read.
+
+    ``port`` is the UDP port a datagram came from (0 for streams and empty reads).
+    """
 
     data: bytes
     state: PeerState
+    port: int = 0
 
 
 def _classify(exc: OSError) -> PeerState:
@@ -52,21 +63,27 @@ def _classify(exc: OSError) -> PeerState:
 
 
 class Channel:
-    """One connection of a scenario, with deadline-bounded operations."""
+    """One connection of a scenario, with deadline-bounded operations.
 
-    def __init__(self, sock: socket.socket, *, datagram: bool) -> None:
+    Args:
+        sock: a connected stream socket, or an unconnected UDP socket.
+        datagram: whether ``sock`` is UDP.
+        peer: for UDP, the target's resolved address (datagrams go there, and replies
+            are taken from any port of its host).
+    """
+
+    def __init__(
+        self, sock: socket.socket, *, datagram: bool, peer: tuple[Any, ...] | None = None
+    ) -> None:
         self._sock = sock
         self.datagram = datagram
         self.closed = False
+        self._peer = peer
 
     def send(self, data: bytes, deadline: float) -> SendResult:
         """Write ``data`` (one datagram for UDP), giving up at ``deadline`` (monotonic time)."""
         if self.datagram:
-            try:
-                self._sock.send(data)
-            except OSError as exc:
-                return SendResult(0, _classify(exc))
-            return SendResult(len(data), "ok")
+            return self._send_datagram(data)
         view = memoryview(data)
         sent = 0
         while sent < len(data):
@@ -90,6 +107,8 @@ class Channel:
         Returns empty data with state ``timeout`` when nothing came in time, and
         ``eof`` when the peer closed its side (TCP only).
         """
+        if self.datagram:
+            return self._recv_datagram(size, deadline)
         remaining = deadline - time.monotonic()
         try:
             readable, _, _ = select.select([self._sock], [], [], max(remaining, 0.0))
@@ -103,6 +122,43 @@ class Channel:
         if not data and not self.datagram:
             return ReadResult(b"", "eof")
         return ReadResult(data, "ok")
+
+    def _send_datagram(self, data: bytes) -> SendResult:
+        assert self._peer is not None  # open_channel sets it for UDP
+        try:
+            self._sock.sendto(data, self._peer)
+        except OSError as exc:
+            self._drain_errors()
+            return SendResult(0, _classify(exc))
+        return SendResult(len(data), "ok")
+
+    def _recv_datagram(self, size: int, deadline: float) -> ReadResult:
+        """The next datagram from the target's host (any port); others are dropped unread."""
+        assert self._peer is not None
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                readable, _, _ = select.select([self._sock], [], [], max(remaining, 0.0))
+                if not readable:
+                    return ReadResult(b"", "timeout")
+                data, source = self._sock.recvfrom(size)
+            except BlockingIOError:
+                if remaining <= 0:
+                    return ReadResult(b"", "timeout")
+                continue
+            except OSError as exc:
+                self._drain_errors()
+                return ReadResult(b"", _classify(exc))
+            if source[0] == self._peer[0]:
+                return ReadResult(data, "ok", port=source[1])
+
+    def _drain_errors(self) -> None:
+        """Empty the ICMP error queue (IP_RECVERR), which would keep the socket readable."""
+        for _ in range(64):
+            try:
+                self._sock.recvmsg(1, 1024, getattr(socket, "MSG_ERRQUEUE", 0x2000))
+            except OSError:
+                return
 
     def half_close(self) -> PeerState:
         """Shut down our write side (SHUT_WR)."""
@@ -134,11 +190,13 @@ def open_channel(
     """Connect to ``address``; returns the channel, or None and why it failed.
 
     TCP sockets get TCP_NODELAY so each write leaves as its own segment; a
-    ``rcvbuf`` is set before connecting so the TCP window honours it.
+    ``rcvbuf`` is set before connecting so the TCP window honours it. UDP
+    sockets are not connected (see the module docstring).
     """
     datagram = address.transport == "udp"
-    kind = socket.SOCK_DGRAM if datagram else socket.SOCK_STREAM
-    sock = socket.socket(address.family, kind)
+    if datagram:
+        return _open_datagram(address, rcvbuf)
+    sock = socket.socket(address.family, socket.SOCK_STREAM)
     try:
         if rcvbuf:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -154,4 +212,30 @@ def open_channel(
         if isinstance(exc, ConnectionError) or exc.errno in (errno.ENOENT, errno.ECONNREFUSED):
             return None, "refused"
         return None, _classify(exc)
-    return Channel(sock, datagram=datagram), "ok"
+    return Channel(sock, datagram=False), "ok"
+
+
+#: Linux's IP_RECVERR and IPV6_RECVERR (the socket module names neither).
+_RECVERR = {socket.AF_INET: (socket.IPPROTO_IP, 11), socket.AF_INET6: (socket.IPPROTO_IPV6, 25)}
+
+
+def _open_datagram(address: Address, rcvbuf: int | None) -> tuple[Channel | None, PeerState]:
+    """An unconnected UDP socket aimed at ``address``, with ICMP errors reported."""
+    try:
+        infos = socket.getaddrinfo(address.host, address.port, address.family, socket.SOCK_DGRAM)
+    except OSError:
+        return None, "refused"
+    family, _, _, _, peer = infos[0]
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        if rcvbuf:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        level, option = _RECVERR.get(family, (0, 0))
+        if option and sys.platform.startswith("linux"):
+            # Unconnected sockets hear of ICMP port-unreachable only with this set.
+            sock.setsockopt(level, option, 1)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return Channel(sock, datagram=True, peer=tuple(peer)), "ok"

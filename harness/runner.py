@@ -284,7 +284,7 @@ class _Play:
             result = live.channel.recv(size, limit)
             if result.data:
                 live.received += result.data
-                self.note("recv", record.conn, result.data)
+                self.note("recv", record.conn, result.data, detail=self.source(result.port))
                 self.decode(live, result.data)
                 idle_deadline = time.monotonic() + self.opts.deadline
                 if not self.codec.framed and target >= 0:
@@ -292,12 +292,17 @@ class _Play:
                 if pause:
                     time.sleep(pause)
             elif result.state == "ok" and live.channel.datagram:
+                self.note("recv", record.conn, b"", detail=self.source(result.port))
                 self.decode(live, b"")  # an empty datagram is a datagram
             elif result.state in ("eof", "rst", "refused"):
                 if result.state == "eof":
                     self.decode(live, b"")
                 live.read_end = result.state
                 self.mark_end(live, result.state)
+
+    def source(self, port: int) -> str:
+        """A UDP reply's origin when it is not the port we sent to (a TFTP-style server)."""
+        return f"from port {port}" if port and port != self.address.port else ""
 
     def decode(self, live: _Live, data: bytes) -> None:
         try:
