@@ -192,6 +192,9 @@ def _run_campaign(
             start=args.start,
             backend=layer.backend if layer else None,
             shrink_budget=args.shrink_budget,
+            # With the default backend, a Toxiproxy that stops answering gives way to the
+            # embedded layer; one asked for by name stops the campaign (exit 2).
+            fallback=args.backend == "auto",
         )
         database = example_database(args.out)
         display = None

@@ -1,0 +1,71 @@
+"""When the fault layer stops answering: go on with the embedded one, or stop cleanly.
+
+A slow or lost fault layer (Toxiproxy's API not answering, even after its
+client's retry) says nothing about the server under test, so it must never
+become a verdict. A campaign allowed to (``CampaignConfig.fallback``, which
+``wirefault fuzz --backend auto`` sets) says so once and goes on with the
+embedded layer; otherwise it stops with a :class:`~wirefault.errors.FaultLayerError`
+(exit status 2) whose one line says what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from wirefault.errors import FaultLayerError, FaultLayerUnavailable
+from wirefault.faults.base import FaultLayer, FaultProxy
+
+__all__ = ["FaultLayerFallback"]
+
+log = logging.getLogger("wirefault")
+
+
+class FaultLayerFallback:
+    """The embedded layer a campaign falls back to, opened on first need and closed by it.
+
+    Args:
+        allowed: whether falling back is allowed (else a lost layer stops the campaign).
+    """
+
+    def __init__(self, *, allowed: bool) -> None:
+        self.allowed = allowed
+        self.layer: FaultLayer | None = None
+        self._notice = ""
+
+    def replace(
+        self, lost: FaultLayer | None, proxy: FaultProxy | None, error: FaultLayerUnavailable
+    ) -> FaultLayer:
+        """The layer to use instead of ``lost``, whose ``proxy`` is abandoned.
+
+        Raises:
+            FaultLayerError: falling back is not allowed (or already done).
+        """
+        backend = lost.backend if lost is not None else "the fault layer"
+        if not self.allowed or self.layer is not None:
+            raise FaultLayerError(
+                f"{error}; the campaign stops, as the fault layer must answer for its results "
+                "to mean anything (use --backend embedded for wirefault's own proxy)"
+            ) from error
+        abandon = getattr(proxy, "abandon", None)
+        if callable(abandon):
+            abandon()  # forgotten without another call to a backend that does not answer
+        from wirefault.faults.embedded import EmbeddedFaultLayer
+
+        self.layer = EmbeddedFaultLayer()
+        self._notice = (
+            f"the {backend} fault layer stopped answering ({error}); the rest of the campaign "
+            "used the embedded fault layer"
+        )
+        log.warning("wirefault: %s", self._notice)
+        return self.layer
+
+    def take_notice(self) -> list[str]:
+        """The notice of a fall-back, once (for the result of the property it happened in)."""
+        notice, self._notice = self._notice, ""
+        return [notice] if notice else []
+
+    def close(self) -> None:
+        """Close the fall-back layer, if one was opened."""
+        if self.layer is not None:
+            self.layer.close()
+            self.layer = None
