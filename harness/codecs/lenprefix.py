@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from wirefault.codecs.base import Codec, Decoder, OptionValue, Transport
+from wirefault.codecs.completion import lenprefix_completion
 from wirefault.errors import CodecError, FrameError, UsageError
 
 __all__ = ["HEADER_SIZES", "LenPrefixCodec", "LenPrefixDecoder"]
@@ -152,6 +153,12 @@ class LenPrefixCodec(Codec):
                 "pass a shorter payload or raise --max-frame/--header-bytes"
             )
         return len(payload).to_bytes(self.header_bytes, self.byteorder) + payload
+
+    def completion(self, prefix: bytes, *, limit: int) -> bytes | None:
+        """The rest of the last frame's header and body, whatever length it declares."""
+        return lenprefix_completion(
+            prefix, header_bytes=self.header_bytes, byteorder=self.byteorder, limit=limit
+        )
 
     def request_decoder(self) -> Decoder:
         """A :class:`LenPrefixDecoder` with this codec's options."""
