@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import hypothesis
@@ -23,8 +23,10 @@ from hypothesis.errors import Flaky
 
 from wirefault.addresses import Address
 from wirefault.codecs.base import Codec
-from wirefault.errors import TargetError, WirefaultError
+from wirefault.errors import FaultLayerUnavailable, TargetError, WirefaultError
+from wirefault.fallback import FaultLayerFallback
 from wirefault.faults.base import FaultLayer, FaultProxy
+from wirefault.judging import Judgement, NoteBook, second_opinion
 from wirefault.properties import Property, PropertyContext, Verdict, get_property, probe_scenario
 from wirefault.replay import save_replay
 from wirefault.results import CampaignResult, Failure, PropertyResult
@@ -60,6 +62,8 @@ class CampaignConfig:
             a whole deadline; the shrunk failure is then verified with the full one, so
             a verdict that only a shorter deadline produces is never reported.
         label: distinguishes example-database entries of different servers.
+        fallback: when the fault layer stops answering (Toxiproxy's API, even after a
+            retry), go on with the embedded layer, saying so once; else stop (exit 2).
     """
 
     address: Address
@@ -79,6 +83,7 @@ class CampaignConfig:
     probe: bytes | None = None
     start: str | None = None
     backend: str | None = None
+    fallback: bool = False
 
 
 class _Stop(BaseException):
@@ -132,6 +137,7 @@ class Campaign:
         self._until: float | None = None  # when the current property's budget share ends
         self._failures = 0
         self._started = 0.0
+        self._fallback = FaultLayerFallback(allowed=config.fallback)
 
     # -- public --------------------------------------------------------------------------------
 
@@ -156,6 +162,7 @@ class Campaign:
             if self._proxy is not None:
                 self._proxy.close()
                 self._proxy = None
+            self._fallback.close()
         result.elapsed = time.monotonic() - self._started
         return result
 
@@ -191,10 +198,10 @@ class Campaign:
         Raises:
             TargetError: the target refuses connections or does not answer the probe.
         """
-        verdict = self._liveness()
+        verdict = self._probe()
         if verdict.ok:
             return
-        if "refused" in verdict.message:
+        if verdict.kind == "refused":
             raise TargetError(
                 f"cannot reach {self.address}: connection refused; is the server running? "
                 "(or let wirefault start it with --start CMD)"
@@ -206,7 +213,21 @@ class Campaign:
         )
 
     def play(self, scenario: Scenario) -> Transcript:
-        """Play one scenario (through the fault proxy when it carries toxics)."""
+        """Play one scenario (through the fault proxy when it carries toxics).
+
+        A fault layer that stops answering is no verdict: see :mod:`wirefault.fallback`.
+
+        Raises:
+            FaultLayerError: the fault layer failed, and may not be replaced.
+        """
+        try:
+            return self._play(scenario)
+        except FaultLayerUnavailable as lost:
+            self.fault_layer = self._fallback.replace(self.fault_layer, self._proxy, lost)
+            self._proxy = None
+            return self._play(scenario)
+
+    def _play(self, scenario: Scenario) -> Transcript:
         try:
             return self._runner(scenario).play(scenario)
         finally:
@@ -217,17 +238,42 @@ class Campaign:
                 self._drop_proxy()
 
     def judge_once(self, prop: Property, scenario: Scenario) -> tuple[Verdict, Transcript]:
-        """Play ``scenario``, judge it, and probe liveness afterwards."""
+        """Play ``scenario``, judge it, and probe liveness afterwards (see :meth:`judge`)."""
+        judgement = self.judge(prop, scenario)
+        return judgement.verdict, judgement.transcript
+
+    def judge(self, prop: Property, scenario: Scenario) -> Judgement:
+        """Play ``scenario`` and judge it; before a failure blames the server, get a second opinion.
+
+        A failure is first checked for a crash of the managed server, then confirmed
+        and baselined by the property (:func:`~wirefault.judging.second_opinion`). A
+        pass is followed by a liveness probe.
+        """
         self._ensure_server()
         transcript = self.play(scenario)
         ended = time.monotonic()
-        verdict = prop.judge(scenario, transcript, self.config.codec)
-        if verdict.ok:
-            return self._liveness(), transcript
+        judgement = Judgement(
+            prop.judge(scenario, transcript, self.config.codec), transcript, scenario
+        )
+        if not judgement.verdict.ok:
+            crash = self.crash_after(ended)
+            if crash is not None:
+                message = f"{judgement.verdict.message}; {crash.message}"
+                return Judgement(Verdict.failed(message, "crash"), transcript, scenario)
+            judgement = second_opinion(prop, judgement, self.config.codec, self)
+            if not judgement.verdict.ok:
+                return judgement
+        live = self._liveness()
+        return judgement if live.ok else Judgement(live, judgement.transcript, judgement.scenario)
+
+    def crash_after(self, ended: float) -> Verdict | None:
+        """A crash verdict if the managed server died of the play that ended at ``ended``."""
         crash = self._crash_after_failure(ended)
-        if crash is not None:
-            verdict = Verdict.failed(f"{verdict.message}; crash: the {crash.describe()}")
-        return verdict, transcript
+        return None if crash is None else Verdict.failed(f"crash: the {crash.describe()}", "crash")
+
+    def alive(self) -> bool:
+        """Whether a fresh client's probe is answered now."""
+        return self._liveness().ok
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -281,20 +327,31 @@ class Campaign:
         return test
 
     def _example(self, prop: Property, scenario: Scenario, state: _State) -> Verdict:
-        """Play and judge one new example; a failure becomes the best failure so far."""
+        """Play and judge one new example; a failure becomes the best failure so far.
+
+        Once a failure is found, a candidate that fails another way (a close where the
+        failure is a timeout) counts as passing: shrinking keeps the failure's kind.
+        """
         try:
-            verdict, transcript = self.judge_once(prop, scenario)
+            judgement = self.judge(prop, scenario)
         except WirefaultError as exc:
             raise _Stop(exc) from None
         state.examples += 1
         if self.progress is not None:
             self.progress(prop.name, state.examples, self._failures)
-        if not verdict.ok:
-            state.failure = (scenario, transcript, verdict)
-            if not state.first_failure:
-                state.first_failure = time.monotonic()
-                state.examples_to_failure = state.examples
-                self._deadline = self._shrink_deadline()
+        verdict = judgement.verdict
+        state.notes.add(verdict.note)
+        if verdict.ok:
+            return verdict
+        if state.failure is not None and verdict.kind != state.failure[2].kind:
+            state.notes.other_kind(verdict)
+            return Verdict.passed()
+        state.failure = (scenario, judgement.transcript, verdict)
+        state.blamed = judgement.scenario
+        if not state.first_failure:
+            state.first_failure = time.monotonic()
+            state.examples_to_failure = state.examples
+            self._deadline = self._shrink_deadline()
         return verdict
 
     def _shrink_budget_spent(self, state: _State) -> bool:
@@ -303,32 +360,37 @@ class Campaign:
         )
 
     def _conclude(self, prop: Property, state: _State) -> PropertyResult:
+        notes = state.notes.lines() + self._fallback.take_notice()
         if state.failure is None:
             note = "time budget spent: stopped early" if state.out_of_time else ""
-            return PropertyResult(prop.name, "passed", state.examples, note=note)
-        scenario, transcript, verdict = state.failure
+            return PropertyResult(prop.name, "passed", state.examples, note=note, notes=notes)
+        drawn, transcript, verdict = state.failure
+        scenario = state.blamed or drawn
         reproduced = 0
         verified = False
         for _ in range(self.config.verify):
-            again, again_transcript = self.judge_once(prop, scenario)
-            if not again.ok:
+            again = self.judge(prop, scenario)
+            if not again.verdict.ok and again.verdict.kind == verdict.kind:
                 reproduced += 1
                 if not verified:
                     # Shrinking ran with a shorter deadline: report what a replay at
                     # the full deadline saw, which is what the replay file promises.
-                    verdict, transcript, verified = again, again_transcript, True
+                    verdict, transcript, verified = again.verdict, again.transcript, True
         agreement = (self.config.verify, reproduced)
         if self.config.verify and reproduced == 0:
             return PropertyResult(
                 prop.name,
                 "passed",
                 state.examples,
-                note=f"flaky: a failure ({verdict.message}) did not reproduce in "
-                f"{self.config.verify} replays; not reported",
+                note=f"flaky: a failure ({verdict.kind}: {verdict.message}) did not reproduce "
+                f"in {self.config.verify} replays; not reported",
+                notes=notes,
             )
         self._failures += 1
-        crash = verdict.message if verdict.message.startswith("crash:") else ""
-        failure = Failure(prop.name, verdict.message, scenario, transcript, None, agreement, crash)
+        crash = verdict.message if verdict.kind == "crash" else ""
+        failure = Failure(
+            prop.name, verdict.message, scenario, transcript, None, agreement, crash, verdict.kind
+        )
         failure.replay = save_replay(
             self.config.out_dir,
             prop=prop.name,
@@ -342,8 +404,9 @@ class Campaign:
             deadline=self.config.deadline,
             seed=self.config.seed,
             agreement=agreement,
+            kind=verdict.kind,
         )
-        return PropertyResult(prop.name, "failed", state.examples, failure=failure)
+        return PropertyResult(prop.name, "failed", state.examples, failure=failure, notes=notes)
 
     def _runner(self, scenario: Scenario) -> Runner:
         proxy = self._fault_proxy() if scenario.needs_fault_layer() else None
@@ -362,16 +425,20 @@ class Campaign:
             self._proxy = self.fault_layer.open_proxy(self.address)
         return self._proxy
 
-    def _liveness(self) -> Verdict:
+    def _probe(self) -> Verdict:
+        """The liveness property's verdict on one fresh probe."""
         probe = self.config.probe if self.config.probe is not None else self.config.codec.probe()
         scenario = probe_scenario(probe)
-        verdict = get_property("liveness").judge(scenario, self.play(scenario), self.config.codec)
+        return get_property("liveness").judge(scenario, self.play(scenario), self.config.codec)
+
+    def _liveness(self) -> Verdict:
+        verdict = self._probe()
         if verdict.ok:
             return verdict
         crash = self.server.poll_crash() if self.server else None
         if crash is not None:
-            return Verdict.failed(f"crash: after this scenario the {crash.describe()}")
-        return Verdict.failed(f"after this scenario, {verdict.message}")
+            return Verdict.failed(f"crash: after this scenario the {crash.describe()}", "crash")
+        return Verdict(False, f"after this scenario, {verdict.message}", verdict.kind)
 
     def _shrink_deadline(self) -> float:
         chosen = self.config.shrink_deadline
@@ -413,7 +480,11 @@ class Campaign:
 @dataclass
 class _State:
     examples: int = 0
+    # The drawn failing scenario (Hypothesis's), its transcript and verdict; and the
+    # scenario the verdict is about (a confirmation may have replaced the drawn one).
     failure: tuple[Scenario, Transcript, Verdict] | None = None
+    blamed: Scenario | None = None
+    notes: NoteBook = field(default_factory=NoteBook)
     first_failure: float = 0.0
     examples_to_failure: int = 0
     flaky: bool = False

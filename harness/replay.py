@@ -5,7 +5,8 @@ A replay file is JSON only (nothing is unpickled or evaluated)::
     {
       "wirefault_replay": 1,
       "property": "reassembly",
-      "message": "reassembly: sent whole got ... but sent in 3 chunks got ...",
+      "message": "sent whole, the requests got 2 responses ...",
+      "kind": "mismatch",
       "codec": {"name": "lenprefix", "options": {"header_bytes": 4, ...}},
       "target": {"address": "tcp://127.0.0.1:4000", "start": "wirefault serve ... --port {port}"},
       "backend": "embedded",
@@ -57,6 +58,8 @@ class Replay:
     agreement: tuple[int, int] = (0, 0)
     events: list[Event] = field(default_factory=list)
     transcript_json: dict[str, Any] = field(default_factory=dict)
+    #: The failure's kind (timeout, closed, mismatch...; "" in files from before kinds).
+    kind: str = ""
 
     def codec(self) -> Codec:
         """Rebuild the codec the failure was found with.
@@ -84,6 +87,7 @@ def save_replay(
     deadline: float,
     seed: int | None,
     agreement: tuple[int, int],
+    kind: str = "",
 ) -> Path:
     """Write a replay file under ``out_dir`` and return its path (never overwrites)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -93,6 +97,7 @@ def save_replay(
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "property": prop,
         "message": message,
+        "kind": kind,
         "codec": {"name": codec.name, "options": dict(codec.options())},
         "target": {"address": str(address), "start": start},
         "backend": backend,
@@ -187,4 +192,5 @@ def load_replay(path: str | Path) -> Replay:
         else (0, 0),
         events=Transcript.events_from_json(transcript) if transcript else [],
         transcript_json=transcript if isinstance(transcript, dict) else {},
+        kind=data["kind"] if isinstance(data.get("kind"), str) else "",
     )

@@ -28,6 +28,8 @@ class Failure:
     replay: Path | None = None
     agreement: tuple[int, int] = (0, 0)
     crash: str = ""
+    #: How it shows itself (a :data:`~wirefault.properties.kinds.FailureKind`: timeout, closed...).
+    kind: str = "other"
 
 
 @dataclass
@@ -44,6 +46,9 @@ class PropertyResult:
     examples_to_failure: int = 0
     #: Seconds from the property's start to its first failing example.
     seconds_to_failure: float = 0.0
+    #: What was learnt that is not a failure (a server limit larger than the codec's,
+    #: a request unanswered even alone...), one line each.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass

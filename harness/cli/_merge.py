@@ -51,6 +51,7 @@ def result_to_json(r: PropertyResult) -> dict[str, Any]:
         "note": r.note,
         "examples_to_failure": r.examples_to_failure,
         "seconds_to_failure": r.seconds_to_failure,
+        "notes": r.notes,
         "failure": None
         if failure is None
         else {
@@ -58,6 +59,7 @@ def result_to_json(r: PropertyResult) -> dict[str, Any]:
             "replay": str(failure.replay) if failure.replay else None,
             "agreement": list(failure.agreement),
             "crash": failure.crash,
+            "kind": failure.kind,
         },
     }
 
@@ -86,6 +88,7 @@ def result_from_json(data: dict[str, Any]) -> PropertyResult:
             replay=Path(f["replay"]),
             agreement=(int(f["agreement"][0]), int(f["agreement"][1])),
             crash=f["crash"],
+            kind=f["kind"],
         )
     return PropertyResult(
         name=data["name"],
@@ -96,6 +99,7 @@ def result_from_json(data: dict[str, Any]) -> PropertyResult:
         note=data["note"],
         examples_to_failure=int(data["examples_to_failure"]),
         seconds_to_failure=float(data["seconds_to_failure"]),
+        notes=[str(n) for n in data["notes"]],
     )
 
 
@@ -128,7 +132,9 @@ def _merge_property(name: str, runs: list[PropertyResult]) -> PropertyResult:
     if not failing:
         status: Status = "skipped" if all(r.status == "skipped" for r in runs) else "passed"
         notes = dict.fromkeys(r.note for r in runs if r.note)  # distinct, in order
-        return PropertyResult(name, status, examples, elapsed, note="; ".join(notes))
+        return PropertyResult(
+            name, status, examples, elapsed, note="; ".join(notes), notes=_notes(runs)
+        )
     # The smallest shrunk scenario is the clearest report; min() keeps the first on a tie.
     chosen = min(failing, key=lambda r: r.failure.scenario.size() if r.failure else 0)
     for r in failing:
@@ -143,4 +149,10 @@ def _merge_property(name: str, runs: list[PropertyResult]) -> PropertyResult:
         failure=chosen.failure,
         examples_to_failure=first.examples_to_failure,
         seconds_to_failure=first.seconds_to_failure,
+        notes=_notes(runs),
     )
+
+
+def _notes(runs: list[PropertyResult]) -> list[str]:
+    """The distinct notes of every run, in order."""
+    return list(dict.fromkeys(n for r in runs for n in r.notes))

@@ -97,11 +97,15 @@ def run(args: argparse.Namespace) -> int:
         campaign = Campaign(config, server=server, fault_layer=layer)
         campaign.check_reachable()
         messages: list[str] = []
+        others: list[str] = []
         runs = 0
         for _ in range(args.repeat):
             runs += 1
             verdict, _transcript = campaign.judge_once(prop, replay.scenario)
-            if not verdict.ok:
+            if not verdict.ok and replay.kind and verdict.kind != replay.kind:
+                # Another kind of failure is another failure, not this one reproduced.
+                others.append(f"{verdict.kind}: {verdict.message}")
+            elif not verdict.ok:
                 messages.append(verdict.message)
                 if args.stop_early:
                     break
@@ -115,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
                     "runs": runs,
                     "reproduced": reproduced,
                     "messages": sorted(set(messages)),
+                    "other_failures": sorted(set(others)),
                 },
                 indent=1,
             )
@@ -124,4 +129,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{prop.name}: {verb} in {reproduced}/{runs} run(s) against {address}")
         for message in sorted(set(messages)):
             print(f"  {message}")
+        for other in sorted(set(others)):
+            print(f"  not counted (another kind than the file's {replay.kind}): {other}")
     return 1 if reproduced else 0
