@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from wirefault.codecs.base import Codec
-from wirefault.properties.base import Note, Property, Verdict, answered
+from wirefault.properties.base import Note, Property, Verdict, answered, unanswered
 from wirefault.properties.render import show
 from wirefault.scenario import Scenario, Send
 from wirefault.transcript import Transcript
@@ -86,19 +86,22 @@ def _baselined(prop: Property, judgement: Judgement, codec: Codec, player: Playe
     base = prop.baseline(judgement.scenario, judgement.transcript, judgement.verdict, codec)
     if base is None:
         return judgement
-    if answered(player.play(base)) or not player.alive():
+    alone = player.play(base)
+    if answered(alone) or not player.alive():
         # Answered alone: the fault, staller or reset is to blame. Not even the probe
         # is answered now: the server is down or wedged, which the failure shows.
         return judgement
     request = b"".join(s.data for s in base.steps if isinstance(s, Send))
+    missed = next((r for r in alone.expects if r.outcome != "ok" or not r.frames), None)
+    how = unanswered(missed, alone.conn(missed.conn if missed else 0).end)
     note = Note(
         "unanswered-request",
-        f"a request the property needs answered, {show(request, 80)}, got no answer even "
-        f"alone on a fresh connection with no fault, stall or reset, while the probe was "
-        f"answered; so its silence in the scenario says nothing about the server (is it a "
-        f"complete request for this server? with --codec raw wirefault cannot tell a "
-        f"request from a prefix of one: give a --codec that frames the protocol). "
-        f"The failure it hid: {judgement.verdict.message}",
+        f"a request the property needs answered, {show(request, 80)}, {how} even alone on "
+        f"a fresh connection with no fault, stall or reset, while the probe was answered; "
+        f"so its fate in the scenario says nothing about the server (is it a "
+        f"request this server answers? with --codec {codec.name} wirefault cannot tell: "
+        f"a codec that frames the protocol, or --probe, makes its requests ones the "
+        f"server answers). The failure it hid: {judgement.verdict.message}",
     )
     return Judgement(Verdict.passed(note), judgement.transcript, judgement.scenario)
 
