@@ -18,6 +18,8 @@ from wirefault.faults.base import FaultLayer, FaultProxy
 __all__ = ["FaultLayerFallback"]
 
 log = logging.getLogger("wirefault")
+#: Characters of the error kept in the note (the warning on stderr has it all).
+_BRIEF = 300
 
 
 class FaultLayerFallback:
@@ -52,11 +54,13 @@ class FaultLayerFallback:
         from wirefault.faults.embedded import EmbeddedFaultLayer
 
         self.layer = EmbeddedFaultLayer()
-        self._notice = (
-            f"the {backend} fault layer stopped answering ({error}); the rest of the campaign "
+        said = (
+            f"the {backend} fault layer stopped answering ({{}}); the rest of the campaign "
             "used the embedded fault layer"
         )
-        log.warning("wirefault: %s", self._notice)
+        log.warning("wirefault: %s", said.format(error))  # whole, with the server's log tail
+        brief = str(error) if len(str(error)) <= _BRIEF else str(error)[:_BRIEF] + "..."
+        self._notice = said.format(brief)
         return self.layer
 
     def take_notice(self) -> list[str]:
