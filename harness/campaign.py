@@ -24,7 +24,7 @@ from hypothesis.errors import Flaky
 from wirefault.addresses import Address
 from wirefault.codecs.base import Codec
 from wirefault.errors import FaultLayerUnavailable, TargetError, WirefaultError
-from wirefault.fallback import FaultLayerFallback
+from wirefault.fallback import DeletedAfterPlay, FaultLayerFallback
 from wirefault.faults.base import FaultLayer, FaultProxy
 from wirefault.judging import Judgement, NoteBook, second_opinion
 from wirefault.properties import Property, PropertyContext, Verdict, get_property, probe_scenario
@@ -231,7 +231,7 @@ class Campaign:
         try:
             return self._runner(scenario).play(scenario)
         finally:
-            if self.fault_layer is not None and self.fault_layer.backend == "toxiproxy":
+            if self._drops_proxy_after_play():
                 # Toxiproxy 2.12 can panic (link.go AddToxic: index out of range) when
                 # toxics change while an old connection's link is still being torn
                 # down; a fresh proxy per scenario keeps links and toxics in step.
@@ -410,8 +410,13 @@ class Campaign:
 
     def _runner(self, scenario: Scenario) -> Runner:
         proxy = self._fault_proxy() if scenario.needs_fault_layer() else None
+        if proxy is not None and self._drops_proxy_after_play():
+            proxy = DeletedAfterPlay(proxy)
         options = RunnerOptions(deadline=self._deadline, greeting=self.config.greeting)
         return Runner(self.address, self.config.codec, options=options, proxy=proxy)
+
+    def _drops_proxy_after_play(self) -> bool:
+        return self.fault_layer is not None and self.fault_layer.backend == "toxiproxy"
 
     def _drop_proxy(self) -> None:
         if self._proxy is not None:

@@ -22,7 +22,11 @@ import pytest
 from slow_toxiproxy import HANG_UP, SlowToxiproxy
 from verdicts_support import campaign, server_command
 
+from wirefault.addresses import Address
 from wirefault.errors import FaultLayerError, FaultLayerUnavailable
+from wirefault.fallback import DeletedAfterPlay
+from wirefault.faults.embedded import EmbeddedFaultLayer
+from wirefault.faults.toxics import Latency
 from wirefault.faults.toxiproxy import ToxiproxyFaultLayer
 from wirefault.faults.toxiproxy_api import ToxiproxyClient
 from wirefault.faults.toxiproxy_server import find_server_binary
@@ -199,3 +203,15 @@ def test_a_delete_held_up_by_a_busy_one_connection_server_is_waited_out(
             client.close()
         assert took > 1.0  # the first attempt's bound was indeed exceeded
         assert not layer.proxies()
+
+
+def test_toxics_of_a_proxy_deleted_after_the_play_are_left_to_the_delete() -> None:
+    # Toxiproxy's toxic removal can stall for 5 s per held packet; the proxy goes anyway.
+    with EmbeddedFaultLayer() as layer:
+        proxy = DeletedAfterPlay(layer.open_proxy(Address("tcp", "127.0.0.1", 9)))
+        proxy.add_toxic(Latency(latency=10))
+        proxy.clear_toxics()
+        assert [t.type for t in proxy.toxics()] == ["latency"]
+        proxy.remove_toxic(proxy.toxics()[0].key)
+        assert proxy.toxics() == []
+        proxy.close()
