@@ -10,6 +10,13 @@ the newline, the rest of the declared length), or, when nothing can finish it,
 half-closes. Only a server that still neither replies nor closes fails; one
 that answers the finished frame passes with a note.
 
+A finished frame that is still met with silence gets two more questions in the
+same play: the probe request on the same connection, then a half-close. A
+server that answers the probe dropped the frame without a word (a failure); one
+that does not, but closes at the half-close, took the probe as more of the frame
+(memcached reads a line starting with 0x80 as a binary header announcing a
+2 GiB body): it was waiting for bytes, which is noted, not failed.
+
 Scenario meta used (set by :func:`~wirefault.strategies.scenarios.malformed_scenarios`):
 ``malformed`` (the kind), ``malformed_step`` (the index of the Send carrying it);
 a confirmation adds ``confirm`` = ``completed`` or ``half-closed``.
@@ -17,6 +24,7 @@ a confirmation adds ``confirm`` = ``completed`` or ``half-closed``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from hypothesis.strategies import SearchStrategy
@@ -28,7 +36,7 @@ from wirefault.properties.base import Note, Property, PropertyContext, Verdict, 
 from wirefault.properties.describe import describe_malformed
 from wirefault.properties.render import count, show
 from wirefault.properties.robustness import served
-from wirefault.scenario import HalfClose, Scenario, Send
+from wirefault.scenario import Expect, ExpectClose, HalfClose, Scenario, Send, Step
 from wirefault.transcript import ExpectResult, Transcript
 
 __all__ = ["COMPLETION_LIMIT", "Malformed"]
@@ -62,6 +70,45 @@ def _malformed_step(scenario: Scenario) -> int | None:
     return sends[-1] if sends else None
 
 
+def _probe_of(scenario: Scenario, codec: Codec) -> bytes:
+    """The probe request the scenario's other client sends (the codec's, if none)."""
+    others = [c for c in scenario.connections() if c != 0]
+    if others:
+        sends = [s for s in scenario.steps if isinstance(s, Send) and s.conn == others[-1]]
+        if sends:
+            return sends[-1].data
+    return codec.probe()
+
+
+@dataclass(frozen=True)
+class _Fate:
+    """What became of a finished frame (a ``completed`` confirmation), read from c0's Expects.
+
+    ``outcome``: ``answered`` (a reply or a close came), ``dropped`` (silence, but the
+    next request was answered), ``waited`` (silence, no answer to the next request,
+    a close at the half-close), ``hung`` (silence even after the half-close).
+    """
+
+    outcome: str
+    first: ExpectResult | None
+    finished_after: float = 0.0
+    close_after: float = 0.0
+
+
+def _finished_fate(scenario: Scenario, transcript: Transcript) -> _Fate:
+    index = _malformed_step(scenario) or 0
+    after = [r for r in transcript.expects_on(0) if r.step > index]
+    finished, asked, closing = [*after, None, None, None][:3]
+    if finished is None or finished.frames or finished.outcome != "timeout":
+        return _Fate("answered", finished)
+    took = finished.elapsed
+    if asked is not None and asked.frames:
+        return _Fate("dropped", finished, took)
+    if closing is not None and closing.outcome in ("ok", "eof", "rst"):
+        return _Fate("waited", finished, took)
+    return _Fate("hung", finished, took, closing.elapsed if closing is not None else 0.0)
+
+
 def _sent_until(scenario: Scenario, index: int) -> bytes:
     """What c0 sends in steps ``0..index``."""
     steps = scenario.steps[: index + 1]
@@ -83,9 +130,15 @@ class Malformed(Property):
         )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
-        hung = _hung(transcript)
-        if hung is not None:
-            return Verdict.failed(self._hang(scenario, transcript, hung, codec), "timeout")
+        if scenario.tag("confirm") == "completed":
+            fate = _finished_fate(scenario, transcript)
+            if fate.outcome in ("dropped", "hung"):
+                message = self._unanswered_finished(scenario, transcript, fate, codec)
+                return Verdict.failed(message, "timeout")
+        else:
+            hung = _hung(transcript)
+            if hung is not None:
+                return Verdict.failed(self._hang(scenario, transcript, hung, codec), "timeout")
         others = [c for c in scenario.connections() if c != 0]
         if others:
             verdict = served(transcript, others[-1], f"after {self._what(scenario, codec)} on c0")
@@ -105,12 +158,26 @@ class Malformed(Property):
         if index is None:
             return None
         rest = codec.completion(_sent_until(scenario, index), limit=_completion_limit(codec))
-        added = Send(conn=0, chunks=(rest,)) if rest else HalfClose(conn=0)
-        steps = (*scenario.steps[: index + 1], added, *scenario.steps[index + 1 :])
+        head, tail = scenario.steps[: index + 1], scenario.steps[index + 1 :]
+        if rest:
+            # The rest, then (if still silent) the probe on c0, then a half-close:
+            # see the module docstring. c0's own Expect is replaced by these.
+            asked = _probe_of(scenario, codec)
+            added: tuple[Step, ...] = (
+                Send(conn=0, chunks=(rest,)),
+                Expect(conn=0, count=1),
+                Send(conn=0, chunks=(asked,)),
+                Expect(conn=0, count=1),
+                HalfClose(conn=0),
+                ExpectClose(conn=0),
+            )
+            tail = tuple(s for s in tail if not (isinstance(s, Expect) and s.conn == 0))
+        else:
+            added = (HalfClose(conn=0),)
         how = "completed" if rest else "half-closed"
-        return Scenario(steps=steps, toxics=scenario.toxics, meta=scenario.meta).with_meta(
-            confirm=how
-        )
+        return Scenario(
+            steps=(*head, *added, *tail), toxics=scenario.toxics, meta=scenario.meta
+        ).with_meta(confirm=how)
 
     def baseline(
         self, scenario: Scenario, transcript: Transcript, verdict: Verdict, codec: Codec
@@ -138,6 +205,33 @@ class Malformed(Property):
         step = scenario.steps[index + 1]
         return step.data if isinstance(step, Send) else b""
 
+    def _unanswered_finished(
+        self, scenario: Scenario, transcript: Transcript, fate: _Fate, codec: Codec
+    ) -> str:
+        """The failure of a finished frame that got neither reply nor close."""
+        what = self._what(scenario, codec)
+        kind = scenario.tag("malformed")
+        tail = f" (malformed kind {kind})" if kind else ""
+        rest = self._rest(scenario)
+        if transcript.conn(0).short_send:
+            return (
+                f"after {what}, the server stopped reading before the "
+                f"{count(len(rest), 'byte')} that finish it could be sent{tail}"
+            )
+        finished = f"finished by {count(len(rest), 'more byte')} {show(rest, 40)}"
+        silent = f"neither replied nor closed within {fate.finished_after:.1f}s"
+        if fate.outcome == "dropped":
+            return (
+                f"after {what}, {finished}, the server {silent}, yet it answered the next "
+                f"request {show(_probe_of(scenario, codec), 40)} on the same connection: "
+                f"it dropped the frame without an answer{tail}"
+            )
+        return (
+            f"after {what}, {finished}, the server {silent}, did not answer the next request "
+            f"either, and did not close within {fate.close_after:.1f}s of the client's "
+            f"half-close (EOF){tail}"
+        )
+
     def _hang(
         self, scenario: Scenario, transcript: Transcript, hung: ExpectResult, codec: Codec
     ) -> str:
@@ -146,18 +240,6 @@ class Malformed(Property):
         kind = scenario.tag("malformed")
         tail = f" (malformed kind {kind})" if kind else ""
         confirmed = scenario.tag("confirm")
-        if confirmed == "completed":
-            rest = self._rest(scenario)
-            cut = transcript.conn(0).short_send
-            sent = (
-                f"the server stopped reading before the {count(len(rest), 'byte')} that "
-                f"finish it could be sent"
-                if cut
-                else f"finished by {count(len(rest), 'more byte')} {show(rest, 40)}, the server "
-                f"still neither replied nor closed {within}: it dropped the frame without an "
-                f"answer, or waits for more than the frame holds"
-            )
-            return f"after {what}, {sent}{tail}"
         if confirmed == "half-closed":
             return (
                 f"after {what} the server neither replied nor closed, and still did not "
@@ -177,11 +259,22 @@ class Malformed(Property):
             return None
         results = transcript.expects_on(0)
         outcome = results[-1].outcome if results else transcript.conn(0).end
+        if confirmed == "completed":
+            fate = _finished_fate(scenario, transcript)
+            outcome = fate.first.outcome if fate.first is not None else outcome
         then = {"ok": "answered", "eof": "closed the connection", "rst": "reset it"}.get(
             outcome, f"ended the read ({outcome})"
         )
         what = self._what(scenario, codec)
         kind = scenario.tag("malformed")
+        if confirmed == "completed" and _finished_fate(scenario, transcript).outcome == "waited":
+            return Note(
+                f"waited:{kind}",
+                f"after {what}, finished by {count(len(self._rest(scenario)), 'more byte')}, "
+                f"the server still waited for more: it took the next request as more of the "
+                f"frame (is it another protocol than --codec {codec.name}'s?) and closed the "
+                f"connection at the client's half-close: not a hang",
+            )
         if confirmed == "half-closed":
             return Note(
                 f"waited:{kind}",

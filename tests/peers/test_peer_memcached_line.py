@@ -79,6 +79,37 @@ def test_a_leading_0x80_is_memcached_waiting_for_a_binary_header_not_a_hang(
     assert "waited for more bytes (no reply, no close) until the client half-closed" in note.text
 
 
+def test_an_over_long_line_of_0x80_is_a_binary_header_waiting_for_its_body(
+    memcached: Address, tmp_path: Path
+) -> None:
+    # 0x80 x 8194 with no newline: a binary header whose body length is 0x80808080.
+    # Finished by its newline the line is still silence; memcached does not answer the
+    # probe sent next either (it is body bytes to it), and closes at the half-close.
+    scenario = Scenario(
+        steps=(
+            Send(conn=0, chunks=(b"\x80" * 8194,)),
+            Expect(conn=0, count=1),
+            Close(conn=0),
+            Send(conn=1, chunks=(LINE.probe(),)),
+            Expect(conn=1, count=1),
+            Close(conn=1),
+        ),
+        meta=(("malformed", "over-long-line"), ("malformed_step", "0")),
+    )
+    config = CampaignConfig(
+        address=memcached,
+        codec=LINE,
+        properties=(get_property("malformed"),),
+        deadline=0.5,
+        out_dir=tmp_path,
+    )
+    judgement = Campaign(config).judge(get_property("malformed"), scenario)
+    assert judgement.verdict.ok, judgement.verdict.message
+    assert judgement.scenario.tag("confirm") == "completed"
+    note = judgement.verdict.note
+    assert note is not None and "it took the next request as more of the frame" in note.text
+
+
 def test_fuzzing_memcached_with_the_line_codec_reports_no_failure(
     memcached: Address, tmp_path: Path
 ) -> None:

@@ -86,6 +86,9 @@ def test_a_skipped_oversized_frame_still_fails_once_its_body_is_sent(
         verdict.message
     )
     assert "finished by 1,048,577 more bytes" in verdict.message
+    # It skipped the body and then answered the probe: the frame was dropped unanswered.
+    assert "yet it answered the next request" in verdict.message
+    assert "it dropped the frame without an answer" in verdict.message
     assert judgement.scenario.tag("confirm") == "completed"
     completion = judgement.scenario.steps[1]
     assert isinstance(completion, Send) and len(completion.data) == length
