@@ -25,7 +25,7 @@ the first one.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hypothesis import settings
@@ -36,7 +36,9 @@ from wirefault.campaign_config import CampaignConfig, Progress, ProgressHook
 from wirefault.cutoff import Cutoff, OutOfTime
 from wirefault.database import GatedDatabase
 from wirefault.errors import TargetError, WirefaultError
+from wirefault.fallback import FaultLayerFallback
 from wirefault.faults.base import FaultLayer
+from wirefault.judging import Judgement, NoteBook, second_opinion
 from wirefault.properties import Property, PropertyContext, Verdict
 from wirefault.replay import FreshPlays, save_replay
 from wirefault.results import (
@@ -102,7 +104,6 @@ class Campaign:
         register_profiles()
         self.config = config
         self.server = server
-        self.fault_layer = fault_layer
         self.database = database
         self.progress = progress
         self.cutoff = cutoff or Cutoff.after(config.time_budget)
@@ -118,6 +119,7 @@ class Campaign:
             preamble=config.preamble,
             # Without verifying replays nothing would confirm an early judgement.
             early_timeouts=config.early_timeouts and config.verify > 0,
+            fallback=FaultLayerFallback(allowed=config.fallback),
         )
         self._gate = GatedDatabase(database) if database is not None else None
         self._failures = 0
@@ -190,7 +192,8 @@ class Campaign:
         played = state.examples - before
         exhausted = ending == "done" and state.failure is None and played < planned.examples
         seconds = time.monotonic() - began
-        return RoundOutcome(planned, played, seconds, exhausted, state.cut, result)
+        notes = (*state.notes.lines(), *state.fallback_notes)
+        return RoundOutcome(planned, played, seconds, exhausted, state.cut, result, notes)
 
     def check_reachable(self) -> None:
         """Probe the target once before fuzzing.
@@ -198,10 +201,10 @@ class Campaign:
         Raises:
             TargetError: the target refuses connections or does not answer the probe.
         """
-        verdict = self._liveness()
+        verdict = self.stage.probe()
         if verdict.ok:
             return
-        if "refused" in verdict.message:
+        if verdict.kind == "refused":
             raise TargetError(
                 f"cannot reach {self.address}: connection refused; is the server running? "
                 "(or let wirefault start it with --start CMD)"
@@ -217,17 +220,48 @@ class Campaign:
         return self.stage.play(scenario)
 
     def judge_once(self, prop: Property, scenario: Scenario) -> tuple[Verdict, Transcript]:
-        """Play ``scenario``, judge it, and probe liveness afterwards."""
+        """Play ``scenario``, judge it, and probe liveness afterwards (see :meth:`judge`)."""
+        judgement = self.judge(prop, scenario)
+        return judgement.verdict, judgement.transcript
+
+    def judge(self, prop: Property, scenario: Scenario) -> Judgement:
+        """Play ``scenario`` and judge it; before a failure blames the server, get a second opinion.
+
+        A failure is first checked for a crash of the managed server, then confirmed
+        and baselined by the property (:func:`~wirefault.judging.second_opinion`). A
+        pass is followed by a liveness probe.
+        """
         self._ensure_server()
         transcript = self.play(scenario)
         ended = time.monotonic()
-        verdict = prop.judge(scenario, transcript, self.config.codec)
-        if verdict.ok:
-            return self._liveness(), transcript
+        judgement = Judgement(
+            prop.judge(scenario, transcript, self.config.codec), transcript, scenario
+        )
+        if not judgement.verdict.ok:
+            crash = self.crash_after(ended)
+            if crash is not None:
+                message = f"{judgement.verdict.message}; {crash.message}"
+                return Judgement(Verdict.failed(message, "crash"), transcript, scenario)
+            # Second-opinion plays wait every deadline out: a timeout judged early there
+            # could turn a real failure into a note.
+            settle, self.stage.settle = self.stage.settle, False
+            try:
+                judgement = second_opinion(prop, judgement, self.config.codec, self)
+            finally:
+                self.stage.settle = settle
+            if not judgement.verdict.ok:
+                return judgement
+        live = self._liveness()
+        return judgement if live.ok else Judgement(live, judgement.transcript, judgement.scenario)
+
+    def crash_after(self, ended: float) -> Verdict | None:
+        """A crash verdict if the managed server died of the play that ended at ``ended``."""
         crash = self._crash_after_failure(ended)
-        if crash is not None:
-            verdict = Verdict.failed(f"{verdict.message}; crash: the {crash.describe()}")
-        return verdict, transcript
+        return None if crash is None else Verdict.failed(f"crash: the {crash.describe()}", "crash")
+
+    def alive(self) -> bool:
+        """Whether a fresh client's probe is answered now."""
+        return self._liveness().ok
 
     # -- rounds --------------------------------------------------------------------------------
 
@@ -259,6 +293,7 @@ class Campaign:
             stopped = OUT_OF_TIME
         finally:
             self.stage.drop_proxy()
+            self.stage.close_fallback()
         result = CampaignResult(elapsed=self.cutoff.elapsed())
         for prop in props:
             if prop.name not in by_name:
@@ -274,6 +309,7 @@ class Campaign:
                 complete=plan.complete(prop.name),
                 concluded=state.result,
                 stopped=stopped,
+                notes=state.notes.lines() + state.fallback_notes,
             )
             result.results.append(concluded)
         return result
@@ -315,12 +351,21 @@ class Campaign:
     def _example(self, prop: Property, scenario: Scenario, state: _State) -> Verdict:
         """Play and judge one new example; a failure becomes the best failure so far."""
         try:
-            verdict, transcript = self.judge_once(prop, scenario)
+            judgement = self.judge(prop, scenario)
         except WirefaultError as exc:
             raise _Stop(exc) from None
         state.examples += 1
+        verdict = judgement.verdict
+        state.notes.add(verdict.note)
+        state.fallback_notes += self.stage.take_fallback_notice()
+        if not verdict.ok and state.failure is not None and verdict.kind != state.failure[2].kind:
+            # Shrinking keeps the failure's kind: a candidate that fails another way (a
+            # close where the failure is a timeout) counts as passing.
+            state.notes.other_kind(verdict)
+            verdict = Verdict.passed()
         if not verdict.ok:
-            state.failure = (scenario, transcript, verdict)
+            state.failure = (scenario, judgement.transcript, verdict)
+            state.blamed = judgement.scenario
             if not state.first_failure:
                 state.first_failure = time.monotonic()
                 state.examples_to_failure = state.examples
@@ -348,7 +393,10 @@ class Campaign:
 
     def _conclude(self, prop: Property, state: _State) -> PropertyResult:
         assert state.failure is not None
-        scenario, transcript, verdict = state.failure
+        drawn, transcript, verdict = state.failure
+        # A confirmation may have replaced the drawn scenario: the file holds what was judged.
+        scenario = state.blamed or drawn
+        kind = verdict.kind
         reproduced = attempted = 0
         verified = met_fresh = False
         try:
@@ -363,7 +411,7 @@ class Campaign:
                 finally:
                     self.stage.settle = True
                 attempted += 1
-                if not again.ok:
+                if not again.ok and again.kind == kind:  # only the same kind reproduces it
                     reproduced += 1
                     met_fresh = met_fresh or on_fresh
                     if not verified and not self.stage.judged_early:
@@ -396,14 +444,16 @@ class Campaign:
                 prop.name,
                 "passed",
                 state.examples,
-                note=f"flaky: a failure ({verdict.message}) did not reproduce in "
-                f"{attempted} replays; not reported",
+                note=f"flaky: a failure ({verdict.kind}: {verdict.message}) did not reproduce "
+                f"in {attempted} replays; not reported",
             )
         self._failures += 1
         # A verifying replay that met a restarted server and failed settles it at once.
         fresh = FreshPlays(1, True) if met_fresh else self._plays_from_fresh(prop, state)
-        crash = verdict.message if verdict.message.startswith("crash:") else ""
-        failure = Failure(prop.name, verdict.message, scenario, transcript, None, agreement, crash)
+        crash = verdict.message if verdict.kind == "crash" else ""
+        failure = Failure(
+            prop.name, verdict.message, scenario, transcript, None, agreement, crash, verdict.kind
+        )
         failure.replay = self._save(prop, scenario, transcript, verdict, agreement, fresh)
         self.stage.refresh()  # a fresh server for what comes next
         return PropertyResult(prop.name, "failed", state.examples, failure=failure)
@@ -434,6 +484,7 @@ class Campaign:
             greeting=self.config.greeting,
             fresh=fresh,
             preamble=self.config.preamble,
+            kind=verdict.kind,
         )
 
     def _plays_from_fresh(self, prop: Property, state: _State) -> FreshPlays | None:
@@ -445,10 +496,12 @@ class Campaign:
         """
         if state.failure is None:
             return None
-        scenario = state.failure[0]
+        scenario = state.blamed or state.failure[0]
+        kind = state.failure[2].kind
 
         def fails() -> bool:
-            return not self.judge_once(prop, scenario)[0].ok
+            again = self.judge_once(prop, scenario)[0]
+            return not again.ok and again.kind == kind
 
         try:
             return self.stage.plays_until(
@@ -459,6 +512,11 @@ class Campaign:
             return None
 
     # -- the stage, as judge_once and _conclude use it ----------------------------------------
+
+    @property
+    def fault_layer(self) -> FaultLayer | None:
+        """The fault layer in use (the embedded one, after a fall-back)."""
+        return self.stage.fault_layer
 
     @property
     def address(self) -> Address:
@@ -498,6 +556,12 @@ class _State:
     round_bytes: int = 0
     #: The property's result once a failure has been concluded.
     result: PropertyResult | None = None
+    #: The scenario the failure's verdict is about (a confirmation may replace the drawn one).
+    blamed: Scenario | None = None
+    #: What was learnt that is not a failure, and failures of another kind seen shrinking.
+    notes: NoteBook = field(default_factory=NoteBook)
+    #: The fault layer's fall-back notice, if it happened during this property.
+    fallback_notes: list[str] = field(default_factory=list)
 
 
 def _bytes_sent(scenario: Scenario) -> int:

@@ -42,6 +42,8 @@ class CampaignConfig:
             from as well as generated ones; the first is the probe unless ``probe`` is set.
         preamble: a handshake sent on every connection before its first step, its
             replies read and not counted (``--preamble``); kept in replay files.
+        fallback: when the fault layer stops answering (Toxiproxy's API, even after a
+            retry), go on with the embedded layer, saying so once; else stop (exit 2).
         early_timeouts: let a read end as a timeout before the deadline once the
             server's silence is certain (see :mod:`wirefault.patience`); failures
             that rest on one are confirmed with the full deadline before reporting
@@ -68,6 +70,7 @@ class CampaignConfig:
     exitfirst: bool = False
     samples: tuple[bytes, ...] = ()
     preamble: tuple[bytes, ...] = ()
+    fallback: bool = False
     early_timeouts: bool = True
 
     def __post_init__(self) -> None:

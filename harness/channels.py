@@ -1,21 +1,29 @@
 """Client sockets with deadlines: the runner's only I/O, and where OS errors are translated.
 
-A channel is one scenario connection: a TCP (or AF_UNIX) stream or a connected
-UDP socket. Every operation takes a deadline and returns what happened rather
+A channel is one scenario connection: a TCP (or AF_UNIX) stream or a UDP
+socket. Every operation takes a deadline and returns what happened rather
 than raising for what a peer did (a reset, a close, a refusal): those are
 observations to record, not errors. Only our own misuse raises.
+
+A UDP channel is *not* connected: servers that answer each client from a fresh
+socket (TFTP does) reply from another port, which a connected socket would
+drop. It sends to the target and takes replies from any port of the target's
+host (:attr:`ReadResult.port` says which). ICMP errors still reach it through
+``IP_RECVERR``, so a closed port is still seen as refused.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import ipaddress
 import select
 import socket
 import struct
+import sys
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from wirefault.addresses import Address
 from wirefault.sockdiag import DiagSocket, PeerWatch, watch_datagrams, watch_peer
@@ -38,10 +46,14 @@ class SendResult:
 
 @dataclass(frozen=True)
 class ReadResult:
-    """Bytes read (possibly empty) and the peer's state after the read."""
+    """Bytes read (possibly empty) and the peer's state after the read.
+
+    ``port`` is the UDP port a datagram came from (0 for streams and empty reads).
+    """
 
     data: bytes
     state: PeerState
+    port: int = 0
 
 
 def _classify(exc: OSError) -> PeerState:
@@ -53,12 +65,22 @@ def _classify(exc: OSError) -> PeerState:
 
 
 class Channel:
-    """One connection of a scenario, with deadline-bounded operations."""
+    """One connection of a scenario, with deadline-bounded operations.
 
-    def __init__(self, sock: socket.socket, *, datagram: bool) -> None:
+    Args:
+        sock: a connected stream socket, or an unconnected UDP socket.
+        datagram: whether ``sock`` is UDP.
+        peer: for UDP, the target's resolved address (datagrams go there, and replies
+            are taken from any port of its host).
+    """
+
+    def __init__(
+        self, sock: socket.socket, *, datagram: bool, peer: tuple[Any, ...] | None = None
+    ) -> None:
         self._sock = sock
         self.datagram = datagram
         self.closed = False
+        self._peer = peer
         #: Bytes written so far (TCP/unix streams): what the server has to read.
         self.sent = 0
         # After each read of a TCP stream the delayed ACK is sent at once: a server whose
@@ -70,17 +92,13 @@ class Channel:
         if self.closed:
             return None
         if self.datagram:
-            return watch_datagrams(self._sock, diag)
+            return watch_datagrams(self._sock, diag, self._peer)
         return watch_peer(self._sock, diag)
 
     def send(self, data: bytes, deadline: float) -> SendResult:
         """Write ``data`` (one datagram for UDP), giving up at ``deadline`` (monotonic time)."""
         if self.datagram:
-            try:
-                self._sock.send(data)
-            except OSError as exc:
-                return SendResult(0, _classify(exc))
-            return SendResult(len(data), "ok")
+            return self._send_datagram(data)
         view = memoryview(data)
         sent = 0
         while sent < len(data):
@@ -108,6 +126,8 @@ class Channel:
         Returns empty data with state ``timeout`` when nothing came in time, and
         ``eof`` when the peer closed its side (TCP only).
         """
+        if self.datagram:
+            return self._recv_datagram(size, deadline)
         remaining = deadline - time.monotonic()
         try:
             readable, _, _ = select.select([self._sock], [], [], max(remaining, 0.0))
@@ -124,6 +144,43 @@ class Channel:
             with contextlib.suppress(OSError):  # a reset socket: the next read reports it
                 self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         return ReadResult(data, "ok")
+
+    def _send_datagram(self, data: bytes) -> SendResult:
+        assert self._peer is not None  # open_channel sets it for UDP
+        try:
+            self._sock.sendto(data, self._peer)
+        except OSError as exc:
+            self._drain_errors()
+            return SendResult(0, _classify(exc))
+        return SendResult(len(data), "ok")
+
+    def _recv_datagram(self, size: int, deadline: float) -> ReadResult:
+        """The next datagram from the target's host (any port); others are dropped unread."""
+        assert self._peer is not None
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                readable, _, _ = select.select([self._sock], [], [], max(remaining, 0.0))
+                if not readable:
+                    return ReadResult(b"", "timeout")
+                data, source = self._sock.recvfrom(size)
+            except BlockingIOError:
+                if remaining <= 0:
+                    return ReadResult(b"", "timeout")
+                continue
+            except OSError as exc:
+                self._drain_errors()
+                return ReadResult(b"", _classify(exc))
+            if source[0] == self._peer[0]:
+                return ReadResult(data, "ok", port=source[1])
+
+    def _drain_errors(self) -> None:
+        """Empty the ICMP error queue (IP_RECVERR), which would keep the socket readable."""
+        for _ in range(64):
+            try:
+                self._sock.recvmsg(1, 1024, getattr(socket, "MSG_ERRQUEUE", 0x2000))
+            except OSError:
+                return
 
     def half_close(self) -> PeerState:
         """Shut down our write side (SHUT_WR)."""
@@ -156,11 +213,13 @@ def open_channel(
 
     TCP sockets get TCP_NODELAY so each write leaves as its own segment (and
     TCP_QUICKACK after every read, see :class:`Channel`); a ``rcvbuf`` is set
-    before connecting so the TCP window honours it.
+    before connecting so the TCP window honours it. UDP sockets are not connected
+    (see the module docstring).
     """
     datagram = address.transport == "udp"
-    kind = socket.SOCK_DGRAM if datagram else socket.SOCK_STREAM
-    sock = socket.socket(address.family, kind)
+    if datagram:
+        return _open_datagram(address, rcvbuf)
+    sock = socket.socket(address.family, socket.SOCK_STREAM)
     try:
         if rcvbuf:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -176,4 +235,41 @@ def open_channel(
         if isinstance(exc, ConnectionError) or exc.errno in (errno.ENOENT, errno.ECONNREFUSED):
             return None, "refused"
         return None, _classify(exc)
-    return Channel(sock, datagram=datagram), "ok"
+    return Channel(sock, datagram=False), "ok"
+
+
+#: Linux's IP_RECVERR and IPV6_RECVERR (the socket module names neither).
+_RECVERR = {socket.AF_INET: (socket.IPPROTO_IP, 11), socket.AF_INET6: (socket.IPPROTO_IPV6, 25)}
+
+
+def _open_datagram(address: Address, rcvbuf: int | None) -> tuple[Channel | None, PeerState]:
+    """An unconnected UDP socket aimed at ``address``, with ICMP errors reported."""
+    try:
+        infos = socket.getaddrinfo(address.host, address.port, address.family, socket.SOCK_DGRAM)
+    except OSError:
+        return None, "refused"
+    family, _, _, _, peer = infos[0]
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        if rcvbuf:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        # Bound at once, so a port of our own exists before the first send and the
+        # server's receive queue can be looked up from it (Channel.watch): to the
+        # loopback address for a loopback target, else as the first send would bind.
+        sock.bind((_local_for(family, str(peer[0])), 0))
+        level, option = _RECVERR.get(family, (0, 0))
+        if option and sys.platform.startswith("linux"):
+            # Unconnected sockets hear of ICMP port-unreachable only with this set.
+            sock.setsockopt(level, option, 1)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return Channel(sock, datagram=True, peer=tuple(peer)), "ok"
+
+
+def _local_for(family: int, host: str) -> str:
+    """Where a UDP client socket for ``host`` binds: ``host`` itself if loopback, else any."""
+    if ipaddress.ip_address(host.split("%", 1)[0]).is_loopback:
+        return host
+    return "::" if family == socket.AF_INET6 else "0.0.0.0"  # noqa: S104 - a client's bind

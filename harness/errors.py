@@ -14,6 +14,7 @@ from __future__ import annotations
 __all__ = [
     "CodecError",
     "FaultLayerError",
+    "FaultLayerUnavailable",
     "FrameError",
     "ReplayError",
     "TargetError",
@@ -42,6 +43,14 @@ class TargetError(WirefaultError):
 
 class FaultLayerError(WirefaultError):
     """A fault backend (Toxiproxy or the embedded proxy) failed or refused a request."""
+
+
+class FaultLayerUnavailable(FaultLayerError):
+    """The fault backend stopped answering (no answer in time, even on a retry; unreachable).
+
+    Not a verdict on the server under test: a campaign may go on with another fault
+    layer, or stop with exit status 2.
+    """
 
 
 class CodecError(WirefaultError):

@@ -247,11 +247,13 @@ def _preamble(value: Any) -> tuple[bytes, ...]:
 
 def failure_report(result: Any) -> str:
     """What a failed test shows: property, message, minimal scenario, replay command."""
+    from wirefault.report.summary import scenario_size_words
+
     lines: list[str] = []
     for f in result.failures:
-        lines.append(f"wirefault property {f.property!r} failed: {f.message}")
+        lines.append(f"wirefault property {f.property!r} failed ({f.kind}): {f.message}")
         lines.append(
-            f"minimal scenario ({f.scenario.size()} units, reproduced "
+            f"minimal scenario ({scenario_size_words(f.scenario)}; reproduced "
             f"{f.agreement[1]}/{f.agreement[0]} replays):"
         )
         lines.extend(f"    {line}" for line in f.scenario.describe())

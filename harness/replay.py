@@ -6,7 +6,8 @@ A replay file is JSON only (nothing is unpickled or evaluated) and stands alone:
     {
       "wirefault_replay": 1,
       "property": "reassembly",
-      "message": "reassembly: sent whole got ... but sent in 3 chunks got ...",
+      "message": "sent whole, the requests got 2 responses ...",
+      "kind": "mismatch",
       "codec": {"name": "lenprefix", "options": {"header_bytes": 4, ...}},
       "target": {"address": "tcp://127.0.0.1:4000", "start": "wirefault serve ... --port {port}",
                  "greeting": false, "probe": "PING\\r\\n"},
@@ -103,6 +104,8 @@ class Replay:
     greeting: bool = False
     fresh: FreshPlays | None = None
     trusted: bool = False
+    #: The failure's kind (timeout, closed, mismatch...; "" in files from before kinds).
+    kind: str = ""
 
     def codec(self) -> Codec:
         """Rebuild the codec the failure was found with.
@@ -149,6 +152,7 @@ def save_replay(
     greeting: bool = False,
     fresh: FreshPlays | None = None,
     preamble: tuple[bytes, ...] = (),
+    kind: str = "",
 ) -> Path:
     """Write a signed replay file under ``out_dir`` and return its path (never overwrites).
 
@@ -163,6 +167,7 @@ def save_replay(
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "property": prop,
         "message": message,
+        "kind": kind,
         "codec": {"name": codec_reference(codec), "options": dict(codec.options())},
         "target": {
             "address": str(address),
@@ -299,6 +304,7 @@ def load_replay(path: str | Path) -> Replay:
         greeting=target.get("greeting") is True,
         fresh=_fresh(data.get("fresh_server"), str(p)),
         trusted=signature_ok(data),
+        kind=data["kind"] if isinstance(data.get("kind"), str) else "",
     )
 
 

@@ -42,6 +42,8 @@ class Failure:
     replay: Path | None = None
     agreement: tuple[int, int] = (0, 0)
     crash: str = ""
+    #: How it shows itself (a :data:`~wirefault.properties.kinds.FailureKind`: timeout, closed...).
+    kind: str = "other"
 
 
 @dataclass
@@ -61,6 +63,9 @@ class PropertyResult:
     #: False when the time budget, ``-x`` or an interrupt cut it short: examples
     #: left unplayed, or a failure's shrinking or verifying replays cut.
     complete: bool = True
+    #: What was learnt that is not a failure (a server limit larger than the codec's,
+    #: a request unanswered even alone...), one line each.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -103,6 +108,7 @@ class RoundOutcome:
         cut: the time budget cut it short.
         result: the property's result when this round found its failure (failed, or
             passed with a note when the failure did not reproduce), else None.
+        notes: what the property's rounds have learnt so far that is not a failure.
     """
 
     round: Round
@@ -111,6 +117,7 @@ class RoundOutcome:
     exhausted: bool
     cut: bool
     result: PropertyResult | None
+    notes: tuple[str, ...] = ()
 
 
 def property_result(
@@ -121,6 +128,7 @@ def property_result(
     complete: bool,
     concluded: PropertyResult | None,
     stopped: str,
+    notes: list[str] | None = None,
 ) -> PropertyResult:
     """A property's result once its rounds are over.
 
@@ -131,13 +139,20 @@ def property_result(
         concluded: the result of the round that found a failure (failed, or passed
             with a note when it did not reproduce), if one did.
         stopped: why the run ended early (``OUT_OF_TIME``, ``EXITFIRST``), or "".
+        notes: what its rounds learnt that is not a failure (see :attr:`PropertyResult.notes`).
     """
     why = stopped or OUT_OF_TIME
+    learnt = list(dict.fromkeys(notes or ()))
     if concluded is not None:
         concluded.examples, concluded.elapsed = played, seconds
         concluded.complete = concluded.complete and complete
+        concluded.notes = list(dict.fromkeys([*concluded.notes, *learnt]))
         return concluded
     if not complete and played == 0:
-        return PropertyResult(name, "skipped", 0, seconds, note=f"not run: {why}", complete=False)
+        return PropertyResult(
+            name, "skipped", 0, seconds, note=f"not run: {why}", complete=False, notes=learnt
+        )
     note = "" if complete else f"cut short: {why}"
-    return PropertyResult(name, "passed", played, seconds, note=note, complete=complete)
+    return PropertyResult(
+        name, "passed", played, seconds, note=note, complete=complete, notes=learnt
+    )

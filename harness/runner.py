@@ -414,7 +414,7 @@ class _Play:
                 if silence is not None:
                     silence.heard()
                 live.received += result.data
-                self.note("recv", record.conn, result.data)
+                self.note("recv", record.conn, result.data, detail=self.source(result.port))
                 self.decode(live, result.data)
                 idle_deadline = time.monotonic() + self.opts.deadline
                 if not self.codec.framed and target >= 0:
@@ -422,6 +422,7 @@ class _Play:
                 if pause:
                     self.sleep(pause)
             elif result.state == "ok" and live.channel.datagram:
+                self.note("recv", record.conn, b"", detail=self.source(result.port))
                 self.decode(live, b"")  # an empty datagram is a datagram
             elif result.state in ("eof", "rst", "refused"):
                 if result.state == "eof":
@@ -443,6 +444,10 @@ class _Play:
         if not self.opts.pace:
             return None
         return Silence(lambda: live.watch, settle, live.channel.sent)
+
+    def source(self, port: int) -> str:
+        """A UDP reply's origin when it is not the port we sent to (a TFTP-style server)."""
+        return f"from port {port}" if port and port != self.address.port else ""
 
     def decode(self, live: _Live, data: bytes) -> None:
         try:

@@ -224,10 +224,24 @@ class Scenario:
     Attributes:
         steps: what the client does, in order.
         toxics: faults applied on the proxy before the first step, removed after the last.
+        meta: facts about the scenario that its steps do not show, as sorted
+            ``(key, value)`` string pairs, for judges and reports: e.g.
+            ``("malformed", "over-long-line")``, the kind of a malformed frame sent.
+            Playing ignores it.
     """
 
     steps: tuple[Step, ...] = ()
     toxics: tuple[Toxic, ...] = ()
+    meta: tuple[tuple[str, str], ...] = ()
+
+    def tag(self, key: str) -> str:
+        """The ``meta`` value of ``key``, or ``""``."""
+        return next((value for k, value in self.meta if k == key), "")
+
+    def with_meta(self, **items: str) -> Scenario:
+        """A copy with ``items`` added to (or replacing those in) ``meta``."""
+        merged = {**dict(self.meta), **items}
+        return dataclasses.replace(self, meta=tuple(sorted(merged.items())))
 
     def connections(self) -> list[int]:
         """The connection numbers used, in order of first use."""
@@ -270,10 +284,13 @@ class Scenario:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; :meth:`from_json` reverses it exactly."""
-        return {
+        out: dict[str, Any] = {
             "toxics": [t.to_json() for t in self.toxics],
             "steps": [_step_to_json(s) for s in self.steps],
         }
+        if self.meta:
+            out["meta"] = dict(self.meta)
+        return out
 
     @classmethod
     def from_json(cls, data: Any) -> Scenario:
@@ -295,7 +312,12 @@ class Scenario:
         except UsageError as exc:
             raise ReplayError(f"scenario: bad toxic: {exc}") from None
         steps = tuple(_step_from_json(s, i) for i, s in enumerate(steps_json))
-        return cls(steps=steps, toxics=toxics)
+        meta_json = data.get("meta", {})
+        if not isinstance(meta_json, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in meta_json.items()
+        ):
+            raise ReplayError("scenario: 'meta' must be an object of strings")
+        return cls(steps=steps, toxics=toxics, meta=tuple(sorted(meta_json.items())))
 
 
 def _step_to_json(step: Step) -> dict[str, Any]:

@@ -32,6 +32,7 @@ import socket
 import struct
 import termios
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "AckWatch",
@@ -153,19 +154,23 @@ class DiagSocket:
         ext = 1 << (INET_DIAG_INFO - 1)
         return _REQ_HEAD.pack(sock.family, socket.IPPROTO_TCP, ext, _ALL_STATES) + sockid
 
-    def udp_request(self, sock: socket.socket) -> bytes | None:
-        """The lookup of the socket that receives what connected UDP socket ``sock`` sends.
+    def udp_request(self, sock: socket.socket, peer: tuple[Any, ...] | None = None) -> bytes | None:
+        """The lookup of the socket that receives what UDP socket ``sock`` sends to ``peer``.
 
         A UDP lookup is made as for an incoming datagram: from our address and
-        port to the server's. None when ``sock`` is not connected.
+        port to the server's. ``peer`` defaults to the address ``sock`` is connected
+        to. An unconnected socket bound to the wildcard address sends to a loopback
+        server from that loopback address. None when the lookup cannot be made.
         """
         if sock.family not in (socket.AF_INET, socket.AF_INET6):
             return None
         try:
             local = sock.getsockname()
-            remote = sock.getpeername()
+            remote = peer if peer is not None else sock.getpeername()
         except OSError:
             return None
+        if local[1] == 0:
+            return None  # not bound yet: no port to look up from
         sockid = (
             _PORTS.pack(local[1], remote[1])
             + _packed_ip(sock.family, local[0])
@@ -332,9 +337,14 @@ class UdpWatch(PeerWatch):
         return None if queues is None else queues[1] > 0
 
 
-def watch_datagrams(sock: socket.socket, diag: DiagSocket | None) -> UdpWatch | None:
-    """A watch on the UDP socket that receives what connected ``sock`` sends (None: unseen)."""
-    request = diag.udp_request(sock) if diag is not None else None
+def watch_datagrams(
+    sock: socket.socket, diag: DiagSocket | None, peer: tuple[Any, ...] | None = None
+) -> UdpWatch | None:
+    """A watch on the UDP socket that receives what ``sock`` sends to ``peer`` (None: unseen).
+
+    ``peer`` defaults to the address ``sock`` is connected to.
+    """
+    request = diag.udp_request(sock, peer) if diag is not None else None
     if diag is None or request is None or diag.udp_queues(request) is None:
         return None
     return UdpWatch(diag, request)

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from wirefault.addresses import Address
 from wirefault.codecs.base import Codec
 from wirefault.cutoff import Cutoff, OutOfTime
-from wirefault.errors import TargetError
+from wirefault.errors import FaultLayerUnavailable, TargetError
+from wirefault.fallback import DeletedAfterPlay, FaultLayerFallback
 from wirefault.faults.base import FaultLayer, FaultProxy
 from wirefault.patience import ReplyTimes, judged_early
 from wirefault.properties import Verdict, get_property, probe_scenario
@@ -42,6 +43,8 @@ class Stage:
         probe: the liveness probe request (None: the codec's).
         cutoff: when the run must stop.
         preamble: the handshake every connection sends first (``--preamble``).
+        fallback: what to do when the fault layer stops answering (see
+            :mod:`wirefault.fallback`; default: stop with an error).
         early_timeouts: whether a read may end as a timeout before the deadline once
             the server's silence is certain (see :mod:`wirefault.patience`).
     """
@@ -59,6 +62,7 @@ class Stage:
         cutoff: Cutoff,
         preamble: tuple[bytes, ...] = (),
         early_timeouts: bool = False,
+        fallback: FaultLayerFallback | None = None,
     ) -> None:
         self.server = server
         self.fault_layer = fault_layer
@@ -66,7 +70,7 @@ class Stage:
         self.address = server.address if server is not None else address
         self.deadline = deadline
         self.greeting = greeting
-        self.probe = probe
+        self.probe_request = probe
         self.cutoff = cutoff
         self.preamble = preamble
         #: Seconds the last restart took (0 before any).
@@ -81,32 +85,59 @@ class Stage:
         # How fast the server answers: a timeout may be judged early (see patience.py).
         self._replies = ReplyTimes(deadline)
         self._proxy: FaultProxy | None = None
+        self._fallback = fallback or FaultLayerFallback(allowed=False)
 
     def play(self, scenario: Scenario) -> Transcript:
-        """Play one scenario (through the fault proxy when it carries toxics)."""
+        """Play one scenario (through the fault proxy when it carries toxics).
+
+        A fault layer that stops answering is no verdict: see :mod:`wirefault.fallback`.
+
+        Raises:
+            FaultLayerError: the fault layer failed, and may not be replaced.
+        """
+        try:
+            return self._play(scenario)
+        except FaultLayerUnavailable as lost:
+            self.fault_layer = self._fallback.replace(self.fault_layer, self._proxy, lost)
+            self._proxy = None
+            return self._play(scenario)
+
+    def take_fallback_notice(self) -> list[str]:
+        """The notice of a fall-back to the embedded layer, once (empty: none happened)."""
+        return self._fallback.take_notice()
+
+    def close_fallback(self) -> None:
+        """Close the embedded layer fallen back to, if any."""
+        self._fallback.close()
+
+    def _play(self, scenario: Scenario) -> Transcript:
         try:
             transcript = self._runner(scenario).play(scenario)
             self._replies.observe(scenario, transcript)
             self.judged_early = self.judged_early or judged_early(transcript)
             return transcript
         finally:
-            if self.fault_layer is not None and self.fault_layer.backend == "toxiproxy":
+            if self._drops_proxy_after_play():
                 # Toxiproxy 2.12 can panic (link.go AddToxic: index out of range) when
                 # toxics change while an old connection's link is still being torn
                 # down; a fresh proxy per scenario keeps links and toxics in step.
                 self.drop_proxy()
 
+    def probe(self) -> Verdict:
+        """The liveness property's verdict on one fresh probe."""
+        probe = self.probe_request if self.probe_request is not None else self.codec.probe()
+        scenario = probe_scenario(probe)
+        return get_property("liveness").judge(scenario, self.play(scenario), self.codec)
+
     def liveness(self) -> Verdict:
         """Whether a fresh client's probe gets a valid answer (a crash says so)."""
-        probe = self.probe if self.probe is not None else self.codec.probe()
-        scenario = probe_scenario(probe)
-        verdict = get_property("liveness").judge(scenario, self.play(scenario), self.codec)
+        verdict = self.probe()
         if verdict.ok:
             return verdict
         crash = self.server.poll_crash() if self.server else None
         if crash is not None:
-            return Verdict.failed(f"crash: after this scenario the {crash.describe()}")
-        return Verdict.failed(f"after this scenario, {verdict.message}")
+            return Verdict.failed(f"crash: after this scenario the {crash.describe()}", "crash")
+        return Verdict(False, f"after this scenario, {verdict.message}", verdict.kind)
 
     def crash_after_failure(self, ended: float, deadline: float) -> CrashReport | None:
         """After a failing example that ended at ``ended``, whether the managed server died of it.
@@ -185,8 +216,15 @@ class Stage:
             self._proxy.close()
             self._proxy = None
 
+    def _drops_proxy_after_play(self) -> bool:
+        return self.fault_layer is not None and self.fault_layer.backend == "toxiproxy"
+
     def _runner(self, scenario: Scenario) -> Runner:
-        proxy = self._fault_proxy() if scenario.needs_fault_layer() else None
+        proxy: FaultProxy | None = None
+        if scenario.needs_fault_layer():
+            proxy = self._fault_proxy()
+            if self._drops_proxy_after_play():
+                proxy = DeletedAfterPlay(proxy)
         settle = None
         # Through a fault proxy the socket we can see is the proxy's, which holds data
         # back on purpose (latency, bandwidth): its silence says nothing of the server's.

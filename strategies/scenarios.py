@@ -240,11 +240,13 @@ def _malformed_case(
     steps: list[Step] = []
     if valid.wire:
         steps.extend(exchange(0, (valid.data,), count=len(valid)))
+    # The kind and the step that sends it, for the judge's words (see Scenario.meta).
+    meta = (("malformed", bad.kind), ("malformed_step", str(len(steps))))
     steps.append(Send(conn=0, chunks=(bad.data,)))
     if not bad.complete:
         steps.append(HalfClose(conn=0))
     steps.extend((Expect(conn=0, count=1), Close(conn=0), *probe_steps(1, probe)))
-    return bad, Scenario(steps=tuple(steps))
+    return bad, Scenario(steps=tuple(steps), meta=meta)
 
 
 def _malformed(

@@ -54,6 +54,7 @@ def result_to_json(r: PropertyResult) -> dict[str, Any]:
         "examples_to_failure": r.examples_to_failure,
         "seconds_to_failure": r.seconds_to_failure,
         "complete": r.complete,
+        "notes": r.notes,
         "failure": None
         if failure is None
         else {
@@ -61,6 +62,7 @@ def result_to_json(r: PropertyResult) -> dict[str, Any]:
             "replay": str(failure.replay) if failure.replay else None,
             "agreement": list(failure.agreement),
             "crash": failure.crash,
+            "kind": failure.kind,
         },
     }
 
@@ -89,6 +91,7 @@ def result_from_json(data: dict[str, Any]) -> PropertyResult:
             replay=Path(f["replay"]),
             agreement=(int(f["agreement"][0]), int(f["agreement"][1])),
             crash=f["crash"],
+            kind=f["kind"],
         )
     return PropertyResult(
         name=data["name"],
@@ -100,6 +103,7 @@ def result_from_json(data: dict[str, Any]) -> PropertyResult:
         examples_to_failure=int(data["examples_to_failure"]),
         seconds_to_failure=float(data["seconds_to_failure"]),
         complete=bool(data.get("complete", True)),
+        notes=[str(n) for n in data.get("notes", [])],
     )
 
 
@@ -112,6 +116,7 @@ def merge_rounds(
     stopped: str,
     workers: int,
     elapsed: float,
+    notes: dict[str, list[str]] | None = None,
 ) -> MergedRun:
     """One result per property in ``order``.
 
@@ -120,6 +125,7 @@ def merge_rounds(
         concluded: (worker index, result) of every round that found a failure.
         skipped: properties that do not apply, with the reason.
         stopped: why the run ended early (see :func:`wirefault.results.property_result`).
+        notes: what each property's rounds learnt that is not a failure, by name.
 
     Replay files of failures that lose to a smaller one of the same property are deleted.
     """
@@ -138,6 +144,7 @@ def merge_rounds(
             complete=schedule.complete(name),
             concluded=_one_conclusion([r for _, r in mine]),
             stopped=stopped,
+            notes=(notes or {}).get(name, []),
         )
         if finders:
             found_by[name] = len(finders)
@@ -160,4 +167,10 @@ def _one_conclusion(results: list[PropertyResult]) -> PropertyResult | None:
     chosen.examples_to_failure = first.examples_to_failure
     chosen.seconds_to_failure = first.seconds_to_failure
     chosen.complete = all(r.complete for r in failing)
+    chosen.notes = _merged_notes(*(r.notes for r in results))
     return chosen
+
+
+def _merged_notes(*groups: list[str]) -> list[str]:
+    """The distinct notes of ``groups``, in order."""
+    return list(dict.fromkeys(n for group in groups for n in group))

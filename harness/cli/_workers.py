@@ -152,6 +152,7 @@ class _Dispatch:
         self.ready: dict[str, Any] = {}
         self.running: dict[int, Round] = {}
         self.concluded: list[tuple[int, PropertyResult]] = []
+        self.notes: dict[str, dict[str, None]] = {}  # by property, distinct, in order
         self.rounds = [0] * pool.count
         self.examples = [0] * pool.count
         self.busy = [0.0] * pool.count
@@ -194,6 +195,7 @@ class _Dispatch:
             stopped=self.stopped,
             workers=self.pool.count,
             elapsed=self.cutoff.elapsed(),
+            notes={name: list(seen) for name, seen in self.notes.items()},
         )
         per_worker = [
             {
@@ -241,6 +243,9 @@ class _Dispatch:
         result = result_from_json(outcome["result"]) if outcome["result"] else None
         if result is not None:
             self.concluded.append((index, result))
+        self.notes.setdefault(planned.property, {}).update(
+            dict.fromkeys(str(n) for n in outcome.get("notes", []))
+        )
         self.rounds[index] += 1
         self.examples[index] += int(outcome["examples"])
         self.busy[index] += float(outcome["seconds"])

@@ -295,6 +295,9 @@ def _run_campaign(
             samples=samples,
             preamble=preamble,
             exitfirst=args.exitfirst,
+            # With the default backend, a Toxiproxy that stops answering gives way to the
+            # embedded layer; one asked for by name stops the campaign (exit 2).
+            fallback=args.backend == "auto",
         )
         display = None
         if _interactive(args):
@@ -379,6 +382,7 @@ def _work(campaign: Campaign, channel: TextIO, *, transport: str, backend: str) 
             "exhausted": outcome.exhausted,
             "cut": outcome.cut,
             "result": None if outcome.result is None else result_to_json(outcome.result),
+            "notes": list(outcome.notes),
         }
         channel.write(json.dumps({"outcome": message}) + "\n")
     return 0

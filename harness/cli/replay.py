@@ -154,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
             )
             for message in report["messages"]:
                 print(f"  {message}")
+            for other in report["other_failures"]:
+                print(f"  not counted (another kind than the file's {report['kind']}): {other}")
     return 1 if any(r["reproduced"] for r in reports) else 0
 
 
@@ -173,6 +175,7 @@ def _replay_one(
     runs_wanted = args.repeat if args.repeat is not None else replay.default_plays()
     stop_early = args.stop_early or args.repeat is None
     messages: list[str] = []
+    others: list[str] = []
     runs = 0
     with ExitStack() as stack:
         server = None
@@ -207,7 +210,10 @@ def _replay_one(
         for _ in range(runs_wanted):
             runs += 1
             verdict, _transcript = campaign.judge_once(prop, replay.scenario)
-            if not verdict.ok:
+            if not verdict.ok and replay.kind and verdict.kind != replay.kind:
+                # Another kind of failure is another failure, not this one reproduced.
+                others.append(f"{verdict.kind}: {verdict.message}")
+            elif not verdict.ok:
                 messages.append(verdict.message)
                 if stop_early:
                     break
@@ -218,4 +224,6 @@ def _replay_one(
         "runs": runs,
         "reproduced": len(messages),
         "messages": sorted(set(messages)),
+        "kind": replay.kind,
+        "other_failures": sorted(set(others)),
     }

@@ -135,6 +135,19 @@ class Codec(abc.ABC):
         """
         return self.encode(payload)
 
+    def completion(self, prefix: bytes, *, limit: int) -> bytes | None:
+        """The bytes that finish the request ``prefix`` leaves unfinished, or None.
+
+        ``prefix`` is everything a client sent on one connection. The rest is what a
+        *lenient* server of the protocol reads next: one whose limits are larger than
+        this codec's (a line longer than ``max_line`` still ends at its newline).
+        Returns ``b""`` when ``prefix`` ends where a frame ends; None when the codec
+        cannot tell, the bytes are invalid whatever follows, or the rest would exceed
+        ``limit`` bytes (callers then half-close instead, see
+        :mod:`wirefault.codecs.completion`). Default: None.
+        """
+        return None
+
     def join(self, frames: list[bytes]) -> bytes:
         """Concatenate frames for comparison as one byte string (used by unframed codecs)."""
         return b"".join(frames)

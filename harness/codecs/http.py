@@ -52,6 +52,7 @@ from typing import ClassVar
 import h11
 
 from wirefault.codecs.base import Codec, Decoder, OptionValue, Transport
+from wirefault.codecs.completion import Awaiting, message_completion
 from wirefault.errors import CodecError, FrameError, UsageError
 
 __all__ = ["MAX_HEAD", "HttpCodec", "HttpRequestDecoder", "HttpResponseDecoder"]
@@ -94,6 +95,18 @@ class _MessageDecoder(Decoder):
     def pending(self) -> int:
         """Bytes of the unfinished message (0 once the connection must close)."""
         return 0 if self._closed else self._fed - self._start
+
+    def awaiting(self) -> Awaiting:
+        """What the unfinished message needs (:data:`~wirefault.codecs.completion.Awaiting`)."""
+        if not self.pending:
+            return ("nothing", 0)
+        if self._head is None:
+            return ("head", 0)
+        names = {name for name, _ in self._head[1]}
+        if b"transfer-encoding" in names:
+            return ("chunked", 0)
+        length = next((int(v) for n, v in self._head[1] if n == b"content-length"), 0)
+        return ("body", max(length - len(self._body), 0))
 
     def feed(self, data: bytes) -> list[bytes]:
         """Return the canonical messages ``data`` completes (``b""`` = end of stream).
@@ -382,6 +395,20 @@ class HttpCodec(Codec):
         start, *lines = head.split(b"\r\n")
         kept = [line for line in lines if line.split(b":", 1)[0].lower() not in self._volatile]
         return b"\r\n".join([start, *kept]) + sep + body
+
+    def completion(self, prefix: bytes, *, limit: int) -> bytes | None:
+        """The rest of the last request: its head ended, its Content-Length body filled."""
+
+        def awaiting(data: bytes) -> Awaiting:
+            # Lenient: any body size (the head limit stays, h11's own).
+            decoder = HttpRequestDecoder(max_frame=1 << 62)
+            try:
+                decoder.feed(data)
+            except FrameError:
+                return None
+            return decoder.awaiting()
+
+        return message_completion(prefix, limit=limit, awaiting=awaiting)
 
     def request_decoder(self) -> Decoder:
         """An :class:`HttpRequestDecoder` (h11 server role)."""

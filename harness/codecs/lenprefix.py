@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from wirefault.codecs.base import Codec, Decoder, OptionValue, Transport
+from wirefault.codecs.completion import lenprefix_completion
 from wirefault.errors import CodecError, FrameError, UsageError
 
 __all__ = ["HEADER_SIZES", "LenPrefixCodec", "LenPrefixDecoder"]
@@ -156,6 +157,12 @@ class LenPrefixCodec(Codec):
     def payload_of(self, request: bytes) -> bytes:
         """The body of ``request`` (what follows the header)."""
         return request[self.header_bytes :]
+
+    def completion(self, prefix: bytes, *, limit: int) -> bytes | None:
+        """The rest of the last frame's header and body, whatever length it declares."""
+        return lenprefix_completion(
+            prefix, header_bytes=self.header_bytes, byteorder=self.byteorder, limit=limit
+        )
 
     def request_decoder(self) -> Decoder:
         """A :class:`LenPrefixDecoder` with this codec's options."""

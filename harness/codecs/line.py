@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from wirefault.codecs.base import Codec, Decoder, OptionValue, Transport
+from wirefault.codecs.completion import line_completion
 from wirefault.errors import CodecError, FrameError, UsageError
 
 __all__ = ["LineCodec", "LineDecoder"]
@@ -139,6 +140,10 @@ class LineCodec(Codec):
     def probe(self) -> bytes:
         """``b"wirefault-probe\\n"``."""
         return b"wirefault-probe\n"
+
+    def completion(self, prefix: bytes, *, limit: int) -> bytes | None:
+        """``b"\\n"`` when ``prefix`` ends inside a line (whatever its length), else ``b""``."""
+        return line_completion(prefix)
 
     def request_decoder(self) -> Decoder:
         """A :class:`LineDecoder` bounded by ``max_line``."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from wirefault.codecs.base import Codec, Decoder, OptionValue, Transport
+from wirefault.codecs.completion import resp_completion
 from wirefault.errors import CodecError, FrameError, UsageError
 
 __all__ = ["MAX_LINE", "RespCodec", "RespDecoder"]
@@ -250,6 +251,10 @@ class RespCodec(Codec):
     def probe(self) -> bytes:
         """``PING`` as a RESP array: ``*1\\r\\n$4\\r\\nPING\\r\\n``."""
         return _PING
+
+    def completion(self, prefix: bytes, *, limit: int) -> bytes | None:
+        """The rest of the last command: line ends, bulk bodies, missing elements (empty)."""
+        return resp_completion(prefix, limit=limit)
 
     def request_decoder(self) -> Decoder:
         """A :class:`RespDecoder` reading commands as a Redis server does."""

@@ -26,7 +26,7 @@ from wirefault.addresses import Address, parse_hostport
 from wirefault.errors import FaultLayerError, UsageError
 from wirefault.faults.base import FaultLayer, FaultProxy
 from wirefault.faults.toxics import Down, Toxic
-from wirefault.faults.toxiproxy_api import ToxiproxyClient, ToxiproxyRefused
+from wirefault.faults.toxiproxy_api import RETRY_FACTOR, ToxiproxyClient, ToxiproxyRefused
 from wirefault.faults.toxiproxy_server import ToxiproxyServer
 
 __all__ = ["ToxiproxyClient", "ToxiproxyFaultLayer", "ToxiproxyProxy", "unique_proxy_name"]
@@ -235,9 +235,11 @@ class ToxiproxyFaultLayer(FaultLayer):
             raise UsageError(
                 "no Toxiproxy URL: set TOXIPROXY_URL (e.g. http://127.0.0.1:8474) or pass one"
             )
-        client = ToxiproxyClient(url, timeout=probe_timeout or timeout)
+        # The first call only checks something answers: no retry, so `auto` moves on fast.
+        client = ToxiproxyClient(url, timeout=probe_timeout or timeout, retry_factor=0)
         client.version()
         client.timeout = timeout
+        client.retry_factor = RETRY_FACTOR
         return cls(client)
 
     @classmethod

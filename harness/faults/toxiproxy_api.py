@@ -4,7 +4,8 @@ toxiproxy-python (0.1.1, unmaintained) keeps the server's host and port as class
 attributes of ``APIConsumer``, sets no timeouts, has no PATCH, and lets 5xx
 answers through. :class:`ToxiproxyClient` contains it: each client makes its
 own ``APIConsumer`` subclass (so two servers in one process do not clash),
-every call carries a timeout and ignores HTTP proxies from the environment,
+every call carries a timeout (and is retried once with a longer one) and
+ignores HTTP proxies from the environment,
 PATCH goes through ``requests`` with the library's own response check, and
 every failure — the library's ``ProxyExists``/``NotFound``/``InvalidToxic``,
 ``requests`` errors, any 4xx or 5xx — becomes a
@@ -23,12 +24,14 @@ from toxiproxy.api import APIConsumer, validate_response
 from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
 
 from wirefault.addresses import format_hostport
-from wirefault.errors import FaultLayerError, UsageError
+from wirefault.errors import FaultLayerError, FaultLayerUnavailable, UsageError
 from wirefault.faults.toxiproxy_server import NO_PROXY
 
-__all__ = ["ToxiproxyClient", "ToxiproxyRefused"]
+__all__ = ["RETRY_FACTOR", "ToxiproxyClient", "ToxiproxyRefused"]
 
 DEFAULT_PORT = 8474
+#: A call's retry waits this many times the first attempt's timeout.
+RETRY_FACTOR = 4.0
 _STATUS_OF = {ProxyExists: 409, NotFound: 404, InvalidToxic: 400}
 
 
@@ -78,11 +81,19 @@ def parse_api_url(url: str) -> tuple[str, int]:
 
 
 class ToxiproxyClient:
-    """Toxiproxy's HTTP API at one base URL, with timeouts and wirefault errors.
+    """Toxiproxy's HTTP API at one base URL, with timeouts, a retry, and wirefault errors.
+
+    A call that gets no answer within ``timeout`` is tried again once with
+    ``timeout * retry_factor``: Toxiproxy answers a DELETE or PATCH only when its
+    accept loop is free, and that loop waits on its dial to the upstream, which a
+    busy server (one that serves one connection at a time, a full backlog) can hold
+    for seconds. When the retry finds that the first attempt did its work after all
+    (a DELETE answered 404, a POST 409), the call counts as done.
 
     Args:
         url: ``http://HOST:PORT`` of the API.
-        timeout: seconds allowed for each HTTP call.
+        timeout: seconds allowed for the first attempt of each HTTP call.
+        retry_factor: the retry's bound, as a multiple of ``timeout`` (0: no retry).
         context: called when the server cannot be reached; its text (e.g. the
             tail of the server's log) ends the error message.
 
@@ -91,11 +102,17 @@ class ToxiproxyClient:
     """
 
     def __init__(
-        self, url: str, *, timeout: float = 5.0, context: Callable[[], str] | None = None
+        self,
+        url: str,
+        *,
+        timeout: float = 5.0,
+        retry_factor: float = RETRY_FACTOR,
+        context: Callable[[], str] | None = None,
     ) -> None:
         host, port = parse_api_url(url)
         self.url = f"http://{format_hostport(host, port)}"
         self.timeout = timeout
+        self.retry_factor = retry_factor
         self._context = context or _default_context
         # A subclass per client: APIConsumer keeps host and port as class attributes.
         bracketed = f"[{host}]" if ":" in host else host
@@ -108,27 +125,41 @@ class ToxiproxyClient:
 
         Raises:
             ToxiproxyRefused: the server answered 4xx or 5xx.
-            FaultLayerError: the server did not answer in time or could not be reached.
+            FaultLayerUnavailable: the server did not answer in time (twice) or could
+                not be reached.
         """
-        try:
-            response = self._send(method, path, body)
-        except (ProxyExists, NotFound, InvalidToxic) as exc:
-            content = exc.args[0] if exc.args and isinstance(exc.args[0], bytes) else b""
-            raise self._refused(method, path, _STATUS_OF[type(exc)], content) from exc
-        except requests.Timeout as exc:
-            raise FaultLayerError(
-                f"Toxiproxy at {self.url} did not answer {method} {path} within "
-                f"{self.timeout:g} s; {self._context()}"
-            ) from exc
-        except requests.RequestException as exc:
-            raise FaultLayerError(
-                f"cannot reach Toxiproxy at {self.url} ({method} {path}: "
-                f"{type(exc).__name__}); {self._context()}"
-            ) from exc
-        return self._decode(method, path, response)
+        bounds = [self.timeout]
+        if self.retry_factor > 0:
+            bounds.append(self.timeout * self.retry_factor)
+        for attempt, bound in enumerate(bounds):
+            try:
+                response = self._send(method, path, body, bound)
+            except (ProxyExists, NotFound, InvalidToxic) as exc:
+                status = _STATUS_OF[type(exc)]
+                if attempt and _done_by_earlier_attempt(method, status):
+                    return None
+                content = exc.args[0] if exc.args and isinstance(exc.args[0], bytes) else b""
+                raise self._refused(method, path, status, content) from exc
+            except requests.Timeout as exc:
+                if attempt + 1 < len(bounds):
+                    continue
+                tried = " or ".join(f"{b:g} s" for b in bounds)
+                raise FaultLayerUnavailable(
+                    f"Toxiproxy at {self.url} did not answer {method} {path} within {tried}; "
+                    f"{self._context()}"
+                ) from exc
+            except requests.RequestException as exc:
+                raise FaultLayerUnavailable(
+                    f"cannot reach Toxiproxy at {self.url} ({method} {path}: "
+                    f"{type(exc).__name__}); {self._context()}"
+                ) from exc
+            return self._decode(method, path, response)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _send(self, method: str, path: str, body: Mapping[str, object] | None) -> requests.Response:
-        timeout, proxies = self.timeout, NO_PROXY
+    def _send(
+        self, method: str, path: str, body: Mapping[str, object] | None, timeout: float
+    ) -> requests.Response:
+        proxies = NO_PROXY
         if method == "GET":
             return self._consumer.get(path, timeout=timeout, proxies=proxies)
         if method == "POST":
@@ -171,6 +202,11 @@ class ToxiproxyClient:
 
     def __repr__(self) -> str:
         return f"ToxiproxyClient({self.url!r}, timeout={self.timeout:g})"
+
+
+def _done_by_earlier_attempt(method: str, status: int) -> bool:
+    """Whether a retry's refusal shows the timed-out attempt did the work (created, deleted)."""
+    return (method, status) in (("DELETE", 404), ("POST", 409))
 
 
 def _default_context() -> str:

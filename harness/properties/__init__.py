@@ -24,16 +24,18 @@ from __future__ import annotations
 
 from wirefault.codecs.base import Codec
 from wirefault.errors import UsageError
-from wirefault.properties.base import Property, PropertyContext, Verdict
+from wirefault.properties.base import Note, Property, PropertyContext, Verdict
 from wirefault.properties.comparison import EchoProperty, LargePayload, Pipelining, Reassembly
 from wirefault.properties.datagram import DatagramFaults, DatagramReply, DatagramSizes
 from wirefault.properties.growth import Growth
 from wirefault.properties.liveness import Liveness, probe_scenario
-from wirefault.properties.robustness import HalfCloseProperty, Malformed, Reset, StallIsolation
+from wirefault.properties.malformed import Malformed
+from wirefault.properties.robustness import HalfCloseProperty, Reset, StallIsolation
 from wirefault.properties.strictness import Strictness
 
 __all__ = [
     "PROPERTIES",
+    "Note",
     "Property",
     "PropertyContext",
     "Verdict",

@@ -10,34 +10,72 @@ transcript, replaying a saved scenario and judging again reproduces the verdict.
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 from hypothesis.strategies import SearchStrategy
 
 from wirefault.codecs.base import Codec
+from wirefault.properties.kinds import FAILURE_KINDS, FailureKind
+from wirefault.properties.render import show
 from wirefault.scenario import Scenario
 from wirefault.transcript import ExpectResult, Transcript
 
-__all__ = ["Property", "PropertyContext", "Verdict", "outcome_group", "responses"]
+__all__ = [
+    "FAILURE_KINDS",
+    "FailureKind",
+    "Note",
+    "Property",
+    "PropertyContext",
+    "Verdict",
+    "alone",
+    "answered",
+    "outcome_group",
+    "responses",
+    "unanswered",
+]
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something learnt while judging that is not a failure, e.g. a limit larger than ours.
+
+    Attributes:
+        topic: what the note is about; a campaign keeps one note per topic and counts repeats.
+        text: one or two sentences for the user.
+    """
+
+    topic: str
+    text: str
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """A judge's answer: ``ok``, or a message saying what was observed vs expected."""
+    """A judge's answer: ``ok``, or a message saying what was observed vs expected.
+
+    Attributes:
+        ok: no bug shown.
+        message: what was observed and expected; never starts with the property's name
+            (reports put the name in front).
+        kind: how a failure shows itself (see :data:`FAILURE_KINDS`); ``""`` when ok.
+        note: something worth telling the user even when ``ok`` (None: nothing).
+    """
 
     ok: bool
     message: str = ""
+    kind: str = ""
+    note: Note | None = None
 
     @classmethod
-    def passed(cls) -> Verdict:
-        """The verdict of a transcript that shows no bug."""
-        return cls(True)
+    def passed(cls, note: Note | None = None) -> Verdict:
+        """The verdict of a transcript that shows no bug (with what was learnt, if anything)."""
+        return cls(True, note=note)
 
     @classmethod
-    def failed(cls, message: str) -> Verdict:
-        """The verdict of a transcript that shows a bug, described by ``message``."""
-        return cls(False, message)
+    def failed(cls, message: str, kind: FailureKind = "other") -> Verdict:
+        """The verdict of a transcript that shows a bug of ``kind``, described by ``message``."""
+        return cls(False, message, kind)
 
 
 @dataclass(frozen=True)
@@ -86,6 +124,38 @@ class Property(abc.ABC):
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
         """Whether ``transcript`` (a play of ``scenario``) shows a bug."""
 
+    def confirm(
+        self, scenario: Scenario, transcript: Transcript, verdict: Verdict, codec: Codec
+    ) -> Scenario | None:
+        """A second scenario to play before the failing ``verdict`` blames the server.
+
+        Return one when the failure may be our scenario's doing rather than the
+        server's: a server that says nothing after an unfinished frame may only be
+        waiting for the rest. The campaign plays the returned scenario, judges it
+        with :meth:`judge`, and that verdict replaces ``verdict`` (a failure is then
+        reported with the returned scenario, which its replay file holds). A returned
+        scenario must not ask for confirmation again: mark it (:meth:`Scenario.with_meta`).
+
+        Default: None, the failure stands.
+        """
+        return None
+
+    def baseline(
+        self, scenario: Scenario, transcript: Transcript, verdict: Verdict, codec: Codec
+    ) -> Scenario | None:
+        """The request that went unanswered, alone: no fault, staller or reset around it.
+
+        For a failure that blames a fault, a stall or a reset for a request left
+        unanswered, return a scenario that plays that request alone on a fresh
+        connection. If the server does not answer it there either, the request itself
+        is the problem (a prefix of the server's real frame, say), and the campaign
+        reports a note instead of this failure. Every Expect of the returned scenario
+        must be answered for the failure to stand.
+
+        Default: None (no baseline: the failure stands).
+        """
+        return None
+
 
 def responses(codec: Codec, result: ExpectResult) -> list[bytes]:
     """The normalised responses of an Expect step, comparable across plays."""
@@ -100,8 +170,40 @@ def outcome_group(result: ExpectResult) -> str:
     return "closed" if result.outcome in ("eof", "rst") else result.outcome
 
 
-def short(frames: list[bytes], limit: int = 3) -> str:
-    """A short rendering of responses for messages."""
-    shown = ", ".join(repr(f[:40]) + ("..." if len(f) > 40 else "") for f in frames[:limit])
+def short(frames: Sequence[bytes], limit: int = 3) -> str:
+    """Responses for messages: the first ``limit``, each shown by :func:`render.show`."""
+    shown = ", ".join(show(f, limit=80) for f in frames[:limit])
     more = f", +{len(frames) - limit} more" if len(frames) > limit else ""
     return f"[{shown}{more}]"
+
+
+def alone(scenario: Scenario, conn: int) -> Scenario:
+    """Connection ``conn``'s steps only, without toxics: a baseline (:meth:`Property.baseline`)."""
+    steps = tuple(s for s in scenario.steps if getattr(s, "conn", None) == conn)
+    return Scenario(steps=steps, meta=(("baseline", f"c{conn}"),))
+
+
+def answered(transcript: Transcript) -> bool:
+    """Whether every Expect of ``transcript`` got what it waited for, with at least one frame."""
+    return all(r.outcome == "ok" and r.frames for r in transcript.expects)
+
+
+def unanswered(result: ExpectResult | None, end: str) -> str:
+    """How a request went unanswered, in words: ``got no answer within 1.0s``, ...
+
+    Args:
+        result: the Expect that waited for the answer (None: the connection never got there).
+        end: the connection's end, used when there is no ``result``.
+    """
+    outcome = result.outcome if result is not None else end
+    if outcome == "timeout":
+        took = f" within {result.elapsed:.1f}s" if result is not None else ""
+        return f"got no answer{took}"
+    return {
+        "eof": "was closed by the server without an answer",
+        "rst": "was reset by the server without an answer",
+        "refused": "could not connect: connection refused",
+        "garbage": "got bytes that are not a frame of the codec",
+        "closed": "was closed by the server without an answer",
+        "aborted": "was never answered",
+    }.get(outcome, f"got no answer ({outcome})")

@@ -20,6 +20,8 @@ from wirefault.properties.base import (
     responses,
     short,
 )
+from wirefault.properties.kinds import FailureKind
+from wirefault.properties.render import count, ended, first_difference, outcome_kind, show
 from wirefault.scenario import Scenario, Send
 from wirefault.transcript import ExpectResult, Transcript
 
@@ -32,21 +34,37 @@ def _combined(results: list[ExpectResult], codec: Codec) -> tuple[list[bytes], s
         frames.extend(responses(codec, r))
     if not codec.framed and frames:
         frames = [b"".join(frames)]
-    group = next((outcome_group(r) for r in results if r.outcome != "ok"), "ok")
+    # An unframed codec cannot tell whether an answer was due, so a read that went
+    # quiet is not an ending there: only closes and the bytes themselves compare.
+    quiet = ("ok",) if codec.framed else ("ok", "timeout")
+    group = next((outcome_group(r) for r in results if r.outcome not in quiet), "ok")
     return frames, group
 
 
-def _compare(
-    transcript: Transcript, codec: Codec, first: str, second: str, *, what: str
-) -> Verdict:
+def _compare(transcript: Transcript, codec: Codec, first: str, second: str) -> Verdict:
+    """Pass when both plays got the same responses and ended the same way.
+
+    The message gives both plays' counts and endings, then the first response that
+    differs, by its index, shown whole up to :data:`~wirefault.properties.render.SHOW_LIMIT`.
+    """
     a, a_end = _combined(transcript.expects_on(0), codec)
     b, b_end = _combined(transcript.expects_on(1), codec)
     if a == b and a_end == b_end:
         return Verdict.passed()
-    return Verdict.failed(
-        f"{what}: {first} got {len(a)} response(s) {short(a)} ({a_end}), "
-        f"but {second} got {len(b)} {short(b)} ({b_end})"
+    index = first_difference(a, b)
+    both = index is not None and index < len(a) and index < len(b)
+    kind: FailureKind = "mismatch" if both else outcome_kind(b_end if b_end != "ok" else a_end)
+    if kind == "other":
+        kind = "mismatch"
+    text = (
+        f"{first}, the requests got {count(len(a))} and {ended(a_end)}; "
+        f"{second}, they got {count(len(b))} and {ended(b_end)}"
     )
+    if index is not None:
+        mine = show(a[index]) if index < len(a) else "nothing"
+        theirs = show(b[index]) if index < len(b) else "nothing"
+        text += f". First difference, response #{index + 1}: {first} {mine}; {second} {theirs}"
+    return Verdict.failed(text, kind)
 
 
 class Reassembly(Property):
@@ -64,9 +82,7 @@ class Reassembly(Property):
         chunks = next(
             (len(s.chunks) for s in scenario.steps if isinstance(s, Send) and s.conn == 1), 1
         )
-        verdict = _compare(
-            transcript, codec, "sent whole", f"sent in {chunks} chunks", what="reassembly"
-        )
+        verdict = _compare(transcript, codec, "sent whole", f"sent in {chunks} chunks")
         if not verdict.ok and transcript.conn(1).cuts_seen() == 0:
             # The server read none of the cuts on its own (it was too slow to read, and
             # the chunks joined): whatever differs, it is not how it handles a split.
@@ -86,9 +102,7 @@ class Pipelining(Property):
         )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
-        return _compare(
-            transcript, codec, "one by one", "pipelined in one write", what="pipelining"
-        )
+        return _compare(transcript, codec, "one by one", "pipelined in one write")
 
 
 class LargePayload(Property):
@@ -107,11 +121,12 @@ class LargePayload(Property):
             if result.outcome == "timeout" and result.pending:
                 reader = "slow" if result.conn == 1 else "fast"
                 return Verdict.failed(
-                    f"large-payload: the server stopped mid-frame: the {reader} reader "
-                    f"(c{result.conn}) got {result.pending} bytes of an unfinished response, "
-                    f"then nothing for {result.elapsed:.1f}s (a short write left unsent?)"
+                    f"the server stopped mid-frame: the {reader} reader "
+                    f"(c{result.conn}) got {result.pending:,} bytes of an unfinished response, "
+                    f"then nothing for {result.elapsed:.1f}s (a short write left unsent?)",
+                    "short-write",
                 )
-        return _compare(transcript, codec, "a fast reader", "a slow reader", what="large-payload")
+        return _compare(transcript, codec, "read by a fast reader", "read by a slow reader")
 
 
 class EchoProperty(Property):
@@ -137,8 +152,9 @@ class EchoProperty(Property):
             missing = [d for d in sent if d not in got]
             if strange or missing:
                 return Verdict.failed(
-                    f"echo: sent datagrams {short(sent)}, got back {short(got)} "
-                    f"({len(strange)} not sent, {len(missing)} never echoed)"
+                    f"sent datagrams {short(sent)}, got back {short(got)} "
+                    f"({len(strange)} not sent, {len(missing)} never echoed)",
+                    "mismatch",
                 )
             return Verdict.passed()
         decoder = codec.request_decoder()
@@ -146,11 +162,20 @@ class EchoProperty(Property):
         if not codec.framed:
             if codec.join(record.frames) != record.sent:
                 return Verdict.failed(
-                    f"echo: sent {len(record.sent)} bytes, got back {len(record.received)}: "
-                    f"{record.received[:60]!r}"
+                    f"sent {len(record.sent):,} bytes {show(record.sent)}, got back "
+                    f"{len(record.received):,}: {show(record.received)}",
+                    "mismatch",
                 )
             return Verdict.passed()
         got = [codec.normalise(f) for r in transcript.expects_on(0) for f in r.frames]
-        if got != [codec.normalise(r) for r in requests]:
-            return Verdict.failed(f"echo: sent {short(requests)}, got back {short(got)}")
+        expected = [codec.normalise(r) for r in requests]
+        index = first_difference(expected, got)
+        if index is not None:
+            mine = show(expected[index]) if index < len(expected) else "nothing"
+            theirs = show(got[index]) if index < len(got) else "nothing"
+            return Verdict.failed(
+                f"sent {count(len(expected), 'request')}, got back {count(len(got))}; "
+                f"first difference, response #{index + 1}: expected {mine}, got {theirs}",
+                "mismatch",
+            )
         return Verdict.passed()

@@ -13,8 +13,9 @@ from hypothesis.strategies import SearchStrategy
 
 import wirefault.strategies.scenarios as built
 from wirefault.codecs.base import Codec
-from wirefault.properties.base import Property, PropertyContext, Verdict
-from wirefault.scenario import Scenario, Send
+from wirefault.properties.base import Property, PropertyContext, Verdict, alone
+from wirefault.properties.render import outcome_kind, show
+from wirefault.scenario import Close, Expect, Scenario, Send
 from wirefault.transcript import Transcript
 
 __all__ = ["DatagramFaults", "DatagramReply", "DatagramSizes"]
@@ -28,7 +29,14 @@ def _probe_answered(scenario: Scenario, transcript: Transcript, why: str) -> Ver
     if results and results[-1].outcome == "ok":
         return Verdict.passed()
     outcome = results[-1].outcome if results else transcript.conn(last).end
-    return Verdict.failed(f"{why}, a fresh client's probe got no reply ({outcome})")
+    return Verdict.failed(
+        f"{why}, a fresh client's probe got no reply after re-sends ({outcome})",
+        outcome_kind(outcome),
+    )
+
+
+def _probe_alone(scenario: Scenario) -> Scenario:
+    return alone(scenario, scenario.connections()[-1])
 
 
 class DatagramReply(Property):
@@ -46,11 +54,24 @@ class DatagramReply(Property):
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
         for result in transcript.expects:
             if result.outcome != "ok":
+                sent = _datagram_before(scenario, result.step)
                 return Verdict.failed(
-                    f"datagram-reply: a datagram from client c{result.conn} (step {result.step}) "
-                    f"got no reply after retries ({result.outcome})"
+                    f"the datagram {show(sent, 80)} from client c{result.conn} (step "
+                    f"{result.step}) got no reply after re-sends ({result.outcome})",
+                    outcome_kind(result.outcome),
                 )
         return Verdict.passed()
+
+    def baseline(
+        self, scenario: Scenario, transcript: Transcript, verdict: Verdict, codec: Codec
+    ) -> Scenario | None:
+        """The first unanswered datagram alone, from a fresh client."""
+        failed = next((r for r in transcript.expects if r.outcome != "ok"), None)
+        if failed is None:
+            return None
+        sent = _datagram_before(scenario, failed.step)
+        steps = (Send(conn=0, chunks=(sent,)), Expect(conn=0, count=1), Close(conn=0))
+        return Scenario(steps=steps, meta=(("baseline", f"c{failed.conn}"),))
 
 
 class DatagramSizes(Property):
@@ -73,9 +94,13 @@ class DatagramSizes(Property):
             if isinstance(s, Send) and s.conn != last
             for c in s.chunks
         ]
-        return _probe_answered(
-            scenario, transcript, f"datagram-sizes: after datagrams of {sizes} bytes"
-        )
+        return _probe_answered(scenario, transcript, f"after datagrams of {sizes} bytes")
+
+    def baseline(
+        self, scenario: Scenario, transcript: Transcript, verdict: Verdict, codec: Codec
+    ) -> Scenario | None:
+        """The probe alone."""
+        return _probe_alone(scenario)
 
 
 class DatagramFaults(Property):
@@ -96,4 +121,20 @@ class DatagramFaults(Property):
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
         faults = ", ".join(t.type for t in scenario.toxics) or "no faults"
-        return _probe_answered(scenario, transcript, f"datagram-faults: after {faults}")
+        return _probe_answered(scenario, transcript, f"after datagrams through {faults}")
+
+    def baseline(
+        self, scenario: Scenario, transcript: Transcript, verdict: Verdict, codec: Codec
+    ) -> Scenario | None:
+        """The probe alone, with no fault."""
+        return _probe_alone(scenario)
+
+
+def _datagram_before(scenario: Scenario, step: int) -> bytes:
+    """The datagram the Expect at ``step`` waited a reply to: its client's last one before it."""
+    expect = scenario.steps[step]
+    conn = getattr(expect, "conn", None)
+    for earlier in reversed(scenario.steps[:step]):
+        if isinstance(earlier, Send) and earlier.conn == conn and earlier.chunks:
+            return earlier.chunks[-1]
+    return b""

@@ -115,7 +115,7 @@ class Growth(Property):
             if bigger.fastest >= SPAN_RATIO * small.median and (
                 big.fastest >= SPAN_RATIO * smaller.median
             ):
-                return Verdict.failed(_message(shape, sizes, (small, bigger)))
+                return Verdict.failed(_message(shape, sizes, (small, bigger)), "slow")
         return Verdict.passed()
 
 
@@ -123,7 +123,7 @@ def _message(shape: str, sizes: list[_Size], span: tuple[_Size, _Size]) -> str:
     small, bigger = span
     times = ", ".join(s.describe() for s in sizes)
     return (
-        f"growth: the {shape} shape took {times} (median of {len(bigger.times)} plays each). "
+        f"the {shape} shape took {times} (median of {len(bigger.times)} plays each). "
         f"Four times the size took x{bigger.median / small.median:.0f} the time "
         f"({_kib(small.size)} to {_kib(bigger.size)}; every play over x{SPAN_RATIO:g}, "
         f"as for the size before, and over {FLOOR:g} s), where a linear parser takes x4: the "

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from wirefault.codecs.base import Codec
-from wirefault.properties.base import Property, PropertyContext, Verdict
+from wirefault.properties.base import Property, PropertyContext, Verdict, unanswered
+from wirefault.properties.render import outcome_kind
 from wirefault.scenario import Close, Expect, Scenario, Send
 from wirefault.transcript import Transcript
 
@@ -42,10 +43,12 @@ class Liveness(Property):
         if results and results[0].outcome == "ok" and results[0].frames:
             return Verdict.passed()
         record = transcript.conn(0)
+        outcome = results[0].outcome if results else record.end
         if record.end == "refused":
-            why = "the connection was refused"
+            why, outcome = "the connection was refused", "refused"
         elif record.garbage:
-            why = f"the answer was not a valid frame ({record.garbage})"
+            why, outcome = f"the answer was not a valid frame ({record.garbage})", "garbage"
         else:
-            why = f"no answer ({results[0].outcome if results else record.end})"
-        return Verdict.failed(f"liveness: a fresh client's probe failed: {why}")
+            result = results[0] if results else None
+            why = "it " + unanswered(result, record.end)
+        return Verdict.failed(f"a fresh client's probe failed: {why}", outcome_kind(outcome))

@@ -1,7 +1,11 @@
-"""Properties about surviving hostile clients: garbage, stalls, resets, half-closes.
+"""Properties about surviving hostile clients: stalls, resets, half-closes.
 
 Each checks the abused connection behaved sanely *and* that another client is
-still served afterwards, within the runner's deadline.
+still served afterwards, within the runner's deadline. A failure that blames a
+stall or a reset for a request left unanswered names a baseline: the same
+request alone on a fresh connection, which must be answered for the blame to
+stand (:meth:`~wirefault.properties.base.Property.baseline`). The ``malformed``
+property lives in :mod:`wirefault.properties.malformed`.
 """
 
 from __future__ import annotations
@@ -12,53 +16,39 @@ from hypothesis.strategies import SearchStrategy
 
 import wirefault.strategies.scenarios as built
 from wirefault.codecs.base import Codec
-from wirefault.properties.base import Property, PropertyContext, Verdict, short
-from wirefault.scenario import Abort, HalfClose, Open, Scenario
+from wirefault.properties.base import (
+    Property,
+    PropertyContext,
+    Verdict,
+    alone,
+    unanswered,
+)
+from wirefault.properties.kinds import FailureKind
+from wirefault.properties.render import count, first_difference, outcome_kind, show
+from wirefault.scenario import Abort, Open, Scenario, Send
 from wirefault.transcript import Transcript
 
-__all__ = ["HalfCloseProperty", "Malformed", "Reset", "StallIsolation"]
+__all__ = ["HalfCloseProperty", "Reset", "StallIsolation", "served"]
 
 
-def _served(transcript: Transcript, conn: int, why: str) -> Verdict:
-    """Pass when connection ``conn``'s last Expect got its answer."""
+def served(transcript: Transcript, conn: int, why: str) -> Verdict:
+    """Pass when connection ``conn``'s last Expect got its answer; else say how it did not.
+
+    ``why`` begins the message (what happened before, e.g. "while c0 stalled ...").
+    """
     results = transcript.expects_on(conn)
-    if results and results[-1].outcome == "ok" and results[-1].frames:
+    last = results[-1] if results else None
+    if last is not None and last.outcome == "ok" and last.frames:
         return Verdict.passed()
-    outcome = results[-1].outcome if results else transcript.conn(conn).end
-    return Verdict.failed(f"{why}, another client (c{conn}) was not served: {outcome}")
+    record = transcript.conn(conn)
+    request = record.sent
+    how = unanswered(last, record.end)
+    kind = outcome_kind(last.outcome if last is not None else record.end)
+    return Verdict.failed(f"{why}, c{conn}'s request {show(request, 80)} {how}", kind)
 
 
-class Malformed(Property):
-    """A malformed frame gets an error reply or a close, not a hang; others are still served."""
-
-    name: ClassVar[str] = "malformed"
-    summary: ClassVar[str] = (
-        "a malformed frame gets an error or a close in time, and others are served"
-    )
-    needs_framing: ClassVar[bool] = True
-
-    def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
-        return built.malformed_scenarios(
-            codec,
-            backend=ctx.backend,
-            deadline=ctx.deadline,
-            probe=ctx.probe,
-            samples=ctx.samples,
-        )
-
-    def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
-        bad = transcript.expects_on(0)
-        if bad and bad[-1].outcome == "timeout" and not bad[-1].frames:
-            half = any(isinstance(s, HalfClose) for s in scenario.steps)
-            after = " and a half-close" if half else ""
-            return Verdict.failed(
-                f"malformed: after a malformed frame{after} the server neither replied nor "
-                f"closed within {bad[-1].elapsed:.1f}s (it hangs)"
-            )
-        others = [c for c in scenario.connections() if c != 0]
-        if not others:
-            return Verdict.passed()
-        return _served(transcript, others[-1], "after a malformed frame on c0")
+def _sent(scenario: Scenario, conn: int) -> bytes:
+    return b"".join(s.data for s in scenario.steps if isinstance(s, Send) and s.conn == conn)
 
 
 class StallIsolation(Property):
@@ -73,9 +63,29 @@ class StallIsolation(Property):
         )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
-        no_read = any(isinstance(s, Open) and s.conn == 0 and s.rcvbuf for s in scenario.steps)
-        how = "stopped reading" if no_read else "stalled mid-request"
-        return _served(transcript, 1, f"stall-isolation: while c0 {how}")
+        rcvbuf = next(
+            (s.rcvbuf for s in scenario.steps if isinstance(s, Open) and s.conn == 0 and s.rcvbuf),
+            None,
+        )
+        staller = transcript.conn(0)
+        if rcvbuf:
+            how = (
+                f"while c0 stopped reading (receive buffer {rcvbuf:,} bytes) after writing "
+                f"{len(staller.sent):,} bytes of requests"
+            )
+        else:
+            prefix = _sent(scenario, 0)
+            how = (
+                f"while c0 stalled mid-request (it sent {count(len(prefix), 'byte')} "
+                f"{show(prefix, 60)}, then nothing)"
+            )
+        return served(transcript, 1, how)
+
+    def baseline(
+        self, scenario: Scenario, transcript: Transcript, verdict: Verdict, codec: Codec
+    ) -> Scenario | None:
+        """c1's request alone, with no staller."""
+        return alone(scenario, 1)
 
 
 class Reset(Property):
@@ -94,9 +104,20 @@ class Reset(Property):
         )
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
-        aborted = sum(1 for s in scenario.steps if isinstance(s, Abort))
+        aborted = [s.conn for s in scenario.steps if isinstance(s, Abort)]
+        sizes = ", ".join(str(len(_sent(scenario, c))) for c in aborted)
         last = scenario.connections()[-1]
-        return _served(transcript, last, f"reset: after {aborted} client(s) reset their connection")
+        why = (
+            f"after {count(len(aborted), 'client')} sent part of a request "
+            f"({sizes} bytes) and reset (RST) the connection"
+        )
+        return served(transcript, last, why)
+
+    def baseline(
+        self, scenario: Scenario, transcript: Transcript, verdict: Verdict, codec: Codec
+    ) -> Scenario | None:
+        """The last client's request alone, with no resets before it."""
+        return alone(scenario, scenario.connections()[-1])
 
 
 class HalfCloseProperty(Property):
@@ -120,8 +141,24 @@ class HalfCloseProperty(Property):
         requests = codec.request_decoder().feed(transcript.conn(1).sent)
         closing = transcript.expects_on(1)
         ended = closing[-1].outcome if closing else transcript.conn(1).end
+        kind: FailureKind = (
+            "timeout" if ended == "timeout" else "reset" if ended == "rst" else "closed"
+        )
+        how = {
+            "ok": "the server closed the connection",
+            "eof": "the server closed the connection",
+            "rst": "the server reset the connection",
+            "timeout": "nothing more came until the deadline",
+        }.get(ended, ended)
+        missing = first_difference(baseline, halved)
+        first = (
+            f"; the first missing reply is #{missing + 1}: {show(baseline[missing])}"
+            if missing is not None and missing < len(baseline)
+            else ""
+        )
         return Verdict.failed(
-            f"half-close: {len(requests)} complete request(s) got {len(baseline)} "
-            f"repl{'y' if len(baseline) == 1 else 'ies'}, but sent before a SHUT_WR only "
-            f"{len(halved)} {short(halved)} came before the connection ended ({ended})"
+            f"{count(len(requests), 'complete request')} got {count(len(baseline), 'reply')} "
+            f"on c0, but sent before a half-close (SHUT_WR) on c1 they got only "
+            f"{len(halved)} before {how}{first}",
+            kind,
         )

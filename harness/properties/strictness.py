@@ -143,10 +143,11 @@ class Strictness(Property):
     def _failed(rule: Rule, sent: bytes, what: str, twin: list[bytes]) -> Verdict:
         shown = MARKED_LINE.sub(b"\r\n", sent)  # the marker says nothing a reader needs
         preview = repr(shown[:_PREVIEW]) + ("..." if len(shown) > _PREVIEW else "")
-        done_right = f"; done right it got {_status_line(twin[0])}" if twin else ""
+        done_right = f"; its valid twin got {_status_line(twin[0])}" if twin else ""
         return Verdict.failed(
-            f"strictness: {rule.describe()} [rule {rule.id}]. To {preview} {what}{done_right}. "
-            f"If the leniency is deliberate, leave the rule out with --skip-rule {rule.id}"
+            f"{rule.describe()} [rule {rule.id}]. To {preview} {what}{done_right}. "
+            f"If the leniency is deliberate, leave the rule out with --skip-rule {rule.id}",
+            "lenient",
         )
 
 

@@ -4,9 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from wirefault.results import CampaignResult
+from wirefault.results import CampaignResult, Failure, PropertyResult
+from wirefault.scenario import Scenario, Send
 
-__all__ = ["summary_json", "summary_text"]
+__all__ = ["scenario_size_words", "summary_json", "summary_text"]
+
+
+def scenario_size_words(scenario: Scenario) -> str:
+    """``"5 steps, 9 bytes sent"`` (and toxics, if any): the parts ``scenario.size()`` adds up."""
+    sent = sum(len(s.data) for s in scenario.steps if isinstance(s, Send))
+    steps = len(scenario.steps)
+    words = f"{steps} step{'' if steps == 1 else 's'}, {sent:,} byte{'' if sent == 1 else 's'} sent"
+    if scenario.toxics:
+        toxics = len(scenario.toxics)
+        words += f", {toxics} toxic{'' if toxics == 1 else 's'}"
+    return words
+
+
+def _failure_json(r: PropertyResult, f: Failure) -> dict[str, Any]:
+    return {
+        "property": f.property,
+        "kind": f.kind,
+        "message": f.message,
+        "replay": str(f.replay) if f.replay else None,
+        "agreement": {"replays": f.agreement[0], "reproduced": f.agreement[1]},
+        "scenario_size": f.scenario.size(),
+        "examples_to_failure": r.examples_to_failure,
+        "seconds_to_failure": round(r.seconds_to_failure, 3),
+    }
 
 
 def summary_json(
@@ -22,7 +47,9 @@ def summary_json(
 
     ``{"target", "transport", "codec", "backend", "seed", "examples", "elapsed_s",
     "properties": {name: "passed"|"failed"|"skipped"}, "failures": [{"property",
-    "message", "replay"}]}``; failures also carry ``agreement`` and ``scenario_size``.
+    "kind", "message", "replay"}], "notes": [{"property", "note"}]}``; failures also
+    carry ``agreement``, ``scenario_size`` (steps + bytes sent + toxics),
+    ``examples_to_failure`` and ``seconds_to_failure`` (from the command's launch).
     Added since: ``"first_failure_s"`` (seconds from launch to the first failing
     example of a reported failure, or null), ``"complete"`` (false when the time
     budget or ``-x`` cut any property short) and ``"per_property"``: {name:
@@ -50,21 +77,29 @@ def summary_json(
             }
             for r in result.results
         },
-        "failures": [
-            {
-                "property": f.property,
-                "message": f.message,
-                "replay": str(f.replay) if f.replay else None,
-                "agreement": {"replays": f.agreement[0], "reproduced": f.agreement[1]},
-                "scenario_size": f.scenario.size(),
-            }
-            for f in result.failures
-        ],
+        "failures": [_failure_json(r, r.failure) for r in result.results if r.failure],
+        "notes": [{"property": r.name, "note": n} for r in result.results for n in r.notes],
     }
 
 
 def _rounded(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 3)
+
+
+def _failure_text(r: PropertyResult, f: Failure) -> list[str]:
+    lines = ["", f"{f.property} ({f.kind}): {f.message}"]
+    lines.append(
+        f"  first failing example: #{r.examples_to_failure}, "
+        f"{r.seconds_to_failure:.2f}s after the launch"
+    )
+    lines.append(f"  minimal scenario ({scenario_size_words(f.scenario)}):")
+    lines.extend(f"    {line}" for line in f.scenario.describe())
+    lines.append(f"  reproduced {f.agreement[1]}/{f.agreement[0]} replays")
+    if f.replay:
+        lines.append(f"  replay file: {f.replay}")
+        lines.append(f"  reproduce:   wirefault replay {f.replay}")
+        lines.append(f"  inspect:     wirefault show {f.replay}")
+    return lines
 
 
 def summary_text(result: CampaignResult, *, verbose: bool = False) -> str:
@@ -75,19 +110,13 @@ def summary_text(result: CampaignResult, *, verbose: bool = False) -> str:
         shown = verbose or r.status != "passed" or not r.complete or "flaky" in r.note
         note = f"  ({r.note})" if r.note and shown else ""
         lines.append(f"{mark} {r.name:<16} {r.examples:>4} examples  {r.elapsed:6.2f}s{note}")
-    for f in result.failures:
-        lines.append("")
-        lines.append(f"{f.property}: {f.message}")
-        lines.append(f"  minimal scenario ({f.scenario.size()} units):")
-        lines.extend(f"    {line}" for line in f.scenario.describe())
-        lines.append(f"  reproduced {f.agreement[1]}/{f.agreement[0]} replays")
-        if f.replay:
-            lines.append(f"  replay file: {f.replay}")
-            lines.append(f"  reproduce:   wirefault replay {f.replay}")
-            lines.append(f"  inspect:     wirefault show {f.replay}")
+        lines.extend(f"       note: {n}" for n in r.notes)
+    for r in result.results:
+        if r.failure is not None:
+            lines.extend(_failure_text(r, r.failure))
     failed = len(result.failures)
-    lines.append("")
     first = result.first_failure
+    lines.append("")
     lines.append(
         f"{result.examples} examples in {result.elapsed:.1f}s: "
         + (f"{failed} propert{'y' if failed == 1 else 'ies'} failed" if failed else "no failures")

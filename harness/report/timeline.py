@@ -81,8 +81,8 @@ def escape_preview(data: bytes, limit: int) -> str:
     return "'" + "".join(pieces) + "'"
 
 
-def _data_cell(arrow: str, data: bytes, width: int) -> str:
-    head = f"{arrow} {len(data)}B"
+def _data_cell(arrow: str, data: bytes, width: int, origin: str = "") -> str:
+    head = f"{arrow} {len(data)}B" + (f" {origin}" if origin else "")
     room = width - len(head) - 1
     preview = escape_preview(data, room) if data and room >= 4 else ""
     return f"{head} {preview}" if preview else head
@@ -94,7 +94,7 @@ def describe_event(event: Event, width: int = 60) -> str:
     if what == "send":
         text = _data_cell("→", event.data, width)
     elif what == "recv":
-        text = _data_cell("←", event.data, width)
+        text = _data_cell("←", event.data, width, event.detail)
     elif what == "retry":
         text = _data_cell("↻→", event.data, width)
     else:
@@ -159,7 +159,12 @@ def header_fields(replay: Replay) -> list[tuple[str, str]]:
     options = " ".join(f"{k}={v}" for k, v in sorted(replay.codec_options.items()))
     replays, reproduced = replay.agreement
     fields = [
-        ("property", f"{replay.property} (failed)"),
+        (
+            "property",
+            f"{replay.property} (failed: {replay.kind})"
+            if replay.kind
+            else f"{replay.property} (failed)",
+        ),
         ("message", replay.message or "(no message)"),
         ("target", str(replay.address)),
     ]

@@ -27,6 +27,7 @@ from peers_support import (
 )
 
 from wirefault.addresses import Address
+from wirefault.campaign import Campaign, CampaignConfig
 from wirefault.codecs.resp import RespCodec
 from wirefault.properties import get_property
 from wirefault.runner import Runner, RunnerOptions
@@ -105,6 +106,28 @@ def test_a_nul_byte_in_a_header_line_leaves_redis_waiting(redis: Address) -> Non
     assert REDIS_FINDINGS[0].shows(scenario)
 
 
+def test_the_nul_byte_wait_ends_with_the_half_close_so_a_campaign_notes_it(
+    redis: Address, tmp_path: Path
+) -> None:
+    # Redis is waiting for a line end it cannot see: a half-close shows it is no hang
+    # (it closes then), so the campaign reports a note, not a failure.
+    scenario = _malformed(b"*1\r\n\x00ak\r\n").with_meta(
+        malformed="bad-type-byte", malformed_step="0"
+    )
+    config = CampaignConfig(
+        address=redis,
+        codec=CODEC,
+        properties=(get_property("malformed"),),
+        deadline=0.5,
+        out_dir=tmp_path,
+    )
+    judgement = Campaign(config).judge(get_property("malformed"), scenario)
+    assert judgement.verdict.ok, judgement.verdict.message
+    assert judgement.scenario.tag("confirm") == "half-closed"
+    note = judgement.verdict.note
+    assert note is not None and "waited for more bytes" in note.text
+
+
 @pytest.mark.parametrize("type_byte", [b"!", b"\xff"])
 def test_any_other_bad_type_byte_gets_a_protocol_error(redis: Address, type_byte: bytes) -> None:
     scenario = _malformed(b"*1\r\n" + type_byte + b"ak\r\n")
@@ -118,8 +141,8 @@ def test_a_post_command_drops_the_replies_pipelined_before_it(redis: Address) ->
     steps += [Close(conn=0), *exchange(1, (b"".join(wire),), count=2), Close(conn=1)]
     scenario = Scenario(steps=tuple(steps))
     ok, message = _play(redis, scenario, "pipelining")
-    assert not ok and "one by one got 1 response(s)" in message
-    assert "pipelined in one write got 0" in message
+    assert not ok and "one by one, the requests got 1 response" in message
+    assert "pipelined in one write, they got 0 responses" in message
     assert REDIS_FINDINGS[1].shows(scenario)
 
 

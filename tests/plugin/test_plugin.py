@@ -62,7 +62,7 @@ def test_a_failure_shows_the_property_scenario_and_replay_command(
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*wirefault property 'pipelining' failed:*",
+            "*wirefault property 'pipelining' failed (*): *",
             "*minimal scenario*",
             "*c1 send*",
             "*reproduce:   wirefault replay *replays*pipelining-line-*.json*",

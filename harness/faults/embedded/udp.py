@@ -6,7 +6,9 @@
     client <── listen socket <──[downstream stubs]── flow socket <── server
 
 Like a NAT, each client address gets its own upstream socket (a *flow*),
-so replies go back to the client that caused them; a flow idle for
+so replies go back to the client that caused them. A flow's socket is not
+connected: it takes replies from any port of the server's host, as servers that
+answer from a fresh socket (TFTP style) need. A flow idle for
 ``idle_timeout`` seconds is forgotten. Datagrams up to 65507 bytes pass,
 empty ones too. Sockets are non-blocking and read from loop callbacks; a
 datagram the kernel will not take right now is lost, as UDP allows.
@@ -140,7 +142,7 @@ class _Flow:
 
     def _to_server(self, data: bytes) -> None:
         try:
-            self.sock.send(data)
+            self.sock.sendto(data, self.proxy.upstream_sockaddr)
         except OSError as exc:  # full buffer, ICMP error from an earlier send, closed
             log.debug("flow %s: datagram to server lost: %s", self.client, exc)
 
@@ -150,12 +152,14 @@ class _Flow:
     def _on_readable(self) -> None:
         for _ in range(_BATCH):
             try:
-                data = self.sock.recv(_MAX_DATAGRAM)
+                data, source = self.sock.recvfrom(_MAX_DATAGRAM)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:  # e.g. ECONNREFUSED: the server port is closed
                 log.debug("flow %s: %s", self.client, exc)
                 continue
+            if source[0] != self.proxy.upstream_sockaddr[0]:
+                continue  # only the server's host answers; from any port (TFTP style)
             self.last_active = asyncio.get_running_loop().time()
             self.sync()
             self.down.feed(data)
@@ -215,6 +219,12 @@ class UdpProxy(ProxyCore):
         self._sock = sock
         asyncio.get_running_loop().add_reader(sock.fileno(), self._on_readable)
 
+    @property
+    def upstream_sockaddr(self) -> SockAddr:
+        """The server's resolved address (set by :meth:`start`)."""
+        assert self._upstream is not None
+        return self._upstream[1]
+
     def _on_readable(self) -> None:
         sock = self._sock
         if sock is None:
@@ -235,7 +245,7 @@ class UdpProxy(ProxyCore):
 
     def _open_flow(self, client: SockAddr) -> _Flow | None:
         assert self._upstream is not None  # set by start()
-        family, sockaddr = self._upstream
+        family = self._upstream[0]
         seq = self.table.next_connection()
         try:
             sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -243,8 +253,9 @@ class UdpProxy(ProxyCore):
             log.warning("proxy %s: no socket for client %s: %s", self.name, client, exc)
             return None
         try:
+            # Not connected (the first sendto binds it): a server may answer from another
+            # port than it listens on, as TFTP servers do; see _Flow.
             sock.setblocking(False)
-            sock.connect(sockaddr)
         except OSError as exc:
             sock.close()
             log.warning("proxy %s: cannot reach %s: %s", self.name, self.upstream, exc)
