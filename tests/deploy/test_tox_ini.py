@@ -103,10 +103,26 @@ def test_a_missing_version_fails_with_how_to_get_it(
     out = capsys.readouterr().out
     assert "CPython 3.12: NOT FOUND: tox skips py312" in out
     assert "uv python install 3.12" in out
-    assert "tox -e py310,py311,slow,lint,type" in out
+    assert "tox -e py310,py311,lint,type" in out
+
+
+def test_without_311_the_slow_tests_are_suggested_on_their_own(
+    fake_uv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _check_interpreters().main(["py310", "py313"]) == 1
+    assert "tox -e py310,slow,lint,type" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX shell script as the fake uv")
 def test_the_version_reaches_pyenv_through_the_environment(fake_uv: Path) -> None:
     assert _check_interpreters().find("3.11") == "/fake/versions/3.11/bin/python3.11"
     assert _check_interpreters().find("3.12") is None
+
+
+def test_py311_runs_everything_and_the_others_name_real_folders() -> None:
+    commands = _tox()["testenv"]["commands"]
+    (full,) = [line for line in commands.splitlines() if line.strip().startswith("py311:")]
+    assert "-m" not in full.split() and "{posargs:tests}" in full
+    paths = _tox()["portable"]["paths"].split()
+    assert paths and all((ROOT / path).is_dir() and path.startswith("tests/") for path in paths)
+    assert "!py311:" in commands and "{[portable]paths}" in commands

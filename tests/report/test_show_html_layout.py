@@ -7,6 +7,7 @@ with the reason, where no Chromium is installed.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -32,7 +33,10 @@ def _chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    pytest.skip("no Chromium installed (apt-get install chromium) to lay the report out")
+    reason = "no Chromium installed (apt-get install chromium) to lay the report out"
+    if os.environ.get("WIREFAULT_REQUIRE_PEERS") == "1":  # CI: .ci/run installs it
+        pytest.fail(f"WIREFAULT_REQUIRE_PEERS=1 but {reason}")
+    pytest.skip(reason)
 
 
 def _overflow(page: Path, profile: Path, width: int) -> int:
