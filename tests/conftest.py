@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 
 import pytest
@@ -12,7 +13,15 @@ _KEY_DIR: list[str] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Replay files the tests sign use a key of their own, never the user's (~/.config)."""
+    """Replay files the tests sign use a key of their own, never the user's (~/.config).
+
+    And Ctrl-C works as from an interactive shell: a shell without job control
+    (``cmd &`` in a script, some CI runners) starts commands with SIGINT ignored,
+    which the servers and commands the tests start would inherit, and every test
+    of what a Ctrl-C does would fail.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if "WIREFAULT_KEY_FILE" not in os.environ:
         _KEY_DIR.append(tempfile.mkdtemp(prefix="wirefault-test-key-"))
         os.environ["WIREFAULT_KEY_FILE"] = os.path.join(_KEY_DIR[0], "key")

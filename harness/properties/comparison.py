@@ -12,7 +12,9 @@ from hypothesis.strategies import SearchStrategy
 
 import wirefault.strategies.scenarios as built
 from wirefault.codecs.base import Codec
+from wirefault.errors import FrameError
 from wirefault.properties.base import (
+    Note,
     Property,
     PropertyContext,
     Verdict,
@@ -25,7 +27,14 @@ from wirefault.properties.render import count, ended, first_difference, outcome_
 from wirefault.scenario import Scenario, Send
 from wirefault.transcript import ExpectResult, Transcript
 
-__all__ = ["EchoProperty", "LargePayload", "Pipelining", "Reassembly"]
+__all__ = [
+    "EchoProperty",
+    "LargePayload",
+    "Pipelining",
+    "Reassembly",
+    "closed_unanswered",
+    "lost_at_close_note",
+]
 
 
 def _combined(results: list[ExpectResult], codec: Codec) -> tuple[list[bytes], str]:
@@ -41,9 +50,75 @@ def _combined(results: list[ExpectResult], codec: Codec) -> tuple[list[bytes], s
     return frames, group
 
 
+def closed_unanswered(transcript: Transcript, codec: Codec, conn: int, replies: int) -> bool:
+    """Whether the server closed ``conn`` with fewer than ``replies`` answered of its requests.
+
+    That is: the server ended the connection (EOF or reset) having answered fewer
+    complete requests than the client sent on it.
+    """
+    if not any(r.outcome in ("eof", "rst") for r in transcript.expects_on(conn)):
+        return False
+    try:
+        sent = codec.request_decoder().feed(transcript.conn(conn).sent)
+    except FrameError:
+        return False  # requests it cannot count are no excuse
+    return replies < len(sent)
+
+
+def _lost_at_a_refusal(
+    transcript: Transcript, codec: Codec, frames: tuple[list[bytes], list[bytes]]
+) -> Note | None:
+    """A note when the only difference is replies lost as the server closed; else None.
+
+    When the server closed one play at a request it did not answer, it closes on
+    these requests whatever the split. If the other play also ended closed, with a
+    prefix of the first play's replies, the replies it lacks were lost to that
+    close, not to how the requests were sent: a reset throws away, at the client,
+    replies the server had sent (the kernel resets a socket closed with bytes still
+    unread, which is where later requests of one write are); a server may also drop
+    replies it had queued when it closes on a request it refuses.
+    """
+    if not codec.framed:
+        return None  # no count of replies to hold a prefix against
+    for short_side, long_side in ((0, 1), (1, 0)):
+        cut, full = frames[short_side], frames[long_side]
+        ending = next(
+            (r.outcome for r in transcript.expects_on(short_side) if r.outcome != "ok"), None
+        )
+        if (
+            ending in ("eof", "rst")
+            and len(cut) < len(full)
+            and full[: len(cut)] == cut
+            and closed_unanswered(transcript, codec, long_side, len(full))
+        ):
+            return lost_at_close_note(len(full) - len(cut), len(full), reset=ending == "rst")
+    return None
+
+
+def lost_at_close_note(lost: int, replies: int, *, reset: bool) -> Note:
+    """The note for ``lost`` of ``replies`` replies lost as the server closed on a request."""
+    if reset:
+        return Note(
+            "replies lost to a reset",
+            f"the server closed the connection at a request it did not answer, with later "
+            f"requests still unread, so the kernel reset it and the client lost "
+            f"{count(lost, 'reply')} of the {replies} sent (TCP's doing, not a framing bug; "
+            "a lingering close, reading to EOF after shutting down writing, keeps them)",
+        )
+    return Note(
+        "replies dropped at a close",
+        f"the server closed the connection at a request it did not answer, and when "
+        f"later requests had reached it too it dropped {count(lost, 'reply')} of the "
+        f"{replies} owed to the requests before (it closes on that request however it is sent; "
+        "which replies it sends first depends on timing)",
+    )
+
+
 def _compare(transcript: Transcript, codec: Codec, first: str, second: str) -> Verdict:
     """Pass when both plays got the same responses and ended the same way.
 
+    Replies lost as the server closed on a request are no difference
+    (:func:`_lost_at_a_refusal`).
     The message gives both plays' counts and endings, then the first response that
     differs, by its index, shown whole up to :data:`~wirefault.properties.render.SHOW_LIMIT`.
     """
@@ -51,6 +126,8 @@ def _compare(transcript: Transcript, codec: Codec, first: str, second: str) -> V
     b, b_end = _combined(transcript.expects_on(1), codec)
     if a == b and a_end == b_end:
         return Verdict.passed()
+    if a_end == b_end == "closed" and (note := _lost_at_a_refusal(transcript, codec, (a, b))):
+        return Verdict.passed(note)
     index = first_difference(a, b)
     both = index is not None and index < len(a) and index < len(b)
     kind: FailureKind = "mismatch" if both else outcome_kind(b_end if b_end != "ok" else a_end)

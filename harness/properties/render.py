@@ -81,8 +81,11 @@ def sized(n: int, noun: str) -> str:
 
 
 def count(n: int, noun: str = "response") -> str:
-    """``"1 response"``, ``"3 responses"``."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+    """``"1 response"``, ``"3 responses"``, ``"2 replies"``."""
+    if n == 1:
+        return f"{n:,} {noun}"
+    plural = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else noun + "s"
+    return f"{n:,} {plural}"
 
 
 def ended(outcome: str) -> str:

@@ -39,7 +39,6 @@ import pytest
 from wirefault.addresses import Address
 from wirefault.codecs.base import Codec
 from wirefault.codecs.resp import RespCodec
-from wirefault.errors import FrameError
 from wirefault.replay import load_replay
 from wirefault.scenario import HalfClose, Scenario, Send
 from wirefault.target import ServerProcess, free_port
@@ -388,36 +387,12 @@ def _nul_in_a_resp_line(scenario: Scenario) -> bool:
     return False
 
 
-def _redis_security_command(scenario: Scenario) -> bool:
-    """Some request is a ``POST`` or ``Host:`` command (any case).
-
-    Redis takes these for cross-protocol scripting: it drops the connection at
-    once, with the replies it still owed to earlier pipelined requests.
-    """
-    decoder = RespCodec().request_decoder()
-    try:
-        frames = decoder.feed(sent_on(scenario, 0) + sent_on(scenario, 1))
-    except FrameError:
-        return False
-    for frame in frames:
-        # A command frame is *N\r\n$len\r\nNAME\r\n...: its name is the third line.
-        parts = frame.split(b"\r\n", 3)
-        if len(parts) > 2 and parts[2].lower() in (b"post", b"host:"):
-            return True
-    return False
-
-
 #: Redis 7.0.15 (Debian 12): see docs/REAL_SERVERS.md.
 REDIS_FINDINGS = (
     Finding(
         "Redis waits forever on a NUL byte in a header line",
         frozenset({"malformed"}),
         _nul_in_a_resp_line,
-    ),
-    Finding(
-        "Redis drops the connection on POST and Host: commands",
-        frozenset({"pipelining", "reassembly", "half-close", "large-payload"}),
-        _redis_security_command,
     ),
 )
 
