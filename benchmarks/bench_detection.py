@@ -123,18 +123,17 @@ def run_one(info: TargetInfo, seed: int, out: Path, args: argparse.Namespace) ->
             )
             campaign = _TimedCampaign(config, server=server, fault_layer=layer)
             campaign.check_reachable()
-            began = time.monotonic()
             results = campaign.run().results
             ended = time.monotonic()
     finally:
         if layer is not None:
             layer.close()
-    before = sum(r.elapsed for r in results[: props.index(caught)])
     result = results[props.index(caught)]
     failure = result.failure
     if result.status != "failed" or failure is None:
         return Run(False, examples=result.examples, note=result.note)
-    found_at = began + before + result.seconds_to_failure
+    # Measured from the campaign's start, whatever ran before it in the interleaved rounds.
+    found_at = campaign.cutoff.started + result.seconds_to_failure
     return Run(
         True,
         examples=result.examples_to_failure,

@@ -232,7 +232,12 @@ class Campaign:
         pass is followed by a liveness probe.
         """
         self._ensure_server()
-        transcript = self.play(scenario)
+        settle = self.stage.settle
+        self.stage.settle = settle and prop.early_timeouts
+        try:
+            transcript = self.play(scenario)
+        finally:
+            self.stage.settle = settle
         ended = time.monotonic()
         judgement = Judgement(
             prop.judge(scenario, transcript, self.config.codec), transcript, scenario

@@ -125,13 +125,32 @@ class Stage:
 
     def probe(self) -> Verdict:
         """The liveness property's verdict on one fresh probe."""
+        return self._probe()[0]
+
+    def _probe(self) -> tuple[Verdict, bool]:
+        """The verdict on one fresh probe, and whether a silence in it was judged early."""
         probe = self.probe_request if self.probe_request is not None else self.codec.probe()
         scenario = probe_scenario(probe)
-        return get_property("liveness").judge(scenario, self.play(scenario), self.codec)
+        transcript = self.play(scenario)
+        verdict = get_property("liveness").judge(scenario, transcript, self.codec)
+        return verdict, judged_early(transcript)
 
     def liveness(self) -> Verdict:
-        """Whether a fresh client's probe gets a valid answer (a crash says so)."""
-        verdict = self.probe()
+        """Whether a fresh client's probe gets a valid answer (a crash says so).
+
+        A probe whose silence was judged early is asked once more, waiting the whole
+        deadline: a server still busy with what the example sent it (a slow request
+        the example gave up on) makes no progress a socket can see, yet it is slow,
+        not dead, and the property that plays such requests (``growth``,
+        ``stall-isolation``) is the one to say so.
+        """
+        verdict, early = self._probe()
+        if not verdict.ok and early:
+            settle, self.settle = self.settle, False
+            try:
+                verdict = self.probe()
+            finally:
+                self.settle = settle
         if verdict.ok:
             return verdict
         crash = self.server.poll_crash() if self.server else None

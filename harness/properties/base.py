@@ -109,6 +109,10 @@ class Property(abc.ABC):
     opt_in: ClassVar[bool] = False
     #: Needs a codec that can tell where responses end.
     needs_framing: ClassVar[bool] = False
+    #: Whether a missing answer may be judged before the deadline (see docs/PROPERTIES.md,
+    #: "Timeouts judged early"). Off for a property that times answers: a slow answer cut
+    #: short would look fast.
+    early_timeouts: ClassVar[bool] = True
 
     def applies_to(self, codec: Codec) -> bool:
         """Whether this property can judge a server speaking ``codec``."""

@@ -101,6 +101,9 @@ class Growth(Property):
         "answer time grows no faster than request size (one shape, 1 to 64 KiB, 3 plays each)"
     )
     needs_framing: ClassVar[bool] = True
+    # A server busy parsing makes no progress a socket can see: judged early, its slow
+    # answer would be timed as the short silence that judged it, and look fast.
+    early_timeouts: ClassVar[bool] = False
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
         return growth_scenarios(codec, deadline=ctx.deadline, probe=ctx.probe)

@@ -9,6 +9,8 @@ port), prints ``listening on 127.0.0.1:PORT`` and serves until SIGTERM. Kinds:
 ``prefix-wait``     frames of a 2-byte big-endian length and a body, echoed; it waits,
                     rightly, for the rest of a frame (fuzzed with ``--codec raw``).
 ``one-at-a-time``   a line server that serves one connection at a time, listen backlog 0.
+``busy-one-at-a-time`` the same, but the line ``busy`` keeps it busy for BUSY_SECONDS
+                    before it answers (and before it serves anyone else).
 ``udp-fresh-port``  UDP echo that answers each datagram from a fresh socket (TFTP style).
 ``udp-fresh-crash`` the same, but a 1-byte datagram kills it (exit status 3).
 """
@@ -21,6 +23,10 @@ import signal
 import socket
 import sys
 import threading
+import time
+
+#: How long the line ``busy`` keeps ``busy-one-at-a-time`` busy.
+BUSY_SECONDS = 0.3
 
 
 def _listening(port: int) -> None:
@@ -87,7 +93,7 @@ def _prefix_wait(conn: socket.socket) -> None:
             return
 
 
-def _one_at_a_time(listener: socket.socket) -> None:
+def _one_at_a_time(listener: socket.socket, *, busy: float = 0.0) -> None:
     while True:
         conn, _ = listener.accept()
         with conn:
@@ -98,6 +104,8 @@ def _one_at_a_time(listener: socket.socket) -> None:
                     buffer += data
                     *lines, buffer = buffer.split(b"\n")
                     for line in lines:
+                        if busy and line == b"busy":
+                            time.sleep(busy)  # a long computation, however the client is gone
                         conn.sendall(b"OK " + line.rstrip(b"\r") + b"\n")
                     if len(buffer) > 8193:
                         conn.sendall(b"ERR line too long\n")
@@ -134,10 +142,12 @@ def main() -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", port))
-        listener.listen(0 if kind == "one-at-a-time" else 64)
+        listener.listen(0 if kind.endswith("one-at-a-time") else 64)
         _listening(listener.getsockname()[1])
         if kind == "one-at-a-time":
             _one_at_a_time(listener)
+        elif kind == "busy-one-at-a-time":
+            _one_at_a_time(listener, busy=BUSY_SECONDS)
         else:
             handlers = {"line-uncapped": _uncapped, "prefix-wait": _prefix_wait}
             _serve_threads(listener, handlers[kind])
