@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from wirefault.addresses import Address
 from wirefault.codecs.base import Codec
+from wirefault.cpu import wait_idle
 from wirefault.cutoff import Cutoff, OutOfTime
 from wirefault.errors import FaultLayerUnavailable, TargetError
 from wirefault.fallback import DeletedAfterPlay, FaultLayerFallback
@@ -134,6 +135,15 @@ class Stage:
         transcript = self.play(scenario)
         verdict = get_property("liveness").judge(scenario, transcript, self.codec)
         return verdict, judged_early(transcript)
+
+    def wait_idle(self) -> None:
+        """Wait, up to one deadline, until a managed server has stopped using CPU.
+
+        Before a play whose timing matters: what an earlier play left the server
+        working on would slow it down. Without a managed server, nothing to wait on.
+        """
+        if self.server is not None:
+            wait_idle(self.server.cpu_seconds, min(self.deadline, max(self.cutoff.left(), 0.0)))
 
     def liveness(self) -> Verdict:
         """Whether a fresh client's probe gets a valid answer (a crash says so).

@@ -43,6 +43,7 @@ from wirefault._processes import (
     wait_group_gone,
 )
 from wirefault.addresses import Address, parse_hostport
+from wirefault.cpu import group_cpu_seconds
 from wirefault.cutoff import Cutoff
 from wirefault.errors import TargetError
 
@@ -224,6 +225,12 @@ class ServerProcess:
     def alive(self) -> bool:
         """Whether the process is still running."""
         return self._proc is not None and self._proc.poll() is None
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds the server's processes have used (None: not running, or no ``/proc``)."""
+        if not self.alive() or self._proc is None:
+            return None
+        return group_cpu_seconds(self._proc.pid)  # its own session: its group is its pid
 
     def poll_crash(self) -> CrashReport | None:
         """A crash report if the process has exited, else None."""

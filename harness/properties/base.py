@@ -109,10 +109,6 @@ class Property(abc.ABC):
     opt_in: ClassVar[bool] = False
     #: Needs a codec that can tell where responses end.
     needs_framing: ClassVar[bool] = False
-    #: Whether a missing answer may be judged before the deadline (see docs/PROPERTIES.md,
-    #: "Timeouts judged early"). Off for a property that times answers: a slow answer cut
-    #: short would look fast.
-    early_timeouts: ClassVar[bool] = True
 
     def applies_to(self, codec: Codec) -> bool:
         """Whether this property can judge a server speaking ``codec``."""
@@ -127,6 +123,17 @@ class Property(abc.ABC):
     @abc.abstractmethod
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
         """Whether ``transcript`` (a play of ``scenario``) shows a bug."""
+
+    def wants_full_wait(self, scenario: Scenario, transcript: Transcript) -> bool:
+        """Whether a play with silences judged early must be played again waiting them out.
+
+        A missing answer may be judged before the deadline (docs/PROPERTIES.md,
+        "Timeouts judged early"); a failure that rests on one is confirmed anyway. A
+        property for which such a silence can *hide* a failure (one that times the
+        answers: a slow answer cut short looks fast) says so here, and the campaign
+        plays the scenario again with every deadline waited out. Default: never.
+        """
+        return False
 
     def confirm(
         self, scenario: Scenario, transcript: Transcript, verdict: Verdict, codec: Codec

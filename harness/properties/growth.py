@@ -101,12 +101,32 @@ class Growth(Property):
         "answer time grows no faster than request size (one shape, 1 to 64 KiB, 3 plays each)"
     )
     needs_framing: ClassVar[bool] = True
-    # A server busy parsing makes no progress a socket can see: judged early, its slow
-    # answer would be timed as the short silence that judged it, and look fast.
-    early_timeouts: ClassVar[bool] = False
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
         return growth_scenarios(codec, deadline=ctx.deadline, probe=ctx.probe)
+
+    def wants_full_wait(self, scenario: Scenario, transcript: Transcript) -> bool:
+        """Whether a size after one answered in full had a silence judged early.
+
+        A server busy parsing makes no progress a socket can see, so its slow answer
+        may be judged silent early and timed as that short silence: it would look fast.
+        Where even the smallest size went unanswered there is nothing to compare with,
+        and waiting the deadlines out would only cost them.
+        """
+        early = {e.conn for e in transcript.events if e.what == "silent"}
+        sizes: dict[int, list[int]] = {}
+        for step in scenario.steps:
+            if isinstance(step, Send):
+                sizes.setdefault(len(step.data), []).append(step.conn)
+        answered_before = False
+        for size in sorted(sizes):
+            conns = sizes[size]
+            if answered_before and early.intersection(conns):
+                return True
+            answered_before = answered_before or all(
+                r.outcome == "ok" for c in conns for r in transcript.expects_on(c)
+            )
+        return False
 
     def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
         sizes, shape = _sizes(scenario, transcript)

@@ -162,3 +162,26 @@ def test_growth_passes_linear_times_however_slow() -> None:
 def test_growth_passes_fast_answers_whatever_their_ratios() -> None:
     times = {size: (size / SIZES[-1]) ** 2 * FLOOR * 0.9 + 1e-5 for size in SIZES}
     assert Growth().judge(*_growth_transcript(times), get_codec("line")).ok
+
+
+def _judged_early(transcript: Transcript, sizes: set[int]) -> Transcript:
+    for result in transcript.expects:
+        if SIZES[result.conn // REPEATS] in sizes:
+            transcript.events.append(Event(0.05, "silent", result.conn))
+    return transcript
+
+
+def test_growth_wants_silences_after_answered_sizes_waited_out() -> None:
+    """A busy parser's slow answer, judged silent early, would be timed as fast."""
+    fast = {size: 0.001 for size in SIZES}
+    scenario, transcript = _growth_transcript(fast, timed_out={SIZES[-2]})
+    assert Growth().wants_full_wait(scenario, _judged_early(transcript, {SIZES[-2]}))
+
+
+def test_growth_does_not_wait_out_a_shape_not_answered_even_at_its_smallest() -> None:
+    """Nothing to compare with: waiting every deadline out would only cost them."""
+    fast = {size: 0.001 for size in SIZES}
+    scenario, transcript = _growth_transcript(fast, timed_out=set(SIZES))
+    assert not Growth().wants_full_wait(scenario, _judged_early(transcript, set(SIZES)))
+    scenario, transcript = _growth_transcript(fast)
+    assert not Growth().wants_full_wait(scenario, transcript)  # nothing judged early

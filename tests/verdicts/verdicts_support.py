@@ -47,7 +47,7 @@ def campaign(
         address=server.address,
         codec=get_codec(codec) if isinstance(codec, str) else codec,
         properties=chosen,
-        deadline=DEADLINE,
+        deadline=float(options.pop("deadline", DEADLINE)),  # type: ignore[arg-type]
         out_dir=tmp_path,
         seed=1,
         probe=probe,
