@@ -14,35 +14,43 @@ from wirefault.cpu import IDLE_FOR, group_cpu_seconds, wait_idle
 needs_proc = pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc (Linux)")
 
 
-@needs_proc
-def test_a_busy_group_uses_cpu_and_an_idle_one_does_not() -> None:
-    busy = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import time\nend = time.time() + 0.6\nwhile time.time() < end: pass",
-        ],
+def _started(code: str) -> subprocess.Popen[str]:
+    """A Python process in a session of its own, once it says ``ready`` (start-up is over)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", f"print('ready', flush=True)\n{code}"],
+        stdout=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
-    idle = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(5)"], start_new_session=True
-    )
+    assert process.stdout is not None
+    if process.stdout.readline() != "ready\n":
+        process.kill()
+        process.wait()
+        process.stdout.close()
+        pytest.fail("the helper process did not start")
+    return process
+
+
+@needs_proc
+def test_a_busy_group_uses_cpu_and_an_idle_one_does_not() -> None:
+    # Busy for 1 s of its own CPU time, however loaded the machine; the other asleep.
+    busy = _started("import time\nwhile time.process_time() < 1.0: pass")
+    idle = _started("import time; time.sleep(30)")
     try:
-        time.sleep(0.3)  # both started; the idle one is asleep
         first = group_cpu_seconds(busy.pid), group_cpu_seconds(idle.pid)
-        time.sleep(0.2)
+        time.sleep(0.3)
         second = group_cpu_seconds(busy.pid), group_cpu_seconds(idle.pid)
         assert first[0] is not None and second[0] is not None and second[0] > first[0]
         assert first[1] == second[1]
-        # The busy one goes idle when its loop ends: waited for, well within the limit.
-        began = time.monotonic()
-        assert wait_idle(lambda: group_cpu_seconds(busy.pid), limit=10.0)
-        assert busy.poll() is not None or time.monotonic() - began < 10.0
-        assert wait_idle(lambda: group_cpu_seconds(idle.pid), limit=10.0)
+        # The busy one goes idle when its loop ends: waited for, within the limit.
+        assert wait_idle(lambda: group_cpu_seconds(busy.pid), limit=30.0)
+        assert wait_idle(lambda: group_cpu_seconds(idle.pid), limit=30.0)
     finally:
         for process in (busy, idle):
             process.kill()
             process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
 
 
 def test_waiting_stops_at_the_limit_and_without_a_reading() -> None:
