@@ -35,6 +35,32 @@ def _signal(groups: set[int], sig: int) -> None:
             os.killpg(pgid, sig)
 
 
+def group_stats(pgid: int) -> list[list[bytes]] | None:
+    """The ``/proc/PID/stat`` fields after ``comm`` of every process of group ``pgid``.
+
+    Each list starts with the state, then ppid, pgrp, ... (``proc(5)``'s fields 3
+    on). None without ``/proc``.
+    """
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    found = []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue  # it has just ended
+        # pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses.
+        rest = stat[stat.rfind(b")") + 2 :]
+        if int(rest.split(maxsplit=3)[2]) == pgid:
+            found.append(rest.split())
+    return found
+
+
 def group_running(pgid: int) -> bool:
     """Whether a process of group ``pgid`` still runs; zombies (sockets closed) do not count.
 
@@ -49,23 +75,10 @@ def group_running(pgid: int) -> bool:
         return False
     except PermissionError:
         return True
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
+    stats = group_stats(pgid)
+    if stats is None:
         return True  # no /proc: a zombie looks alive, and the wait runs to its bound
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue  # it has just ended
-        # pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses.
-        state, _ppid, pgrp = stat[stat.rfind(b")") + 2 :].split(maxsplit=3)[:3]
-        if int(pgrp) == pgid and state not in (b"Z", b"X"):
-            return True
-    return False
+    return any(fields[0] not in (b"Z", b"X") for fields in stats)
 
 
 def main() -> None:

@@ -13,6 +13,8 @@ import os
 import time
 from collections.abc import Callable
 
+from wirefault._guardian import group_stats
+
 __all__ = ["IDLE_FOR", "group_cpu_seconds", "wait_idle"]
 
 #: Seconds without CPU use that count as idle (several scheduler ticks).
@@ -22,25 +24,11 @@ _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 def group_cpu_seconds(pgid: int) -> float | None:
     """User plus system CPU seconds of the running processes of group ``pgid``; None: unknown."""
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
+    stats = group_stats(pgid)
+    if stats is None:
         return None
-    total = 0
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue  # it has just ended
-        # pid (comm) state ppid pgrp ... utime stime: fields 14 and 15, counted from 1;
-        # comm may hold spaces and parentheses, so count from the last ")".
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / _TICK
+    # utime and stime are proc(5)'s fields 14 and 15; group_stats starts at field 3.
+    return sum(int(fields[11]) + int(fields[12]) for fields in stats) / _TICK
 
 
 def wait_idle(

@@ -37,8 +37,11 @@ from typing import Any
 import pytest
 
 from wirefault.addresses import Address
+from wirefault.campaign import Campaign, CampaignConfig
 from wirefault.codecs.base import Codec
 from wirefault.codecs.resp import RespCodec
+from wirefault.judging import Judgement
+from wirefault.properties import get_property
 from wirefault.replay import load_replay
 from wirefault.scenario import HalfClose, Scenario, Send
 from wirefault.target import ServerProcess, free_port
@@ -411,3 +414,17 @@ def known_finding(failure: dict[str, Any], findings: tuple[Finding, ...]) -> str
 def describe(run: FuzzRun) -> str:
     """The summary and the stderr tail of a run, for assertion messages."""
     return json.dumps(run.summary, indent=1) + "\n" + run.stderr[-1500:]
+
+
+def judge_once(
+    address: Address, codec: Codec, prop: str, scenario: Scenario, out: Path
+) -> Judgement:
+    """``scenario`` played and judged by ``prop`` as a campaign would (second opinions too)."""
+    config = CampaignConfig(
+        address=address,
+        codec=codec,
+        properties=(get_property(prop),),
+        deadline=0.5,
+        out_dir=out,
+    )
+    return Campaign(config).judge(get_property(prop), scenario)

@@ -14,12 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from peers_support import WAIT, describe, fuzz, need_binary, running
+from peers_support import WAIT, describe, fuzz, judge_once, need_binary, running
 
 from wirefault.addresses import Address
-from wirefault.campaign import Campaign, CampaignConfig
 from wirefault.codecs import get_codec
-from wirefault.properties import get_property
 from wirefault.scenario import Close, Expect, Scenario, Send
 
 LINE = get_codec("line")
@@ -64,14 +62,7 @@ def test_a_leading_0x80_is_memcached_waiting_for_a_binary_header_not_a_hang(
         ),
         meta=(("malformed", "invalid-utf8"), ("malformed_step", "0")),
     )
-    config = CampaignConfig(
-        address=memcached,
-        codec=LINE,
-        properties=(get_property("malformed"),),
-        deadline=0.5,
-        out_dir=tmp_path,
-    )
-    judgement = Campaign(config).judge(get_property("malformed"), scenario)
+    judgement = judge_once(memcached, LINE, "malformed", scenario, tmp_path)
     assert judgement.verdict.ok, judgement.verdict.message
     assert judgement.scenario.tag("confirm") == "half-closed"
     note = judgement.verdict.note
@@ -96,14 +87,7 @@ def test_an_over_long_line_of_0x80_is_a_binary_header_waiting_for_its_body(
         ),
         meta=(("malformed", "over-long-line"), ("malformed_step", "0")),
     )
-    config = CampaignConfig(
-        address=memcached,
-        codec=LINE,
-        properties=(get_property("malformed"),),
-        deadline=0.5,
-        out_dir=tmp_path,
-    )
-    judgement = Campaign(config).judge(get_property("malformed"), scenario)
+    judgement = judge_once(memcached, LINE, "malformed", scenario, tmp_path)
     assert judgement.verdict.ok, judgement.verdict.message
     assert judgement.scenario.tag("confirm") == "completed"
     note = judgement.verdict.note

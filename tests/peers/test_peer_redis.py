@@ -18,6 +18,7 @@ from peers_support import (
     describe,
     feed_bytewise,
     fuzz,
+    judge_once,
     known_finding,
     need_binary,
     read_frames,
@@ -27,7 +28,6 @@ from peers_support import (
 )
 
 from wirefault.addresses import Address
-from wirefault.campaign import Campaign, CampaignConfig
 from wirefault.codecs.resp import RespCodec
 from wirefault.properties import get_property
 from wirefault.runner import Runner, RunnerOptions
@@ -114,14 +114,7 @@ def test_the_nul_byte_wait_ends_with_the_half_close_so_a_campaign_notes_it(
     scenario = _malformed(b"*1\r\n\x00ak\r\n").with_meta(
         malformed="bad-type-byte", malformed_step="0"
     )
-    config = CampaignConfig(
-        address=redis,
-        codec=CODEC,
-        properties=(get_property("malformed"),),
-        deadline=0.5,
-        out_dir=tmp_path,
-    )
-    judgement = Campaign(config).judge(get_property("malformed"), scenario)
+    judgement = judge_once(redis, CODEC, "malformed", scenario, tmp_path)
     assert judgement.verdict.ok, judgement.verdict.message
     assert judgement.scenario.tag("confirm") == "half-closed"
     note = judgement.verdict.note
