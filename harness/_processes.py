@@ -32,7 +32,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from wirefault._guardian import group_running
 
@@ -45,6 +48,8 @@ __all__ = [
     "guard_group",
     "release_group",
     "signal_group",
+    "signals_held",
+    "spawn_group",
     "wait_group_gone",
 ]
 
@@ -123,6 +128,45 @@ class ExitWatch:
             os.close(self._fd)
             self._fd = None
             self._poll = None
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then handle them as before.
+
+    For the few steps between starting a process and recording it where it will be
+    stopped: a KeyboardInterrupt raised in between (inside ``Popen``, after the
+    fork) would lose the process, and leave it running after wirefault exits. Only
+    the main thread is concerned: Python raises signal exceptions there alone.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[tuple[int, FrameType | None]] = []
+    saved: dict[int, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if callable(handler):  # SIG_IGN and SIG_DFL are the kernel's, not Python's
+            saved[sig] = handler
+            signal.signal(sig, lambda signum, frame: held.append((signum, frame)))
+    try:
+        yield
+    finally:
+        for number, previous in saved.items():
+            signal.signal(number, previous)
+        for signum, frame in held:
+            saved[signum](signum, frame)
+
+
+def spawn_group(argv: str | Sequence[str], **popen: Any) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in a session (and process group) of its own, guarded by the guardian.
+
+    Call it inside :func:`signals_held`, together with whatever records the process
+    for stopping: then no interrupt can come between the start and the record.
+    """
+    proc: subprocess.Popen[bytes] = subprocess.Popen(argv, start_new_session=True, **popen)
+    guard_group(proc.pid)  # its own session: the group id is its pid
+    return proc
 
 
 def signal_group(pid: int, sig: signal.Signals) -> None:

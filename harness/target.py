@@ -37,9 +37,10 @@ from wirefault._processes import (
     LAST_PAUSE,
     ExitWatch,
     exec_form,
-    guard_group,
     release_group,
     signal_group,
+    signals_held,
+    spawn_group,
     wait_group_gone,
 )
 from wirefault.addresses import Address, parse_hostport
@@ -150,14 +151,21 @@ class ServerProcess:
             .replace("{host}", address.host)
             .replace("{path}", address.path)
         )
-        with open(self._out_path, "wb") as out, open(self._err_path, "wb") as err:
-            self._proc = subprocess.Popen(  # noqa: S602 - the user's own shell command, on purpose
-                exec_form(cmd), shell=True, stdout=out, stderr=err, start_new_session=True
-            )
-        guard_group(self._proc.pid)  # its own session: the group id is its pid
-        self._exit = ExitWatch(self._proc)
-        self.last_crash = None
-        self.address = self._wait_ready(address, cmd)
+        try:
+            with (
+                signals_held(),
+                open(self._out_path, "wb") as out,
+                open(self._err_path, "wb") as err,
+            ):
+                self._proc = spawn_group(  # noqa: S604 - the user's own shell command, on purpose
+                    exec_form(cmd), shell=True, stdout=out, stderr=err
+                )
+                self._exit = ExitWatch(self._proc)
+            self.last_crash = None
+            self.address = self._wait_ready(address, cmd)
+        except BaseException:
+            self.stop()  # a server that never became ready is not left running
+            raise
         return self.address
 
     def _wait_ready(self, address: Address, cmd: str) -> Address:

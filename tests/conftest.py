@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -45,3 +49,30 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     for path in _KEY_DIR:
         shutil.rmtree(path, ignore_errors=True)
         os.environ.pop("WIREFAULT_KEY_FILE", None)
+
+
+@pytest.fixture
+def interrupted_popen(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """``Popen`` that starts its process and then takes a Ctrl-C before returning.
+
+    Yields the pids it started; any still running afterwards are killed (the bug
+    this catches is exactly a process nobody else knows about).
+    """
+    started: list[int] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        proc = real_popen(*args, **kwargs)
+        started.append(proc.pid)
+        signal.raise_signal(signal.SIGINT)  # its handler runs before this returns
+        return proc
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    try:
+        yield started
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        for pid in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)

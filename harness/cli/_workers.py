@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from wirefault._processes import guard_group, release_group
+from wirefault._processes import release_group, signals_held, spawn_group
 from wirefault.cli._merge import MergedRun, merge_rounds, result_from_json
 from wirefault.cutoff import Cutoff, allowance
 from wirefault.errors import TargetError, WirefaultError
@@ -306,7 +306,7 @@ class _WorkerPool:
         try:
             for index in range(count):
                 self._stderr.append(scratch / f"worker-{index}.stderr")
-                with self._stderr[-1].open("wb") as err:
+                with signals_held(), self._stderr[-1].open("wb") as err:
                     self._procs.append(_spawn(argv, err))
                 threading.Thread(target=self._listen, args=(index,), daemon=True).start()
         except BaseException:
@@ -408,15 +408,7 @@ def _spawn(argv: list[str], stderr: IO[bytes]) -> subprocess.Popen[bytes]:
     # Its own session: a terminal's Ctrl-C goes to the parent alone, which then
     # stops each worker with exactly one SIGTERM (a second signal could cut short
     # the stopping of the worker's server).
-    proc = subprocess.Popen(
-        argv,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        start_new_session=True,
-    )
-    guard_group(proc.pid)
-    return proc
+    return spawn_group(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
 
 
 def _emit(args: argparse.Namespace, outcome: _Outcome) -> int:

@@ -28,7 +28,7 @@ from typing import cast
 
 import requests
 
-from wirefault._processes import guard_group, release_group
+from wirefault._processes import release_group, signals_held, spawn_group
 from wirefault.errors import FaultLayerError
 
 __all__ = ["INSTALL_HINT", "NO_PROXY", "ToxiproxyServer", "find_server_binary"]
@@ -109,12 +109,15 @@ class ToxiproxyServer:
         if path is None:
             raise FaultLayerError(f"no toxiproxy-server found: {INSTALL_HINT}")
         for _ in range(_PORT_ATTEMPTS):
-            server = cls._spawn(path, host)
+            server: ToxiproxyServer | None = None
             try:
+                with signals_held():
+                    server = cls._spawn(path, host)
                 if server._wait_ready(timeout):
                     return server
             except BaseException:
-                server.stop()
+                if server is not None:
+                    server.stop()
                 raise
             server.stop()  # the port was taken between our probe and its bind: try another
         raise FaultLayerError(
@@ -130,21 +133,19 @@ class ToxiproxyServer:
         env.setdefault("LOG_LEVEL", "info")  # its default (trace) logs every request
         try:
             with os.fdopen(fd, "wb") as log:
-                process = subprocess.Popen(
+                process = spawn_group(
                     [path, "-host", host, "-port", str(port)],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     env=env,
-                    start_new_session=True,
                 )
+                return cls(process, host, port, Path(log_name))
         except OSError as exc:
             Path(log_name).unlink(missing_ok=True)
             raise FaultLayerError(
                 f"cannot run {path}: {exc.strerror or exc}; {INSTALL_HINT}"
             ) from exc
-        guard_group(process.pid)
-        return cls(process, host, port, Path(log_name))
 
     def _wait_ready(self, timeout: float) -> bool:
         """Wait until ``GET /version`` answers: True, or False if the port was taken.

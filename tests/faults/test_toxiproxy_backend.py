@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from _toxiproxy_fakes import child_pids, fake_binary, need_toxiproxy_binary
 
+from wirefault._processes import group_running
 from wirefault.addresses import Address
 from wirefault.errors import FaultLayerError, UsageError
 from wirefault.faults.toxics import Corrupt, Latency, Slicer, Split, Toxic
@@ -78,6 +79,16 @@ def test_a_server_that_never_answers_is_stopped(tmp_path: Path) -> None:
     with pytest.raises(FaultLayerError, match=r"did not answer GET .*/version within 0\.3 s"):
         ToxiproxyServer.start(script, timeout=0.3)
     assert set(child_pids()) <= before
+
+
+def test_a_ctrl_c_while_it_starts_stops_it_not_loses_it(
+    tmp_path: Path, interrupted_popen: list[int]
+) -> None:
+    script = fake_binary(tmp_path, "exec sleep 30")
+    with pytest.raises(KeyboardInterrupt):
+        ToxiproxyServer.start(script)
+    assert len(interrupted_popen) == 1
+    assert not group_running(interrupted_popen[0])
 
 
 def test_a_taken_port_is_retried_then_reported(tmp_path: Path) -> None:

@@ -193,6 +193,17 @@ def test_stop_is_idempotent(servers) -> None:
     assert not server.alive()
 
 
+def test_a_ctrl_c_while_the_server_starts_stops_it_not_loses_it(
+    servers, interrupted_popen: list[int]
+) -> None:
+    server = managed(servers, f"{SERVE} {{port}}")
+    with pytest.raises(KeyboardInterrupt):
+        server.start()
+    assert len(interrupted_popen) == 1
+    assert not group_running(interrupted_popen[0])
+    assert not server.alive()
+
+
 # -- how a command is run -------------------------------------------------------------------------
 
 
