@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import ipaddress
 import select
 import socket
 import struct
 import sys
+import termios
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -94,6 +96,16 @@ class Channel:
         if self.datagram:
             return watch_datagrams(self._sock, diag, self._peer)
         return watch_peer(self._sock, diag)
+
+    def pending(self) -> int:
+        """Bytes that have arrived and wait in our socket, not read yet (0: none, or closed)."""
+        if self.closed:
+            return 0
+        try:
+            buf = fcntl.ioctl(self._sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+        except OSError:
+            return 0
+        return max(int(struct.unpack("=i", buf)[0]), 0)
 
     def send(self, data: bytes, deadline: float) -> SendResult:
         """Write ``data`` (one datagram for UDP), giving up at ``deadline`` (monotonic time)."""

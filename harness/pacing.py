@@ -24,10 +24,22 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
+from wirefault.server_port import Balance, ServerPort
 from wirefault.sockdiag import PeerWatch
 
-__all__ = ["READ_BOUND", "ChunkPacer", "CutSeen", "Silence", "drain", "wait_read"]
+__all__ = [
+    "READ_BOUND",
+    "ChunkPacer",
+    "CutSeen",
+    "ProxiedSilence",
+    "Silence",
+    "drain",
+    "wait_read",
+]
 
+#: Shortest time between two looks through a proxy: each is a dump of the server's
+#: port (about a millisecond on a machine with thousands of connections).
+_PROXIED_LOOK_FLOOR = 0.004
 #: How a cut between two chunks reached the server.
 CutSeen = Literal["read", "unread", "paused"]
 
@@ -185,6 +197,48 @@ class Silence:
         replying = self.watch.replying()
         if unread is None or replying is None or replying or unread != self._unread:
             self._unread = unread
+            self._since = now
+            return False
+        return now - self._since >= self.settle
+
+
+class ProxiedSilence(Silence):
+    """Decides when a server's silence is certain through a fault proxy.
+
+    The proxy's socket cannot tell (it holds data back on purpose); the server's
+    sockets can: certain means their counts balance ours, nothing in flight either
+    way (see :mod:`wirefault.server_port`), and have not changed for ``settle``
+    seconds.
+
+    Args:
+        port: the server's sockets of this play.
+        balance: what the runner has sent, received and seen end so far.
+        settle: seconds without progress that make a missing reply certain.
+    """
+
+    def __init__(self, port: ServerPort, balance: Callable[[], Balance], settle: float) -> None:
+        super().__init__(lambda: None, settle, 0)
+        self._port = port
+        self._balance = balance
+        self._mark: tuple[int, ...] | None = None
+        self.period = max(settle / 4, _PROXIED_LOOK_FLOOR)
+        self._next = self._since + self.period
+
+    def describe(self, waited: float) -> str:
+        """Why a read that lasted ``waited`` seconds ended early, for the transcript."""
+        return (
+            f"timeout judged early after {waited:.3f}s: behind the fault proxy the server had "
+            "received all we sent, all it wrote had reached us, and nothing moved for "
+            f"{self.settle:.3f}s"
+        )
+
+    def certain(self) -> bool:
+        """Look now: True once the counts balanced, unchanged, for ``settle`` seconds."""
+        now = time.monotonic()
+        self._next = now + self.period
+        mark = self._port.mark(self._balance())
+        if mark is None or mark != self._mark:
+            self._mark = mark
             self._since = now
             return False
         return now - self._since >= self.settle

@@ -37,7 +37,14 @@ from wirefault.codecs.base import Codec, Decoder
 from wirefault.cutoff import Cutoff
 from wirefault.errors import FaultLayerError, FrameError, UsageError
 from wirefault.faults.base import FaultProxy
-from wirefault.pacing import READ_BOUND, ChunkPacer, Silence, drain, unread_at_close
+from wirefault.pacing import (
+    READ_BOUND,
+    ChunkPacer,
+    ProxiedSilence,
+    Silence,
+    drain,
+    unread_at_close,
+)
 from wirefault.scenario import (
     Abort,
     AddToxic,
@@ -52,6 +59,7 @@ from wirefault.scenario import (
     Send,
     Step,
 )
+from wirefault.server_port import Balance, ServerPort
 from wirefault.sockdiag import DiagSocket, PeerWatch
 from wirefault.transcript import ConnRecord, Event, ExpectResult, Outcome, Transcript
 
@@ -188,6 +196,9 @@ class Runner:
         # re-chunk the client's writes and blur exactly what the scenario controls.
         address = self._proxy().listen if scenario.needs_fault_layer() else self.address
         play = _Play(self, scenario, address)
+        if scenario.needs_fault_layer() and self.options.settle is not None and self.options.pace:
+            # Taken before the play connects: the server's sockets open now are not ours.
+            play.server_port = ServerPort.open(play.diag(), self.address)
         try:
             for toxic in scenario.toxics:
                 self._proxy().add_toxic(toxic)
@@ -220,6 +231,9 @@ class _Play:
         self._diag: DiagSocket | None = None
         self._diag_tried = False
         self.cut = self.opts.cutoff or Cutoff()
+        #: Through a fault proxy: the server's sockets, to judge its silence by.
+        self.server_port: ServerPort | None = None
+        self._proxied = address != runner.address
 
     def watching(self, channel: Channel) -> PeerWatch | None:
         """A watch on the server end of ``channel`` (None: it cannot be seen)."""
@@ -443,7 +457,25 @@ class _Play:
             return None
         if not self.opts.pace:
             return None
+        if self._proxied:
+            # The socket we could watch is the proxy's, which holds data back on purpose:
+            # judge by the server's own sockets, or not at all.
+            if self.server_port is None or live.channel.datagram:
+                return None
+            return ProxiedSilence(self.server_port, self.balance, settle)
         return Silence(lambda: live.watch, settle, live.channel.sent)
+
+    def balance(self) -> Balance:
+        """What this play has sent, received and seen end on all its connections."""
+        sent = received = ended = 0
+        for live in self.live.values():
+            received += len(live.received)
+            if live.channel is not None:
+                sent += live.channel.sent
+                received += live.channel.pending()
+            if live.read_end is not None or not live.usable:
+                ended += 1
+        return Balance(sent, received, ended)
 
     def source(self, port: int) -> str:
         """A UDP reply's origin when it is not the port we sent to (a TFTP-style server)."""

@@ -38,6 +38,7 @@ __all__ = [
     "AckWatch",
     "DiagSocket",
     "PeerWatch",
+    "PortSocket",
     "TcpPeer",
     "TcpWatch",
     "UdpWatch",
@@ -49,7 +50,9 @@ __all__ = [
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
 NLMSG_ERROR = 2
+NLMSG_DONE = 3
 NLM_F_REQUEST = 1
+NLM_F_DUMP = 0x300
 INET_DIAG_INFO = 2
 #: ``sock_diag_check_cookie`` skips the cookie check for this value.
 _NO_COOKIE = 0xFFFFFFFF
@@ -68,6 +71,11 @@ _MSG_SIZE = 4 + _SOCKID_SIZE + _QUEUES.size
 #: Offset of ``tcpi_bytes_received`` in ``struct tcp_info`` (Linux 4.1 and later).
 _BYTES_RECEIVED = struct.Struct("=Q")
 _BYTES_RECEIVED_AT = 128
+#: ``tcpi_bytes_acked`` and ``tcpi_bytes_received``, side by side.
+_BYTES_ACKED_RECEIVED = struct.Struct("=QQ")
+_BYTES_ACKED_AT = 120
+#: Every TCP state but TIME_WAIT (6, no counters left) and LISTEN (10).
+_CONNECTED_STATES = _ALL_STATES & ~(1 << 6) & ~(1 << TCP_LISTEN)
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,31 @@ class TcpPeer:
     def read(self) -> int:
         """Bytes the server application has read from the connection so far."""
         return self.received - self.unread
+
+
+@dataclass(frozen=True)
+class PortSocket:
+    """One connected socket on a server's port (the server's end of a connection).
+
+    Counters are the kernel's, and a FIN counts as one byte in them: ``received``
+    and ``unread`` include a FIN received (states 8 close-wait, 9 last-ack, 11
+    closing), ``acked`` includes a FIN of ours acknowledged (5 fin-wait-2).
+
+    Attributes:
+        cookie: the kernel's unique id of the socket.
+        state: the TCP state number.
+        unread: bytes arrived that the server has not read yet.
+        unacked: bytes the server has written that the peer has not acknowledged.
+        received: bytes received in all (``tcpi_bytes_received``).
+        acked: bytes written that the peer acknowledged (``tcpi_bytes_acked``).
+    """
+
+    cookie: int
+    state: int
+    unread: int
+    unacked: int
+    received: int
+    acked: int
 
 
 class DiagSocket:
@@ -195,6 +228,47 @@ class DiagSocket:
         reply = self._ask(request)
         return None if reply is None else _parse_tcp(reply, request)
 
+    def port_sockets(
+        self, family: int, port: int, *, listening: bool = False
+    ) -> list[PortSocket] | None:
+        """Every connected TCP socket whose local port is ``port`` (None: cannot be seen).
+
+        One dump, filtered by the kernel on the port; TIME_WAIT sockets (which
+        have no counters) and listeners are left out (``listening``: only the
+        listeners). Its cost grows with the machine's connections (about a
+        millisecond with two thousand).
+        """
+        sockid = _PORTS.pack(port, 0) + bytes(32) + struct.pack("=III", 0, _NO_COOKIE, _NO_COOKIE)
+        ext = 1 << (INET_DIAG_INFO - 1)
+        states = 1 << TCP_LISTEN if listening else _CONNECTED_STATES
+        request = _REQ_HEAD.pack(family, socket.IPPROTO_TCP, ext, states) + sockid
+        self._seq = (self._seq + 1) & 0xFFFFFFFF
+        header = _NLMSGHDR.pack(_NLMSGHDR.size + len(request), SOCK_DIAG_BY_FAMILY,
+                                NLM_F_REQUEST | NLM_F_DUMP, self._seq, 0)  # fmt: skip
+        found: list[PortSocket] = []
+        try:
+            self._sock.sendto(header + request, (0, 0))
+            while True:
+                reply = self._sock.recv(65536)
+                at = 0
+                while at + _NLMSGHDR.size <= len(reply):
+                    length, kind, _, seq, _ = _NLMSGHDR.unpack_from(reply, at)
+                    if length < _NLMSGHDR.size:
+                        return None
+                    if seq != self._seq:
+                        pass  # an answer to an earlier, timed-out request
+                    elif kind == NLMSG_DONE:
+                        return found
+                    elif kind != SOCK_DIAG_BY_FAMILY:
+                        return None  # NLMSG_ERROR: EPERM, or no sock_diag for the family
+                    else:
+                        parsed = _parse_port_socket(reply, at, at + length)
+                        if parsed is not None:
+                            found.append(parsed)
+                    at += (length + 3) & ~3
+        except OSError:
+            return None
+
     def _ask(self, request: bytes) -> bytes | None:
         self._seq = (self._seq + 1) & 0xFFFFFFFF
         header = _NLMSGHDR.pack(_NLMSGHDR.size + len(request), SOCK_DIAG_BY_FAMILY,
@@ -231,17 +305,37 @@ def _parse_tcp(reply: bytes, request: bytes) -> TcpPeer | None:
     return TcpPeer(state, unread, unacked, received)
 
 
-def _tcp_info_bytes_received(reply: bytes, at: int, end: int) -> int | None:
+def _parse_port_socket(reply: bytes, at: int, end: int) -> PortSocket | None:
+    at += _NLMSGHDR.size
+    if end - at < _MSG_SIZE:
+        return None
+    state = _MSG_HEAD.unpack_from(reply, at)[1]
+    cookie = int(struct.unpack_from("=Q", reply, at + 4 + _SOCKID_SIZE - 8)[0])
+    unread, unacked = _QUEUES.unpack_from(reply, at + 4 + _SOCKID_SIZE)[1:3]
+    info = _tcp_info(reply, at + _MSG_SIZE, end, _BYTES_ACKED_AT + _BYTES_ACKED_RECEIVED.size)
+    if info is None:
+        return None
+    acked, received = _BYTES_ACKED_RECEIVED.unpack_from(reply, info + _BYTES_ACKED_AT)
+    return PortSocket(cookie, state, unread, unacked, int(received), int(acked))
+
+
+def _tcp_info(reply: bytes, at: int, end: int, need: int) -> int | None:
+    """Where the ``tcp_info`` attribute's payload starts, if it has ``need`` bytes."""
     while at + _RTATTR.size <= end:
         size, kind = _RTATTR.unpack_from(reply, at)
         if size < _RTATTR.size:
             return None
-        if kind == INET_DIAG_INFO and size - _RTATTR.size >= _BYTES_RECEIVED_AT + 8:
-            return int(
-                _BYTES_RECEIVED.unpack_from(reply, at + _RTATTR.size + _BYTES_RECEIVED_AT)[0]
-            )
+        if kind == INET_DIAG_INFO and size - _RTATTR.size >= need:
+            return at + _RTATTR.size
         at += (size + 3) & ~3
     return None
+
+
+def _tcp_info_bytes_received(reply: bytes, at: int, end: int) -> int | None:
+    info = _tcp_info(reply, at, end, _BYTES_RECEIVED_AT + _BYTES_RECEIVED.size)
+    if info is None:
+        return None
+    return int(_BYTES_RECEIVED.unpack_from(reply, info + _BYTES_RECEIVED_AT)[0])
 
 
 class PeerWatch(abc.ABC):

@@ -255,9 +255,8 @@ class Stage:
             if self._drops_proxy_after_play():
                 proxy = DeletedAfterPlay(proxy)
         settle = None
-        # Through a fault proxy the socket we can see is the proxy's, which holds data
-        # back on purpose (latency, bandwidth): its silence says nothing of the server's.
-        if self.settle and self._early_timeouts and proxy is None:
+        # Through a fault proxy too: the runner then judges by the server's own sockets.
+        if self.settle and self._early_timeouts:
             settle = self._replies.settle(shrinking=self.shrinking, deadline=self.deadline)
         options = RunnerOptions(
             deadline=self.deadline,

@@ -59,8 +59,10 @@ class Connection:
 class EchoServer:
     """A threaded TCP echo server on 127.0.0.1 that records every recv()."""
 
-    def __init__(self, *, echo: bool = True) -> None:
+    def __init__(self, *, echo: bool = True, hang_up: bool = False) -> None:
         self.echo = echo
+        #: Close each connection after its first read, without answering.
+        self.hang_up = hang_up
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(32)
@@ -90,6 +92,10 @@ class EchoServer:
         try:
             while data := sock.recv(65536):
                 conn.recvs.append(data)
+                if self.hang_up:
+                    sock.shutdown(socket.SHUT_RDWR)
+                    conn.end = "hung up"
+                    return
                 if self.echo:
                     sock.sendall(data)
             conn.end = "eof"

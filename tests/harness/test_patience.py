@@ -229,7 +229,7 @@ def _echo_lines(conn: socket.socket, seen: list[object]) -> None:
         pass
 
 
-def test_no_timeout_is_judged_early_through_a_fault_proxy(tiny_server, tmp_path: Path) -> None:
+def test_a_reply_held_back_by_a_fault_proxy_is_not_a_failure(tiny_server, tmp_path: Path) -> None:
     server = tiny_server(_echo_lines)
     config = CampaignConfig(
         address=server.address,
@@ -244,7 +244,9 @@ def test_no_timeout_is_judged_early_through_a_fault_proxy(tiny_server, tmp_path:
         campaign = Campaign(config, fault_layer=layer)
         campaign.check_reachable()  # learns a sub-millisecond reply: settle would be 20 ms
         (result,) = campaign.run().results
-    # The proxy read the request at once and held the reply back for 300 ms: silent as
-    # far as its socket shows, but that is the toxic, not the server.
-    assert result.status == "passed"
-    assert result.examples_to_failure == 0
+    # The proxy read the reply at once and held it back for 300 ms: silent as far as
+    # its socket shows, but the server's counts say the reply is on its way
+    # (tests/conformance/test_silence_through_proxy.py checks each play). A false
+    # early judgement of an in-process server starved of the GIL on a loaded machine
+    # is dismissed by the full-deadline replay, and never reported either.
+    assert result.status == "passed" and result.failure is None

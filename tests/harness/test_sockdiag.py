@@ -12,6 +12,7 @@ import pytest
 from wirefault.sockdiag import (
     AckWatch,
     DiagSocket,
+    PortSocket,
     TcpWatch,
     UnixWatch,
     watch_datagrams,
@@ -98,6 +99,38 @@ def test_a_closed_server_end_is_no_longer_seen(diag, tcp_pair) -> None:
     server.close()  # unread bytes: the kernel resets, and the socket is gone
     assert watch.peer() is None
     assert watch.unread(3) is None
+
+
+def _port_socket(diag: DiagSocket, port: int, **expected: int) -> PortSocket:
+    """The one connected socket on ``port`` once it shows ``expected`` (loopback may lag)."""
+    for _ in range(200):
+        (found,) = diag.port_sockets(socket.AF_INET, port) or [None]
+        if found is not None and all(getattr(found, k) == v for k, v in expected.items()):
+            return found
+        time.sleep(0.005)
+    raise AssertionError(f"no socket on port {port} with {expected}; last {found}")
+
+
+def test_a_ports_sockets_count_bytes_each_way_and_a_fin_as_one(diag, tcp_pair) -> None:
+    listener, client, server = tcp_pair
+    port = listener.getsockname()[1]
+    (listening,) = diag.port_sockets(socket.AF_INET, port, listening=True) or []
+    assert listening.state == 10
+    _port_socket(diag, port, state=1, received=0, acked=0)
+    client.sendall(b"x" * 10)
+    _port_socket(diag, port, received=10, unread=10)
+    server.recv(100)
+    server.sendall(b"y" * 7)
+    _port_socket(diag, port, received=10, unread=0, acked=7, unacked=0)
+    client.shutdown(socket.SHUT_WR)  # the FIN: one more byte received, and unread
+    _port_socket(diag, port, state=8, received=11, unread=1)
+
+
+def test_a_port_with_nothing_connected_has_no_sockets(diag) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        assert diag.port_sockets(socket.AF_INET, port) == []
+        assert diag.port_sockets(socket.AF_INET6, port, listening=True) == []
 
 
 def test_without_netlink_a_tcp_server_is_seen_only_through_acknowledgements(tcp_pair) -> None:

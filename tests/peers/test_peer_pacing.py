@@ -1,4 +1,7 @@
-"""Pacing by the server's reads, and silence judged early, against a real redis-server."""
+"""Pacing by the server's reads, and silence judged early, against real redis-server and nginx.
+
+Silence is judged through a real toxiproxy-server too, by redis's own sockets.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +20,15 @@ from peers_support import (
 from wirefault.addresses import Address
 from wirefault.codecs.http import HttpCodec
 from wirefault.codecs.resp import RespCodec
+from wirefault.faults.toxics import Latency, Toxic
+from wirefault.faults.toxiproxy import ToxiproxyFaultLayer
+from wirefault.faults.toxiproxy_server import find_server_binary
 from wirefault.properties import get_property
 from wirefault.runner import Runner, RunnerOptions
 from wirefault.scenario import Close, Expect, ExpectClose, HalfClose, Scenario, Send
 from wirefault.sockdiag import DiagSocket
 from wirefault.strategies.chunking import byte_at_a_time
+from wirefault.transcript import Transcript
 
 CODEC = RespCodec()
 
@@ -78,6 +85,54 @@ def test_redis_waiting_on_a_nul_line_is_judged_silent_early(redis: Address) -> N
     assert result.elapsed < 2.5  # not the 5 s deadline
     (silent,) = [e for e in transcript.events if e.what == "silent"]
     assert "read everything we sent" in silent.detail
+
+
+@pytest.fixture(scope="module")
+def toxiproxy() -> Iterator[ToxiproxyFaultLayer]:
+    """A real toxiproxy-server for this module; stopped afterwards."""
+    binary = find_server_binary()
+    if binary is None:
+        need_binary("toxiproxy-server", "toxiproxy (go install github.com/Shopify/toxiproxy)")
+    with ToxiproxyFaultLayer.start(binary) as layer:
+        yield layer
+
+
+def _through(
+    layer: ToxiproxyFaultLayer, redis: Address, request: bytes, toxic: Toxic
+) -> Transcript:
+    proxy = layer.open_proxy(redis)
+    try:
+        options = RunnerOptions(deadline=5.0, settle=0.2)
+        steps = (Send(conn=0, chunks=(request,)), Expect(conn=0), Close(conn=0))
+        scenario = Scenario(steps=steps, toxics=(toxic,))
+        return Runner(redis, CODEC, options=options, proxy=proxy).play(scenario)
+    finally:
+        proxy.close()
+
+
+def test_redis_waiting_behind_toxiproxy_is_judged_silent_early(
+    redis: Address, toxiproxy: ToxiproxyFaultLayer
+) -> None:
+    # The NUL line again, through Toxiproxy's latency: redis's own sockets say it read
+    # everything and wrote nothing, whatever Toxiproxy's socket shows.
+    transcript = _through(toxiproxy, redis, b"*1\r\n\x00ak\r\n", Latency(latency=100))
+    (result,) = transcript.expects
+    assert result.outcome == "timeout"
+    assert result.elapsed < 2.5  # not the 5 s deadline
+    (silent,) = [e for e in transcript.events if e.what == "silent"]
+    assert "behind the fault proxy" in silent.detail
+
+
+@pytest.mark.parametrize("stream", ["upstream", "downstream"])
+def test_a_redis_reply_toxiproxy_holds_back_is_waited_for(
+    redis: Address, toxiproxy: ToxiproxyFaultLayer, stream: str
+) -> None:
+    toxic = Latency(latency=600, stream=stream)  # type: ignore[arg-type]
+    transcript = _through(toxiproxy, redis, b"*1\r\n$4\r\nPING\r\n", toxic)
+    (result,) = transcript.expects
+    assert result.outcome == "ok"
+    assert transcript.conn(0).frames == [b"+PONG\r\n"]
+    assert result.elapsed >= 0.55
 
 
 @pytest.fixture(scope="module")
