@@ -3,15 +3,17 @@
 Properties are played in rounds (:mod:`wirefault.schedule`): each round is one
 Hypothesis run of a few examples of one property, and the rounds of all the
 properties take turns, so every property is tried within the first seconds.
-For each example the runner plays a scenario drawn from the property's strategy
-and the property judges the transcript; then a fresh client probes the server
-(liveness), and a dead managed server is restarted. A failure is shrunk by
-Hypothesis to a minimal scenario, replayed a few more times to measure how
-reliably it reproduces, replayed against a freshly started server to count the
-plays a failure that needs accumulated state (a leak) takes there, and written
-as a replay file; the server is then restarted, so what comes next starts
-clean. A failure that never reproduces on replay is reported as flaky, not as
-a bug: a false alarm is the worst thing a harness can produce.
+For each example the runner plays a scenario drawn from the property's
+strategy and the property judges the transcript; then a fresh client probes
+the server (liveness), and a dead managed server is restarted. A failure is
+shrunk by Hypothesis to a minimal scenario (once every property has had its
+first round: a failure found early does not keep the others waiting while it
+is shrunk), replayed a few more times to measure how reliably it reproduces,
+replayed against a freshly started server to count the plays a failure that
+needs accumulated state (a leak) takes there, and written as a replay file;
+the server is then restarted, so what comes next starts clean. A failure that
+never reproduces on replay is reported as flaky, not as a bug: a false alarm
+is the worst thing a harness can produce.
 
 Everything a campaign does is bounded by its :class:`~wirefault.cutoff.Cutoff`:
 the time budget is the wall-clock ceiling of examples, shrinking, verifying
@@ -28,8 +30,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hypothesis import settings
-from hypothesis.database import ExampleDatabase
+from hypothesis import Phase, settings
+from hypothesis.database import ExampleDatabase, InMemoryExampleDatabase
 
 from wirefault.addresses import Address
 from wirefault.campaign_config import CampaignConfig, Progress, ProgressHook
@@ -54,7 +56,7 @@ from wirefault.results import (
 from wirefault.rounds import RoundFull, ShrinkOver, run_round
 from wirefault.rounds import SetupFailed as _Stop
 from wirefault.scenario import Scenario, Send
-from wirefault.schedule import Round, Schedule
+from wirefault.schedule import FIRST_ROUND, Round, Schedule
 from wirefault.stage import Stage
 from wirefault.strategies.profiles import PROFILES, register_profiles
 from wirefault.target import CrashReport, ServerProcess
@@ -86,7 +88,8 @@ class Campaign:
         config: what to run.
         server: the managed server process, restarted after a crash (None: external).
         fault_layer: the fault backend, for properties whose scenarios carry toxics.
-        database: the Hypothesis example database (failures found once are tried first).
+        database: the Hypothesis example database (failures found once are tried first);
+            without one, or with a seed, one in memory for this campaign alone.
         progress: called after each example with a :class:`Progress`.
         cutoff: when to stop (default: ``config.time_budget`` from now; a command
             passes its own, started at its launch and told of interrupts).
@@ -122,7 +125,12 @@ class Campaign:
             early_timeouts=config.early_timeouts and config.verify > 0,
             fallback=FaultLayerFallback(allowed=config.fallback),
         )
-        self._gate = GatedDatabase(database) if database is not None else None
+        # Rounds hand failures on through the database (a deferred shrink replays the
+        # failure from it). Without one, or with a seed (whose run must not depend on
+        # what earlier runs saved), the campaign keeps its own in memory.
+        if database is None or config.seed is not None:
+            database = InMemoryExampleDatabase()
+        self._gate = GatedDatabase(database)
         self._failures = 0
         self._examples = 0
         self._first_failure: float | None = None
@@ -146,8 +154,11 @@ class Campaign:
         (result,) = self._run_rounds([prop]).results
         return result
 
-    def run_round(self, prop: Property, planned: Round) -> RoundOutcome:
+    def run_round(self, prop: Property, planned: Round, *, defer: bool = False) -> RoundOutcome:
         """Play one round of ``prop``; a failure it finds is shrunk, verified and saved.
+
+        With ``defer``, a failure ends the round unshrunk (Hypothesis has saved it in
+        the example database): :meth:`shrink_deferred` takes it up later.
 
         Raises:
             WirefaultError: a setup problem.
@@ -159,6 +170,47 @@ class Campaign:
         state.round_bytes = 0
         if state.result is not None:  # concluded already: nothing left to play
             return RoundOutcome(planned, 0, 0.0, exhausted=True, cut=False, result=None)
+        state.defer = defer
+        ending = self._hypothesis_run(prop, state, planned.examples, planned.seed)
+        played = state.examples - before
+        seconds = time.monotonic() - began
+        notes = (*state.notes.lines(), *state.fallback_notes)
+        if state.failure is not None and defer:
+            self._gate.unshrunk(self._database_key(prop))
+            return RoundOutcome(planned, played, seconds, False, state.cut, None, notes, True)
+        result = self._concluded(prop, state) if state.failure is not None else None
+        exhausted = ending == "done" and state.failure is None and played < planned.examples
+        return RoundOutcome(
+            planned, played, time.monotonic() - began, exhausted, state.cut, result, notes
+        )
+
+    def shrink_deferred(self, prop: Property) -> PropertyResult:
+        """Shrink, verify and save the failure a deferred round of ``prop`` found.
+
+        A Hypothesis run that replays the failure from the example database and
+        shrinks it; if it no longer fails (a failure that needed the server's
+        state back then), the failure as found is verified and reported.
+
+        Raises:
+            KeyboardInterrupt: a SIGINT or SIGTERM came.
+        """
+        state = self._states[prop.name]
+        state.defer = False
+        state.shrink_began = time.monotonic()
+        self.stage.deadline = self._shrink_deadline()
+        self.stage.shrinking = True
+        self._hypothesis_run(prop, state, FIRST_ROUND, None, (Phase.reuse, Phase.shrink))
+        return self._concluded(prop, state)
+
+    def _hypothesis_run(
+        self,
+        prop: Property,
+        state: _State,
+        examples: int,
+        seed: int | None,
+        phases: tuple[Phase, ...] | None = None,
+    ) -> str:
+        """One Hypothesis run of ``prop``'s examples; how it ended (see :mod:`wirefault.rounds`)."""
         cfg = self.config
         ctx = PropertyContext(
             backend=self.fault_layer.backend if self.fault_layer else None,
@@ -166,17 +218,17 @@ class Campaign:
             probe=cfg.probe,
             samples=cfg.samples,
         )
-        options = sorted(cfg.codec.options().items())
-        key = f"wirefault:{prop.name}:{cfg.codec.name}:{options}:{cfg.label}"
+        key = self._database_key(prop)
         try:
             ending = run_round(
                 prop.scenarios(cfg.codec, ctx),
                 lambda scenario: self._play_example(prop, scenario, state),
-                profile=settings.get_profile(PROFILES.get(cfg.profile, cfg.profile)),
-                examples=planned.examples,
-                seed=planned.seed,
+                profile=self._profile(),
+                examples=examples,
+                seed=seed,
                 database=self._gate,
-                key=key.encode(),
+                key=key,
+                phases=phases,
             )
         finally:
             self.stage.deadline = cfg.deadline
@@ -185,16 +237,34 @@ class Campaign:
             raise KeyboardInterrupt  # Hypothesis may have taken the first one for a failure
         state.cut = state.cut or ending == "out of time"
         state.flaky = state.flaky or ending == "flaky"
-        result = None
-        if state.failure is not None:
-            result = state.result = self._conclude(prop, state)
-            result.examples_to_failure = state.examples_to_failure
-            result.seconds_to_failure = state.first_failure - self.cutoff.started
-        played = state.examples - before
-        exhausted = ending == "done" and state.failure is None and played < planned.examples
-        seconds = time.monotonic() - began
-        notes = (*state.notes.lines(), *state.fallback_notes)
-        return RoundOutcome(planned, played, seconds, exhausted, state.cut, result, notes)
+        return ending
+
+    def _database_key(self, prop: Property) -> bytes:
+        """The example database key every round of ``prop`` shares."""
+        cfg = self.config
+        options = sorted(cfg.codec.options().items())
+        return f"wirefault:{prop.name}:{cfg.codec.name}:{options}:{cfg.label}".encode()
+
+    def _concluded(self, prop: Property, state: _State) -> PropertyResult:
+        """The property's result from its failure, verified and saved (see :meth:`_conclude`)."""
+        result = state.result = self._conclude(prop, state)
+        result.examples_to_failure = state.examples_to_failure
+        result.seconds_to_failure = state.first_failure - self.cutoff.started
+        return result
+
+    def _profile(self) -> settings:
+        return settings.get_profile(PROFILES.get(self.config.profile, self.config.profile))
+
+    def _may_defer(self, plan: Schedule) -> bool:
+        """Whether a failure found now may wait to be shrunk: other properties have not
+        had a round yet, and the example database can hand the failure back."""
+        phases = self._profile().phases
+        return (
+            bool(plan.unstarted())
+            and not self.config.exitfirst
+            and Phase.reuse in phases
+            and Phase.shrink in phases
+        )
 
     def check_reachable(self) -> None:
         """Probe the target once before fuzzing.
@@ -286,19 +356,31 @@ class Campaign:
         by_name = {p.name: p for p in applicable}
         plan = Schedule(list(by_name), total=self.examples_per_property(), seed=self.config.seed)
         stopped = ""
+        # Properties whose failure waits to be shrunk until every property has had a round.
+        deferred: list[Property] = []
         try:
             while True:
                 self.cutoff.check()
+                if deferred and not plan.unstarted():
+                    prop = deferred.pop(0)
+                    began, before = time.monotonic(), self._states[prop.name].examples
+                    self.shrink_deferred(prop)  # (never with -x: that shrinks at once)
+                    played = self._states[prop.name].examples - before
+                    plan.spent(prop.name, time.monotonic() - began, played)
+                    continue
                 planned = plan.next_round(time.monotonic())
                 if planned is None:
                     break
-                outcome = self.run_round(by_name[planned.property], planned)
+                prop = by_name[planned.property]
+                outcome = self.run_round(prop, planned, defer=self._may_defer(plan))
+                if outcome.deferred:
+                    deferred.append(prop)
                 failed = outcome.result is not None and outcome.result.failure is not None
                 plan.finished(
                     planned,
                     examples=outcome.examples,
                     seconds=outcome.seconds,
-                    failed=outcome.result is not None,
+                    failed=outcome.result is not None or outcome.deferred,
                     exhausted=outcome.exhausted,
                     cut=outcome.cut,
                 )
@@ -307,6 +389,8 @@ class Campaign:
                     break
         except OutOfTime:
             stopped = OUT_OF_TIME
+            for prop in deferred:  # saved, and reported as found but not verified
+                self._concluded(prop, self._states[prop.name])
         finally:
             self.stage.drop_proxy()
             self.stage.close_fallback()
@@ -334,8 +418,7 @@ class Campaign:
         """Examples each property plays: ``max_examples``, or the profile's."""
         if self.config.max_examples is not None:
             return self.config.max_examples
-        profile = PROFILES.get(self.config.profile, self.config.profile)
-        return int(settings.get_profile(profile).max_examples)
+        return int(self._profile().max_examples)
 
     def _play_example(self, prop: Property, scenario: Scenario, state: _State) -> Verdict:
         """The body of a round's Hypothesis test: check the clock, play, judge, count."""
@@ -355,7 +438,11 @@ class Campaign:
             self.cutoff.check()
             if state.round_bytes >= ROUND_BYTES:
                 raise RoundFull
-        elif self._shrink_budget_spent(state) or self.cutoff.left() < self._reserve(state):
+        elif (
+            state.defer
+            or self._shrink_budget_spent(state)
+            or self.cutoff.left() < self._reserve(state)
+        ):
             # The best failure so far stands; no candidate is played past this point.
             raise ShrinkOver
 
@@ -383,7 +470,7 @@ class Campaign:
             state.failure = (scenario, judgement.transcript, verdict)
             state.blamed = judgement.scenario
             if not state.first_failure:
-                state.first_failure = time.monotonic()
+                state.first_failure = state.shrink_began = time.monotonic()
                 state.examples_to_failure = state.examples
                 self.stage.deadline = self._shrink_deadline()
                 self.stage.shrinking = True
@@ -401,8 +488,8 @@ class Campaign:
             )
 
     def _shrink_budget_spent(self, state: _State) -> bool:
-        return bool(state.first_failure) and (
-            time.monotonic() - state.first_failure > self.config.shrink_budget
+        return bool(state.shrink_began) and (
+            time.monotonic() - state.shrink_began > self.config.shrink_budget
         )
 
     # -- a failure: verify, measure from a fresh server, save ----------------------------------
@@ -562,6 +649,10 @@ class _State:
     examples: int = 0
     failure: tuple[Scenario, Transcript, Verdict] | None = None
     first_failure: float = 0.0
+    #: When shrinking began (the first failure, or the deferred shrinking run).
+    shrink_began: float = 0.0
+    #: A failure found now ends the round unshrunk (see :meth:`Campaign.shrink_deferred`).
+    defer: bool = False
     examples_to_failure: int = 0
     flaky: bool = False
     #: Seconds the first failing example took to play and judge (sizes the reserve).

@@ -111,3 +111,14 @@ class GatedDatabase(ExampleDatabase):
         """Move within the inner database while the gate is open."""
         if self.open:
             self.inner.move(src, dest, value)
+
+    def unshrunk(self, key: bytes) -> None:
+        """Mark the failures saved under ``key`` as not shrunk yet, for the next run to shrink.
+
+        Hypothesis takes a failure it replays from a test's primary corpus for one it
+        has shrunk already, and does not shrink it again; from the secondary corpus
+        (``KEY.secondary``, where it keeps failures it has since improved on) it
+        replays and shrinks. A failure whose run ended before shrinking goes there.
+        """
+        for value in list(self.inner.fetch(key)):
+            self.inner.move(key, key + b".secondary", value)

@@ -109,6 +109,8 @@ class RoundOutcome:
         result: the property's result when this round found its failure (failed, or
             passed with a note when the failure did not reproduce), else None.
         notes: what the property's rounds have learnt so far that is not a failure.
+        deferred: it found a failure whose shrinking waits until every property has
+            had a round (the property gets no more rounds of its own).
     """
 
     round: Round
@@ -118,6 +120,7 @@ class RoundOutcome:
     cut: bool
     result: PropertyResult | None
     notes: tuple[str, ...] = ()
+    deferred: bool = False
 
 
 def property_result(

@@ -29,7 +29,6 @@ import gc
 from collections.abc import Callable
 from typing import Literal
 
-import hypothesis
 from hypothesis import Phase, Verbosity, given, settings
 from hypothesis.errors import Flaky
 from hypothesis.strategies import SearchStrategy
@@ -80,6 +79,7 @@ def run_round(
     seed: int | None,
     database: GatedDatabase | None,
     key: bytes,
+    phases: tuple[Phase, ...] | None = None,
 ) -> Ending:
     """Run ``body`` on up to ``examples`` scenarios Hypothesis draws; how the run ended.
 
@@ -90,6 +90,8 @@ def run_round(
         seed: the round's seed (None: Hypothesis picks one).
         database: the example database, behind its gate (None: none).
         key: the example database key the property's rounds share.
+        phases: Hypothesis's phases (default: the profile's); ``(Phase.reuse,
+            Phase.shrink)`` shrinks a failure an earlier round saved.
 
     Raises:
         WirefaultError: a setup problem, raised by the body as :class:`SetupFailed`.
@@ -106,7 +108,7 @@ def run_round(
         # The explain phase replays many variants of the shrunk failure to annotate
         # Hypothesis's own report, which a campaign never prints: a hundred plays
         # (each a failing one, a timeout at worst) that serve no verdict.
-        phases=[phase for phase in profile.phases if phase != Phase.explain],
+        phases=[phase for phase in phases or profile.phases if phase != Phase.explain],
     )
     @given(scenarios)
     def test(scenario: Scenario) -> None:
@@ -125,7 +127,10 @@ def run_round(
     # the next tries first.
     test._hypothesis_internal_database_key = key  # type: ignore[attr-defined]
     if seed is not None:
-        test = hypothesis.seed(seed)(test)
+        # What ``hypothesis.seed`` sets, without the ``database=None`` it adds: rounds
+        # hand failures on through the database, seeded or not (a seeded campaign's
+        # database is its own, in memory: see :class:`wirefault.campaign.Campaign`).
+        test._hypothesis_internal_use_seed = seed  # type: ignore[attr-defined]
     if database is not None:
         database.open = True
     try:

@@ -161,6 +161,15 @@ class Schedule:
         """Hand out no more rounds of property ``name`` (a failure of it is being shrunk)."""
         self._tracks[name].over = True
 
+    def spent(self, name: str, seconds: float, examples: int) -> None:
+        """Count work on ``name`` outside its rounds (shrinking its failure later)."""
+        self._tracks[name].seconds += seconds
+        self._tracks[name].played += examples
+
+    def unstarted(self) -> list[str]:
+        """Properties that have not had a round yet (and may still get one)."""
+        return [n for n, t in self._tracks.items() if not t.rounds and not t.over]
+
     def running(self) -> bool:
         """Whether some round handed out has not finished yet."""
         return any(t.running for t in self._tracks.values())

@@ -111,7 +111,7 @@ def test_the_time_budget_stops_generation(tmp_path: Path) -> None:
             "--max-examples",
             "100000",
             "--time-budget",
-            "2",
+            "6",  # room for every property's first round on a loaded machine
             "--json",
             "--backend",
             "none",
@@ -126,5 +126,5 @@ def test_the_time_budget_stops_generation(tmp_path: Path) -> None:
     summary = json.loads(done.stdout)
     assert summary["elapsed_s"] < 30
     # Every property got a share of the budget, and used it.
-    assert set(summary["properties"].values()) == {"passed"}
+    assert set(summary["properties"].values()) == {"passed"}, summary["per_property"]
     assert summary["examples"] >= 8

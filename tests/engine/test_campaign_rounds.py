@@ -57,6 +57,22 @@ class _Echoes(Property):
         return Verdict.passed()
 
 
+class _HighByte(_Echoes):
+    """Fails on a line that carries a byte of 0x80 or more (shrinks to one such byte)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.failed_sizes: list[int] = []
+
+    def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
+        sent = scenario.steps[0]
+        assert isinstance(sent, Send)
+        if max(bytes.fromhex(sent.data.decode().strip())) >= 0x80:
+            self.failed_sizes.append(len(sent.data))
+            return Verdict.failed(f"{self.name}: a high byte")
+        return Verdict.passed()
+
+
 class _Large(Property):
     """Draws a 200 kB payload per example (sending 40 bytes of it): what Hypothesis keeps."""
 
@@ -129,6 +145,30 @@ def test_a_failure_in_the_last_property_is_found_in_the_first_pass(
     )
     assert played_before <= 3 * 5 + 5  # the others had one round each, not 100 examples
     assert result.first_failure == failed.seconds_to_failure
+
+
+def test_a_failure_is_shrunk_only_once_every_property_has_had_its_first_round(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    props = [high := _HighByte("first"), _Echoes("p1"), _Echoes("p2")]
+    run = campaign(server, tmp_path, *props, max_examples=30)
+    result = run.run()
+    order = [p.property for p in run.seen]  # type: ignore[attr-defined]
+    found = order.index("first") + next(
+        i
+        for i, p in enumerate(run.seen[order.index("first") :])
+        if p.failing  # type: ignore[attr-defined]
+    )
+    # Right after the failure come the other properties' first rounds, then shrinking.
+    assert order[found + 1 : found + 11] == ["p1"] * 5 + ["p2"] * 5
+    assert "first" in order[found + 11 :]
+    first = result.results[0]
+    assert first.status == "failed" and first.failure is not None
+    (sent,) = [s for s in first.failure.scenario.steps if isinstance(s, Send)]
+    assert high.failed_sizes[0] > 3  # what was found first can shrink ...
+    assert len(sent.data) == 3  # ... and was shrunk all the same: one byte, as hex, and a newline
+    assert first.examples_to_failure == found + 1
+    assert all(r.status == "passed" and r.complete for r in result.results[1:])
 
 
 def test_exitfirst_stops_at_the_first_failure_once_it_is_saved(
