@@ -11,6 +11,7 @@ exit status, and each property's line of the summary from the median run. Prints
 Markdown. A script, not a test::
 
     python benchmarks/bench_readme.py            # 5 runs
+    python benchmarks/bench_readme.py --baseline-python /tmp/before/.venv/bin/python
 """
 
 from __future__ import annotations
@@ -38,28 +39,50 @@ COMMAND = [
 TARGET_SECONDS = 5.0
 
 
-def main() -> None:
-    """Run the example ``--runs`` times; print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="how many runs (default 5)")
-    args = parser.parse_args()
-    wirefault = shutil.which("wirefault") or str(Path(sys.executable).with_name("wirefault"))
-    runs: list[tuple[float, int, str]] = []
-    for index in range(args.runs):
-        progress(f"run {index + 1}/{args.runs} ...")
-        with tempfile.TemporaryDirectory(prefix="wirefault-bench-readme-") as tmp:
-            began = time.perf_counter()
-            done = run_command([wirefault, *COMMAND], timeout=600, cwd=Path(tmp))
-            runs.append((time.perf_counter() - began, done.returncode, done.stdout))
+def _run_once(wirefault: list[str]) -> tuple[float, int, str]:
+    """One run in a fresh folder: wall seconds from launch to exit, exit status, stdout."""
+    with tempfile.TemporaryDirectory(prefix="wirefault-bench-readme-") as tmp:
+        began = time.perf_counter()
+        done = run_command([*wirefault, *COMMAND], timeout=600, cwd=Path(tmp))
+        return time.perf_counter() - began, done.returncode, done.stdout
+
+
+def _report(name: str, runs: list[tuple[float, int, str]]) -> None:
     walls = [wall for wall, _, _ in runs]
     middle = sorted(runs)[len(runs) // 2]
     lines = [ln for ln in middle[2].splitlines() if re.match(r"(FAIL|ok|skip)\s", ln)]
-    print(header())
-    print(f"`wirefault {' '.join(COMMAND)}` (quoted as in the README), {args.runs} runs.\n")
-    print(f"Wall seconds, launch to exit: {', '.join(f'{w:.2f}' for w in walls)}; ")
+    print(f"**{name}**: wall seconds, launch to exit: {', '.join(f'{w:.2f}' for w in walls)}; ")
     print(f"median **{median(walls):.2f} s** (target {TARGET_SECONDS:g} s); exit statuses: ")
     print(", ".join(str(status) for _, status, _ in runs) + ".\n")
-    print("The median run's summary:\n\n```\n" + "\n".join(lines) + "\n```")
+    print("The median run's summary:\n\n```\n" + "\n".join(lines) + "\n```\n")
+
+
+def main() -> None:
+    """Run the example ``--runs`` times (alternating with the baseline, if any); print tables."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="how many runs (default 5)")
+    parser.add_argument(
+        "--baseline-python", help="an interpreter with older wirefault code, run in turn"
+    )
+    args = parser.parse_args()
+    found = shutil.which("wirefault") or str(Path(sys.executable).with_name("wirefault"))
+    contenders = {"this checkout": [found]}
+    if args.baseline_python:
+        contenders["baseline"] = [args.baseline_python, "-m", "wirefault"]
+    runs: dict[str, list[tuple[float, int, str]]] = {name: [] for name in contenders}
+    for index in range(args.runs):
+        # Side by side: the contenders take turns, the first changing every round.
+        order = (
+            list(contenders)[index % len(contenders) :]
+            + list(contenders)[: index % len(contenders)]
+        )
+        for name in order:
+            progress(f"run {index + 1}/{args.runs}: {name} ...")
+            runs[name].append(_run_once(contenders[name]))
+    print(header())
+    print(f"`wirefault {' '.join(COMMAND)}` (quoted as in the README), {args.runs} runs each.\n")
+    for name, done in runs.items():
+        _report(name, done)
 
 
 if __name__ == "__main__":

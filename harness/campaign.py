@@ -56,7 +56,7 @@ from wirefault.results import (
 from wirefault.rounds import RoundFull, ShrinkOver, run_round
 from wirefault.rounds import SetupFailed as _Stop
 from wirefault.scenario import Scenario, Send
-from wirefault.schedule import FIRST_ROUND, Round, Schedule
+from wirefault.schedule import Round, Schedule, round_seed, round_size
 from wirefault.stage import Stage
 from wirefault.strategies.profiles import PROFILES, register_profiles
 from wirefault.target import CrashReport, ServerProcess
@@ -187,9 +187,11 @@ class Campaign:
     def shrink_deferred(self, prop: Property) -> PropertyResult:
         """Shrink, verify and save the failure a deferred round of ``prop`` found.
 
-        A Hypothesis run that replays the failure from the example database and
-        shrinks it; if it no longer fails (a failure that needed the server's
-        state back then), the failure as found is verified and reported.
+        A Hypothesis run that replays the failure from the example database first
+        and shrinks it. If it no longer fails (it rested on timing, or on the
+        server's state back then), the run goes on drawing examples as a round
+        would, and shrinks the first that fails the same way; failing that, the
+        failure as found is verified and reported (or dismissed) as usual.
 
         Raises:
             KeyboardInterrupt: a SIGINT or SIGTERM came.
@@ -199,7 +201,7 @@ class Campaign:
         state.shrink_began = time.monotonic()
         self.stage.deadline = self._shrink_deadline()
         self.stage.shrinking = True
-        self._hypothesis_run(prop, state, FIRST_ROUND, None, (Phase.reuse, Phase.shrink))
+        self._hypothesis_run(prop, state, round_size(1), round_seed(self.config.seed, -1))
         return self._concluded(prop, state)
 
     def _hypothesis_run(
@@ -208,7 +210,6 @@ class Campaign:
         state: _State,
         examples: int,
         seed: int | None,
-        phases: tuple[Phase, ...] | None = None,
     ) -> str:
         """One Hypothesis run of ``prop``'s examples; how it ended (see :mod:`wirefault.rounds`)."""
         cfg = self.config
@@ -228,7 +229,6 @@ class Campaign:
                 seed=seed,
                 database=self._gate,
                 key=key,
-                phases=phases,
             )
         finally:
             self.stage.deadline = cfg.deadline

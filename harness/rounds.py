@@ -79,7 +79,6 @@ def run_round(
     seed: int | None,
     database: GatedDatabase | None,
     key: bytes,
-    phases: tuple[Phase, ...] | None = None,
 ) -> Ending:
     """Run ``body`` on up to ``examples`` scenarios Hypothesis draws; how the run ended.
 
@@ -90,8 +89,6 @@ def run_round(
         seed: the round's seed (None: Hypothesis picks one).
         database: the example database, behind its gate (None: none).
         key: the example database key the property's rounds share.
-        phases: Hypothesis's phases (default: the profile's); ``(Phase.reuse,
-            Phase.shrink)`` shrinks a failure an earlier round saved.
 
     Raises:
         WirefaultError: a setup problem, raised by the body as :class:`SetupFailed`.
@@ -108,7 +105,7 @@ def run_round(
         # The explain phase replays many variants of the shrunk failure to annotate
         # Hypothesis's own report, which a campaign never prints: a hundred plays
         # (each a failing one, a timeout at worst) that serve no verdict.
-        phases=[phase for phase in phases or profile.phases if phase != Phase.explain],
+        phases=[phase for phase in profile.phases if phase != Phase.explain],
     )
     @given(scenarios)
     def test(scenario: Scenario) -> None:
