@@ -59,9 +59,9 @@ class _TimedCampaign(Campaign):
 
     concluded = 0.0
 
-    def _conclude(self, prop: Property, state: object) -> PropertyResult:  # type: ignore[override]
+    def _concluded(self, prop: Property, state: object) -> PropertyResult:  # type: ignore[override]
         self.concluded = time.monotonic()
-        return super()._conclude(prop, state)  # type: ignore[arg-type]
+        return super()._concluded(prop, state)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

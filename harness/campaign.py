@@ -27,8 +27,6 @@ the first one.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from hypothesis import Phase, settings
 from hypothesis.database import ExampleDatabase, InMemoryExampleDatabase
@@ -40,10 +38,10 @@ from wirefault.database import GatedDatabase
 from wirefault.errors import TargetError, WirefaultError
 from wirefault.fallback import FaultLayerFallback
 from wirefault.faults.base import FaultLayer
-from wirefault.judging import Judgement, NoteBook, second_opinion
+from wirefault.judging import Judgement, second_opinion
 from wirefault.patience import judged_early
 from wirefault.properties import Property, PropertyContext, Verdict
-from wirefault.replay import FreshPlays, save_replay
+from wirefault.property_state import PropertyState
 from wirefault.results import (
     EXITFIRST,
     OUT_OF_TIME,
@@ -61,6 +59,7 @@ from wirefault.stage import Stage
 from wirefault.strategies.profiles import PROFILES, register_profiles
 from wirefault.target import CrashReport, ServerProcess
 from wirefault.transcript import Transcript
+from wirefault.verification import Verifier
 
 __all__ = [
     "Campaign",
@@ -73,8 +72,6 @@ __all__ = [
     "RoundOutcome",
 ]
 
-#: Most plays against a freshly started server to reproduce a failure before saving it.
-FRESH_PLAYS_LIMIT = 200
 #: Bytes the scenarios of one round may send before the round ends early. Hypothesis
 #: keeps every drawn value of a run until the run ends (for shrinking): a round of
 #: large payloads is cut short by this rather than by its count of examples.
@@ -131,10 +128,11 @@ class Campaign:
         if database is None or config.seed is not None:
             database = InMemoryExampleDatabase()
         self._gate = GatedDatabase(database)
+        self._verifier = Verifier(config, self.stage, self.cutoff, self.judge_once)
         self._failures = 0
         self._examples = 0
         self._first_failure: float | None = None
-        self._states: dict[str, _State] = {}
+        self._states: dict[str, PropertyState] = {}
 
     # -- public --------------------------------------------------------------------------------
 
@@ -164,7 +162,7 @@ class Campaign:
             WirefaultError: a setup problem.
             KeyboardInterrupt: a SIGINT or SIGTERM came.
         """
-        state = self._states.setdefault(prop.name, _State())
+        state = self._states.setdefault(prop.name, PropertyState())
         began, before = time.monotonic(), state.examples
         state.cut = False
         state.round_bytes = 0
@@ -207,7 +205,7 @@ class Campaign:
     def _hypothesis_run(
         self,
         prop: Property,
-        state: _State,
+        state: PropertyState,
         examples: int,
         seed: int | None,
     ) -> str:
@@ -245,9 +243,11 @@ class Campaign:
         options = sorted(cfg.codec.options().items())
         return f"wirefault:{prop.name}:{cfg.codec.name}:{options}:{cfg.label}".encode()
 
-    def _concluded(self, prop: Property, state: _State) -> PropertyResult:
-        """The property's result from its failure, verified and saved (see :meth:`_conclude`)."""
-        result = state.result = self._conclude(prop, state)
+    def _concluded(self, prop: Property, state: PropertyState) -> PropertyResult:
+        """The property's result from its failure, verified and saved (:class:`Verifier`)."""
+        result = state.result = self._verifier.conclude(prop, state)
+        if result.failure is not None:
+            self._failures += 1
         result.examples_to_failure = state.examples_to_failure
         result.seconds_to_failure = state.first_failure - self.cutoff.started
         return result
@@ -401,7 +401,7 @@ class Campaign:
                     PropertyResult(prop.name, "skipped", note="does not apply to this codec")
                 )
                 continue
-            state = self._states.get(prop.name) or _State()
+            state = self._states.get(prop.name) or PropertyState()
             concluded = property_result(
                 prop.name,
                 played=plan.played(prop.name),
@@ -420,7 +420,7 @@ class Campaign:
             return self.config.max_examples
         return int(self._profile().max_examples)
 
-    def _play_example(self, prop: Property, scenario: Scenario, state: _State) -> Verdict:
+    def _play_example(self, prop: Property, scenario: Scenario, state: PropertyState) -> Verdict:
         """The body of a round's Hypothesis test: check the clock, play, judge, count."""
         self._checkpoint(state)
         began = time.monotonic()
@@ -430,7 +430,7 @@ class Campaign:
         state.round_bytes += _bytes_sent(scenario)
         return verdict
 
-    def _checkpoint(self, state: _State) -> None:
+    def _checkpoint(self, state: PropertyState) -> None:
         """Before each example: stop for an interrupt, the time budget, or the end of shrinking."""
         if self.cutoff.interrupted:
             raise KeyboardInterrupt
@@ -446,12 +446,12 @@ class Campaign:
             # The best failure so far stands; no candidate is played past this point.
             raise ShrinkOver
 
-    def _reserve(self, state: _State) -> float:
+    def _reserve(self, state: PropertyState) -> float:
         """Seconds to keep, while shrinking, for the verifying replays and the fresh server."""
         per_play = max(state.failure_cost, 0.01) + self.stage.restart_seconds
         return (self.config.verify + 2) * per_play
 
-    def _example(self, prop: Property, scenario: Scenario, state: _State) -> Verdict:
+    def _example(self, prop: Property, scenario: Scenario, state: PropertyState) -> Verdict:
         """Play and judge one new example; a failure becomes the best failure so far."""
         try:
             judgement = self.judge(prop, scenario)
@@ -477,7 +477,7 @@ class Campaign:
         self._progressed(prop, state)
         return verdict
 
-    def _progressed(self, prop: Property, state: _State) -> None:
+    def _progressed(self, prop: Property, state: PropertyState) -> None:
         self._examples += 1
         if state.first_failure and self._first_failure is None:
             self._first_failure = state.first_failure - self.cutoff.started
@@ -487,134 +487,12 @@ class Campaign:
                 Progress(prop.name, self._examples, self._failures, self._first_failure, failing)
             )
 
-    def _shrink_budget_spent(self, state: _State) -> bool:
+    def _shrink_budget_spent(self, state: PropertyState) -> bool:
         return bool(state.shrink_began) and (
             time.monotonic() - state.shrink_began > self.config.shrink_budget
         )
 
-    # -- a failure: verify, measure from a fresh server, save ----------------------------------
-
-    def _conclude(self, prop: Property, state: _State) -> PropertyResult:
-        assert state.failure is not None
-        drawn, transcript, verdict = state.failure
-        # A confirmation may have replaced the drawn scenario: the file holds what was judged.
-        scenario = state.blamed or drawn
-        kind = verdict.kind
-        reproduced = attempted = 0
-        verified = met_fresh = False
-        try:
-            for index in range(self.config.verify):
-                self.cutoff.check()
-                on_fresh = self.stage.meets_fresh_server()
-                # The first replay waits the full deadline: a failure that rests on a
-                # timeout judged early is reported only once a replay confirms it without.
-                self.stage.settle, self.stage.judged_early = index > 0, False
-                try:
-                    again, again_transcript = self.judge_once(prop, scenario)
-                finally:
-                    self.stage.settle = True
-                attempted += 1
-                if not again.ok and again.kind == kind:  # only the same kind reproduces it
-                    reproduced += 1
-                    met_fresh = met_fresh or on_fresh
-                    if not verified and not self.stage.judged_early:
-                        # Shrinking ran with a shorter deadline: report what a replay at
-                        # the full deadline saw, which is what the replay file promises.
-                        verdict, transcript, verified = again, again_transcript, True
-        except OutOfTime:
-            state.cut = True
-        agreement = (attempted, reproduced)
-        if self.config.verify and attempted == 0:
-            path = self._save(prop, scenario, transcript, verdict, agreement, None)
-            return PropertyResult(
-                prop.name,
-                "passed",
-                state.examples,
-                note=f"unverified: a failure ({verdict.message}) was found but the time budget "
-                f"ran out before it could be replayed; it is saved in {path}",
-                complete=False,
-            )
-        if self.config.verify and reproduced and not verified:
-            return PropertyResult(
-                prop.name,
-                "passed",
-                state.examples,
-                note=f"unconfirmed: a failure ({verdict.message}) rested on timeouts judged "
-                "early, and a replay with the full deadline did not reproduce it; not reported",
-            )
-        if self.config.verify and reproduced == 0:
-            return PropertyResult(
-                prop.name,
-                "passed",
-                state.examples,
-                note=f"flaky: a failure ({verdict.kind}: {verdict.message}) did not reproduce "
-                f"in {attempted} replays; not reported",
-            )
-        self._failures += 1
-        # A verifying replay that met a restarted server and failed settles it at once.
-        fresh = FreshPlays(1, True) if met_fresh else self._plays_from_fresh(prop, state)
-        crash = verdict.message if verdict.kind == "crash" else ""
-        failure = Failure(
-            prop.name, verdict.message, scenario, transcript, None, agreement, crash, verdict.kind
-        )
-        failure.replay = self._save(prop, scenario, transcript, verdict, agreement, fresh)
-        self.stage.refresh()  # a fresh server for what comes next
-        return PropertyResult(prop.name, "failed", state.examples, failure=failure)
-
-    def _save(
-        self,
-        prop: Property,
-        scenario: Scenario,
-        transcript: Transcript,
-        verdict: Verdict,
-        agreement: tuple[int, int],
-        fresh: FreshPlays | None,
-    ) -> Path:
-        return save_replay(
-            self.config.out_dir,
-            prop=prop.name,
-            message=verdict.message,
-            codec=self.config.codec,
-            address=self.address,
-            scenario=scenario,
-            transcript=transcript,
-            start=self.config.start,
-            backend=self.fault_layer.backend if self.fault_layer else None,
-            deadline=self.config.deadline,
-            seed=self.config.seed,
-            agreement=agreement,
-            probe=self.config.probe,
-            greeting=self.config.greeting,
-            fresh=fresh,
-            preamble=self.config.preamble,
-            kind=verdict.kind,
-        )
-
-    def _plays_from_fresh(self, prop: Property, state: _State) -> FreshPlays | None:
-        """How many plays from a fresh server the failure takes (None: not measured).
-
-        A failure found against a server that had served hundreds of examples may
-        need what they left behind (a leaked descriptor, a slot never freed): a
-        replay from a fresh server then needs as many plays before it fails.
-        """
-        if state.failure is None:
-            return None
-        scenario = state.blamed or state.failure[0]
-        kind = state.failure[2].kind
-
-        def fails() -> bool:
-            again = self.judge_once(prop, scenario)[0]
-            return not again.ok and again.kind == kind
-
-        try:
-            return self.stage.plays_until(
-                fails, limit=FRESH_PLAYS_LIMIT, seconds=self.config.shrink_budget
-            )
-        except OutOfTime:
-            state.cut = True
-            return None
-
-    # -- the stage, as judge_once and _conclude use it ----------------------------------------
+    # -- the stage, as judge_once and the verifier use it ---------------------------------------
 
     @property
     def fault_layer(self) -> FaultLayer | None:
@@ -640,35 +518,6 @@ class Campaign:
         if chosen is None:
             chosen = max(0.25, self.config.deadline / 4)
         return min(chosen, self.config.deadline)
-
-
-@dataclass
-class _State:
-    """One property's progress over its rounds."""
-
-    examples: int = 0
-    failure: tuple[Scenario, Transcript, Verdict] | None = None
-    first_failure: float = 0.0
-    #: When shrinking began (the first failure, or the deferred shrinking run).
-    shrink_began: float = 0.0
-    #: A failure found now ends the round unshrunk (see :meth:`Campaign.shrink_deferred`).
-    defer: bool = False
-    examples_to_failure: int = 0
-    flaky: bool = False
-    #: Seconds the first failing example took to play and judge (sizes the reserve).
-    failure_cost: float = 0.0
-    #: The time budget cut the current round short.
-    cut: bool = False
-    #: Bytes the current round's scenarios sent.
-    round_bytes: int = 0
-    #: The property's result once a failure has been concluded.
-    result: PropertyResult | None = None
-    #: The scenario the failure's verdict is about (a confirmation may replace the drawn one).
-    blamed: Scenario | None = None
-    #: What was learnt that is not a failure, and failures of another kind seen shrinking.
-    notes: NoteBook = field(default_factory=NoteBook)
-    #: The fault layer's fall-back notice, if it happened during this property.
-    fallback_notes: list[str] = field(default_factory=list)
 
 
 def _bytes_sent(scenario: Scenario) -> int:

@@ -18,7 +18,8 @@ server has read the previous one, rather than a drawn pause apart, and a
 ``HalfClose`` waits until the server has read everything (or, for a server we
 cannot see, until its kernel acknowledged everything). With ``settle`` set, an
 ``Expect`` whose server has read everything and stayed silent that long ends
-as a timeout before its deadline.
+as a timeout before its deadline; through a fault proxy, by the server's own
+sockets on its port (:mod:`wirefault.server_port`), never by the proxy's.
 
 Every wait is also bounded by the run's :class:`~wirefault.cutoff.Cutoff` (the
 time budget's end, or an interrupt); a wait that the cutoff ends raises

@@ -1,0 +1,42 @@
+"""One property's progress over a campaign's rounds: what it played, found and concluded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wirefault.judging import NoteBook
+from wirefault.properties import Verdict
+from wirefault.results import PropertyResult
+from wirefault.scenario import Scenario
+from wirefault.transcript import Transcript
+
+__all__ = ["PropertyState"]
+
+
+@dataclass
+class PropertyState:
+    """One property's progress over its rounds."""
+
+    examples: int = 0
+    failure: tuple[Scenario, Transcript, Verdict] | None = None
+    first_failure: float = 0.0
+    #: When shrinking began (the first failure, or the deferred shrinking run).
+    shrink_began: float = 0.0
+    #: A failure found now ends the round unshrunk, to be shrunk later (``shrink_deferred``).
+    defer: bool = False
+    examples_to_failure: int = 0
+    flaky: bool = False
+    #: Seconds the first failing example took to play and judge (sizes the reserve).
+    failure_cost: float = 0.0
+    #: The time budget cut the current round short.
+    cut: bool = False
+    #: Bytes the current round's scenarios sent.
+    round_bytes: int = 0
+    #: The property's result once a failure has been concluded.
+    result: PropertyResult | None = None
+    #: The scenario the failure's verdict is about (a confirmation may replace the drawn one).
+    blamed: Scenario | None = None
+    #: What was learnt that is not a failure, and failures of another kind seen shrinking.
+    notes: NoteBook = field(default_factory=NoteBook)
+    #: The fault layer's fall-back notice, if it happened during this property.
+    fallback_notes: list[str] = field(default_factory=list)
