@@ -56,7 +56,14 @@ class ReplyTimes:
         self._times: deque[float] = deque(maxlen=WINDOW)
 
     def observe(self, scenario: Scenario, transcript: Transcript) -> None:
-        """Learn from every answered ``Expect`` of a play (slow readers excluded)."""
+        """Learn from every answered ``Expect`` of a play (slow readers excluded).
+
+        Not from a play through a fault proxy: its reply times hold what the toxics
+        held back (latency, bandwidth), which is not the server thinking; a silence
+        there is judged by the server's own sockets anyway.
+        """
+        if scenario.needs_fault_layer():
+            return
         for result in transcript.expects:
             if result.outcome != "ok" or not result.frames or result.step >= len(scenario.steps):
                 continue

@@ -67,6 +67,14 @@ def test_slow_reads_and_unanswered_reads_teach_nothing() -> None:
     assert replies.settle() is None
 
 
+def test_replies_through_a_fault_proxy_teach_nothing() -> None:
+    replies = ReplyTimes(deadline=1.0)
+    replies.observe(_exchange(), _answered(0.0001))
+    slowed = Scenario(steps=_exchange().steps, toxics=(Latency(latency=300),))
+    replies.observe(slowed, _answered(0.3))  # the toxic's 300 ms, not the server's
+    assert replies.settle() == SETTLE_FLOOR
+
+
 def test_judged_early_reads_the_silent_event() -> None:
     assert judged_early(Transcript(events=[Event(0.1, "silent", 0)]))
     assert not judged_early(Transcript(events=[Event(0.1, "recv", 0, b"x")]))
