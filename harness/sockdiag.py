@@ -235,8 +235,9 @@ class DiagSocket:
 
         One dump, filtered by the kernel on the port; TIME_WAIT sockets (which
         have no counters) and listeners are left out (``listening``: only the
-        listeners). Its cost grows with the machine's connections (about a
-        millisecond with two thousand).
+        listeners). The kernel walks every TCP socket of the machine for it, so
+        its cost grows with them: about 1 ms with 2,000, 10 ms with 37,000 (most
+        of them closed connections in TIME_WAIT, after a long test run).
         """
         sockid = _PORTS.pack(port, 0) + bytes(32) + struct.pack("=III", 0, _NO_COOKIE, _NO_COOKIE)
         ext = 1 << (INET_DIAG_INFO - 1)
