@@ -30,6 +30,7 @@ from pathlib import Path
 
 from hypothesis import settings
 from hypothesis.database import ExampleDatabase
+from hypothesis.strategies import SearchStrategy
 
 from wirefault.addresses import Address
 from wirefault.campaign_config import CampaignConfig, Progress, ProgressHook
@@ -168,9 +169,14 @@ class Campaign:
         )
         options = sorted(cfg.codec.options().items())
         key = f"wirefault:{prop.name}:{cfg.codec.name}:{options}:{cfg.label}"
+        if state.scenarios is None or state.scenarios[0] != ctx:
+            # Built once, not every round: a strategy built anew is validated anew, and
+            # the parts Hypothesis caches (keyed by the new parts' identities) would fill
+            # its strategy cache round after round.
+            state.scenarios = (ctx, prop.scenarios(cfg.codec, ctx))
         try:
             ending = run_round(
-                prop.scenarios(cfg.codec, ctx),
+                state.scenarios[1],
                 lambda scenario: self._play_example(prop, scenario, state),
                 profile=settings.get_profile(PROFILES.get(cfg.profile, cfg.profile)),
                 examples=planned.examples,
@@ -578,6 +584,8 @@ class _State:
     notes: NoteBook = field(default_factory=NoteBook)
     #: The fault layer's fall-back notice, if it happened during this property.
     fallback_notes: list[str] = field(default_factory=list)
+    #: The property's scenario strategy, and the context it was built for.
+    scenarios: tuple[PropertyContext, SearchStrategy[Scenario]] | None = None
 
 
 def _bytes_sent(scenario: Scenario) -> int:
