@@ -82,30 +82,25 @@ def _near(size: int, boundaries: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(sorted({b + d for b in boundaries for d in (-1, 0, 1) if 0 < b + d < size}))
 
 
-# A cut is drawn as (kind, point) and placed on the data by _placed. The branches' order is
-# the shrink order: a single cut anywhere, then at a boundary, then around one byte.
-_ANYWHERE, _AT_BOUNDARY, _AROUND_BYTE = 0, 1, 2
-
-
-def _kind(kind: int) -> SearchStrategy[tuple[int, int]]:
-    return st.tuples(st.just(kind), SPREAD_POINTS)
-
-
-_KINDS_NEAR = st.one_of(_kind(_ANYWHERE), _kind(_AT_BOUNDARY), _kind(_AROUND_BYTE))
-_KINDS_NO_BOUNDARY = st.one_of(_kind(_ANYWHERE), _kind(_AROUND_BYTE))
+# A cut is drawn as (kind, point) and placed on the data by _placed. Kinds are drawn as an
+# index, so they shrink in this order: a single cut anywhere, then at a boundary, then
+# around one byte (with no boundary near, the middle one is left out).
+_ANYWHERE, _AT_BOUNDARY, _AROUND_BYTE = "anywhere", "at boundary", "around byte"
+_KINDS = (_ANYWHERE, _AT_BOUNDARY, _AROUND_BYTE)
+_KINDS_NO_BOUNDARY = (_ANYWHERE, _AROUND_BYTE)
 _MANY_CUTS = st.booleans()
 _EVERY_BYTE = st.integers(0, _BYTE_AT_A_TIME_ODDS - 1)
 
 
 @functools.lru_cache(maxsize=128)
-def _cut_lists(most: int, near: bool) -> SearchStrategy[list[tuple[int, int]]]:
+def _cut_lists(most: int, kinds: int) -> SearchStrategy[list[tuple[int, bytes]]]:
     # Memoised: a strategy built afresh for every example is also validated afresh, which
     # costs more than drawing from it. Keyed by the most cuts (at most the cut limit, 32
     # unless max_chunks says more), never by the data's size: the cache stays this small.
-    return st.lists(_KINDS_NEAR if near else _KINDS_NO_BOUNDARY, max_size=most)
+    return st.lists(st.tuples(st.integers(0, kinds - 1), SPREAD_POINTS), max_size=most)
 
 
-def _placed(kind: int, point: int, size: int, near: tuple[int, ...]) -> tuple[int, ...]:
+def _placed(kind: str, point: bytes, size: int, near: tuple[int, ...]) -> tuple[int, ...]:
     """The cut points a drawn (kind, point) makes in ``size`` bytes."""
     if kind == _ANYWHERE:
         return (1 + spread(point, size - 1),)
@@ -123,12 +118,13 @@ def _cut(
     # boundary, is the likeliest trigger and would be rare among many cuts.
     most = limit if limit <= 2 or draw(_MANY_CUTS) else 2
     near = _near(size, boundaries)
-    drawn = draw(_cut_lists(most, bool(near)))
+    kinds = _KINDS if near else _KINDS_NO_BOUNDARY
+    drawn = draw(_cut_lists(most, len(kinds)))
     # Drawn after the cuts, so "no cut, not byte by byte" is the simplest choice of all
     # (a separate strategy branch would be simpler still, and shrink to byte by byte).
     if every_byte and draw(_EVERY_BYTE) == 1:
         return byte_at_a_time(data)
-    cuts = {p for kind, point in drawn for p in _placed(kind, point, size, near)}
+    cuts = {p for kind, point in drawn for p in _placed(kinds[kind], point, size, near)}
     return cut_at(data, sorted(p for p in cuts if 0 < p < size)[:limit])
 
 

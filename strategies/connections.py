@@ -43,19 +43,16 @@ def _abort_edges(size: int, boundaries: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(sorted(edges))
 
 
-# Any position first, so shrinking can walk down from an edge (see large_payloads). Both
-# are points scaled onto the data (as chunking's cuts are): one strategy for every size,
-# where st.integers(0, size) would be built, validated and cached anew for each.
-_ANYWHERE, _AT_EDGE = 0, 1
-_ABORT_DRAWS = st.one_of(
-    st.tuples(st.just(_ANYWHERE), SPREAD_POINTS), st.tuples(st.just(_AT_EDGE), SPREAD_POINTS)
-)
+# Any position (kind 0) first, so shrinking can walk down from an edge (see large_payloads).
+# Both are points scaled onto the data (as chunking's cuts are): one strategy for every
+# size, where st.integers(0, size) would be built, validated and cached anew for each.
+_ABORT_DRAWS = st.tuples(st.integers(0, 1), SPREAD_POINTS)
 
 
 def _draw_abort_point(draw: st.DrawFn, size: int, edges: tuple[int, ...]) -> int:
     """``draw(abort_points(...))`` for data of ``size`` bytes, with the caller's ``draw``."""
-    kind, point = draw(_ABORT_DRAWS)
-    return spread(point, size + 1) if kind == _ANYWHERE else edges[spread(point, len(edges))]
+    at_edge, point = draw(_ABORT_DRAWS)
+    return edges[spread(point, len(edges))] if at_edge else spread(point, size + 1)
 
 
 @st.composite

@@ -107,14 +107,17 @@ def test_cut_points_reach_every_position_of_data_up_to_16_mib(count: int) -> Non
     # Cuts are points of a fixed range scaled onto the data's positions (0..count - 1):
     # the range's ends give the data's ends, and the least point giving each position
     # follows one giving the position before it (so none is skipped, up to 2**24).
+    def point(n: int) -> bytes:
+        return n.to_bytes(SPREAD_BITS // 8, "big")
+
     top = (1 << SPREAD_BITS) - 1
-    assert (spread(0, count), spread(top, count)) == (0, count - 1)
-    for position in {1, 2, count // 3, count // 2, count - 2, count - 1} - {0}:
-        if position >= count:
+    assert (spread(point(0), count), spread(point(top), count)) == (0, count - 1)
+    for position in {1, 2, count // 3, count // 2, count - 2, count - 1}:
+        if not 0 < position < count:
             continue
         least = -(-(position << SPREAD_BITS) // count)  # the least point giving it
-        assert spread(least, count) == position
-        assert spread(least - 1, count) == position - 1
+        assert spread(point(least), count) == position
+        assert spread(point(least - 1), count) == position - 1
 
 
 def test_coalesced_joins_frames_into_one_write() -> None:
