@@ -218,9 +218,14 @@ class Campaign:
             samples=cfg.samples,
         )
         key = self._database_key(prop)
+        if state.scenarios is None or state.scenarios[0] != ctx:
+            # Built once, not every round: a strategy built anew is validated anew, and
+            # the parts Hypothesis caches (keyed by the new parts' identities) would fill
+            # its strategy cache round after round.
+            state.scenarios = (ctx, prop.scenarios(cfg.codec, ctx))
         try:
             ending = run_round(
-                prop.scenarios(cfg.codec, ctx),
+                state.scenarios[1],
                 lambda scenario: self._play_example(prop, scenario, state),
                 profile=self._profile(),
                 examples=examples,

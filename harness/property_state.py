@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hypothesis.strategies import SearchStrategy
+
 from wirefault.judging import NoteBook
-from wirefault.properties import Verdict
+from wirefault.properties import PropertyContext, Verdict
 from wirefault.results import PropertyResult
 from wirefault.scenario import Scenario
 from wirefault.transcript import Transcript
@@ -40,3 +42,5 @@ class PropertyState:
     notes: NoteBook = field(default_factory=NoteBook)
     #: The fault layer's fall-back notice, if it happened during this property.
     fallback_notes: list[str] = field(default_factory=list)
+    #: The property's scenario strategy, and the context it was built for.
+    scenarios: tuple[PropertyContext, SearchStrategy[Scenario]] | None = None

@@ -102,6 +102,36 @@ def repeat_to(fill: bytes, size: int) -> bytes:
     return (fill * (size // len(fill) + 1))[:size]
 
 
+#: Bits of a point of :data:`SPREAD_POINTS`: one point per byte of data up to 16 MiB.
+SPREAD_BITS = 24
+#: Positions drawn without knowing the data's size, as 24-bit points (three bytes,
+#: big-endian) that :func:`spread` scales onto the data: one strategy for data of every
+#: size, where ``st.integers(0, size)`` would be a new one (validated, and kept in
+#: Hypothesis's strategy cache) for each size. Bytes, not ``st.integers(0, 2**24 - 1)``:
+#: Hypothesis (6.170) draws bytes uniformly, but such an integer mostly small (two in
+#: three under 65,536), which would put most positions in the data's first 0.4 %. One
+#: choice either way; shrinking the bytes toward zero shrinks the point toward 0.
+SPREAD_POINTS: SearchStrategy[bytes] = st.binary(
+    min_size=SPREAD_BITS // 8, max_size=SPREAD_BITS // 8
+)
+
+
+def spread(point: bytes, count: int) -> int:
+    """A point of :data:`SPREAD_POINTS` scaled onto ``0..count - 1`` (``count`` >= 1).
+
+    Monotonic (a smaller point never gives a later position, so shrinking the point
+    walks toward 0), even (each position gets ``2**24 / count`` points, give or take
+    one) and, for ``count`` up to 2**24, onto: the least point gives 0, the greatest
+    ``count - 1``, and no position in between is skipped.
+
+    Example::
+
+        >>> [spread(point, 10) for point in (b"\\0\\0\\0", b"\\x80\\0\\0", b"\\xff\\xff\\xff")]
+        [0, 5, 9]
+    """
+    return (int.from_bytes(point, "big") * count) >> SPREAD_BITS
+
+
 def cumulative_ends(frames: tuple[bytes, ...]) -> tuple[int, ...]:
     """Offsets where each frame but the last ends in the joined stream."""
     ends: list[int] = []

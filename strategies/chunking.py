@@ -10,7 +10,17 @@ filtering), mixing three kinds of cut:
 * around one byte (two cuts), isolating a single byte as its own write.
 
 A whole byte-at-a-time plan is drawn too. Every chunking shrinks toward one
-chunk: the data as a single write.
+chunk: the data as a single write; a cut shrinks toward the first byte.
+
+The strategies do not depend on the data: each cut is drawn as a point of a
+fixed range (``_common.SPREAD_POINTS``) and scaled onto the data's positions,
+or onto its boundaries, so one strategy serves data of every size. Strategies
+built per size (``st.integers(1, size - 1)``) would each be validated, and kept
+in Hypothesis's strategy cache and ours: memory that grows with every payload
+size a campaign meets. Scaling keeps the shapes: draws are even over the
+positions, smaller points give earlier cuts (so shrinking still walks toward
+the first byte), the range's ends give the data's ends, and every position is
+reachable in data up to 16 MiB (beyond, cuts land at evenly spaced positions).
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ import itertools
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from wirefault.strategies._common import check_size
+from wirefault.strategies._common import SPREAD_POINTS, check_size, spread
 
 __all__ = ["byte_at_a_time", "chunkings", "coalesced", "cut_at"]
 
@@ -72,51 +82,50 @@ def _near(size: int, boundaries: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(sorted({b + d for b in boundaries for d in (-1, 0, 1) if 0 < b + d < size}))
 
 
-# The strategies below depend on the data only through small numbers that recur from one
-# example to the next, so they are memoised: a strategy built afresh for every example is
-# also validated afresh, which costs more than drawing from it. They are immutable values.
+# A cut is drawn as (kind, point) and placed on the data by _placed. Kinds are drawn as an
+# index, so they shrink in this order: a single cut anywhere, then at a boundary, then
+# around one byte (with no boundary near, the middle one is left out).
+_ANYWHERE, _AT_BOUNDARY, _AROUND_BYTE = "anywhere", "at boundary", "around byte"
+_KINDS = (_ANYWHERE, _AT_BOUNDARY, _AROUND_BYTE)
+_KINDS_NO_BOUNDARY = (_ANYWHERE, _AROUND_BYTE)
+_MANY_CUTS = st.booleans()
+_EVERY_BYTE = st.integers(0, _BYTE_AT_A_TIME_ODDS - 1)
 
 
-@functools.lru_cache(maxsize=64)
-def _most_cuts(limit: int) -> SearchStrategy[int]:
-    return st.sampled_from(sorted({min(2, limit), limit}))
+@functools.lru_cache(maxsize=128)
+def _cut_lists(most: int, kinds: int) -> SearchStrategy[list[tuple[int, bytes]]]:
+    # Memoised: a strategy built afresh for every example is also validated afresh, which
+    # costs more than drawing from it. Keyed by the most cuts (at most the cut limit, 32
+    # unless max_chunks says more), never by the data's size: the cache stays this small.
+    return st.lists(st.tuples(st.integers(0, kinds - 1), SPREAD_POINTS), max_size=most)
 
 
-@functools.lru_cache(maxsize=256)
-def _single_cuts(size: int) -> SearchStrategy[tuple[int, ...]]:
-    return st.integers(1, size - 1).map(lambda i: (i,))
-
-
-@functools.lru_cache(maxsize=256)
-def _lone_bytes(size: int) -> SearchStrategy[tuple[int, ...]]:
-    return st.integers(0, size - 1).map(lambda i: (i, i + 1))
-
-
-@functools.lru_cache(maxsize=1024)
-def _cut_groups(
-    size: int, near: tuple[int, ...], most: int
-) -> SearchStrategy[list[tuple[int, ...]]]:
-    if not near:
-        kinds = st.one_of(_single_cuts(size), _lone_bytes(size))
-    else:
-        at_boundaries = st.sampled_from(near).map(lambda i: (i,))
-        kinds = st.one_of(_single_cuts(size), at_boundaries, _lone_bytes(size))
-    return st.lists(kinds, max_size=most)
+def _placed(kind: str, point: bytes, size: int, near: tuple[int, ...]) -> tuple[int, ...]:
+    """The cut points a drawn (kind, point) makes in ``size`` bytes."""
+    if kind == _ANYWHERE:
+        return (1 + spread(point, size - 1),)
+    if kind == _AT_BOUNDARY:
+        return (near[spread(point, len(near))],)
+    byte = spread(point, size)
+    return (byte, byte + 1)
 
 
 def _cut(
     draw: st.DrawFn, data: bytes, limit: int, boundaries: tuple[int, ...], every_byte: bool
 ) -> tuple[bytes, ...]:
+    size = len(data)
     # Half the plans make at most two cuts: a frame split once or twice, right at a
     # boundary, is the likeliest trigger and would be rare among many cuts.
-    most = draw(_most_cuts(limit))
-    groups = draw(_cut_groups(len(data), _near(len(data), boundaries), most))
+    most = limit if limit <= 2 or draw(_MANY_CUTS) else 2
+    near = _near(size, boundaries)
+    kinds = _KINDS if near else _KINDS_NO_BOUNDARY
+    drawn = draw(_cut_lists(most, len(kinds)))
     # Drawn after the cuts, so "no cut, not byte by byte" is the simplest choice of all
     # (a separate strategy branch would be simpler still, and shrink to byte by byte).
-    if every_byte and draw(st.integers(0, _BYTE_AT_A_TIME_ODDS - 1)) == 1:
+    if every_byte and draw(_EVERY_BYTE) == 1:
         return byte_at_a_time(data)
-    points = sorted({p for g in groups for p in g if 0 < p < len(data)})[:limit]
-    return cut_at(data, points)
+    cuts = {p for kind, point in drawn for p in _placed(kinds[kind], point, size, near)}
+    return cut_at(data, sorted(p for p in cuts if 0 < p < size)[:limit])
 
 
 @st.composite

@@ -7,13 +7,11 @@ strategies read as the shapes they produce.
 
 from __future__ import annotations
 
-import functools
-
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from wirefault.scenario import Abort, Close, Expect, ExpectClose, HalfClose, Send, Step
-from wirefault.strategies._common import check_seconds, check_size
+from wirefault.strategies._common import SPREAD_POINTS, check_seconds, check_size, spread
 
 __all__ = ["abort_points", "aborted_after", "exchange", "half_close", "probe_steps"]
 
@@ -22,7 +20,8 @@ def abort_points(data: bytes, *, boundaries: tuple[int, ...] = ()) -> SearchStra
     """Byte positions 0..len(data) at which a client resets, shrinking toward 0.
 
     The edges (nothing sent, everything sent) and frame ``boundaries`` with one
-    byte either side are drawn often; any position can be drawn.
+    byte either side are drawn often; any position can be drawn (every one in data
+    up to 16 MiB).
 
     Raises:
         UsageError: a negative boundary.
@@ -35,18 +34,30 @@ def abort_points(data: bytes, *, boundaries: tuple[int, ...] = ()) -> SearchStra
     """
     for b in boundaries:
         check_size("abort_points", "boundaries", b)
-    size = len(data)
+    return _abort_points(len(data), _abort_edges(len(data), boundaries))
+
+
+def _abort_edges(size: int, boundaries: tuple[int, ...]) -> tuple[int, ...]:
+    """The ends of ``size`` bytes and each boundary with one byte either side."""
     edges = {0, size} | {b + d for b in boundaries for d in (-1, 0, 1) if 0 <= b + d <= size}
-    return _positions(size, tuple(sorted(edges)))
+    return tuple(sorted(edges))
 
 
-@functools.lru_cache(maxsize=1024)
-def _positions(size: int, edges: tuple[int, ...]) -> SearchStrategy[int]:
-    # Memoised: scenario builders call abort_points for every example, sizes and edges
-    # recur, and a strategy built afresh is also validated afresh (it cost more than
-    # drawing from it). Any position first, so shrinking can walk down from an edge
-    # (see large_payloads).
-    return st.one_of(st.integers(0, size), st.sampled_from(edges))
+# Any position (kind 0) first, so shrinking can walk down from an edge (see large_payloads).
+# Both are points scaled onto the data (as chunking's cuts are): one strategy for every
+# size, where st.integers(0, size) would be built, validated and cached anew for each.
+_ABORT_DRAWS = st.tuples(st.integers(0, 1), SPREAD_POINTS)
+
+
+def _draw_abort_point(draw: st.DrawFn, size: int, edges: tuple[int, ...]) -> int:
+    """``draw(abort_points(...))`` for data of ``size`` bytes, with the caller's ``draw``."""
+    at_edge, point = draw(_ABORT_DRAWS)
+    return edges[spread(point, len(edges))] if at_edge else spread(point, size + 1)
+
+
+@st.composite
+def _abort_points(draw: st.DrawFn, size: int, edges: tuple[int, ...]) -> int:
+    return _draw_abort_point(draw, size, edges)
 
 
 def exchange(

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from wirefault.strategies._common import check_range, check_size
+from wirefault.strategies._common import SPREAD_POINTS, check_range, check_size, spread
 from wirefault.strategies.payloads import payloads
 
 __all__ = ["HttpMessage", "http_messages"]
@@ -207,7 +207,9 @@ def _chunk_ext(draw: st.DrawFn) -> bytes:
 
 
 def _chunked(draw: st.DrawFn, wire: _Wire, body: bytes) -> None:
-    cuts = draw(st.lists(st.integers(1, max(1, len(body) - 1)), max_size=3))
+    # Cut points scaled onto the body (1..len - 1): no strategy per body length.
+    points = draw(st.lists(SPREAD_POINTS, max_size=3))
+    cuts = {1 + spread(p, max(1, len(body) - 1)) for p in points}
     edges = sorted({0, len(body), *(c for c in cuts if 0 < c < len(body))})
     upper = draw(st.booleans())
     for start, end in itertools.pairwise(edges):

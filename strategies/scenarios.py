@@ -50,6 +50,7 @@ from wirefault.faults.toxics import Toxic
 from wirefault.scenario import Abort, Close, Expect, HalfClose, Open, Scenario, Send, Step
 from wirefault.strategies._common import (
     FILL_ALPHABET,
+    SPREAD_POINTS,
     check_backend,
     check_codec,
     check_samples,
@@ -58,6 +59,7 @@ from wirefault.strategies._common import (
     check_transport,
     probe_request,
     repeat_to,
+    spread,
 )
 from wirefault.strategies._datagram_scenarios import (
     datagram_fault_scenarios,
@@ -66,7 +68,8 @@ from wirefault.strategies._datagram_scenarios import (
 )
 from wirefault.strategies.chunking import _draw_chunking
 from wirefault.strategies.connections import (
-    abort_points,
+    _abort_edges,
+    _draw_abort_point,
     aborted_after,
     exchange,
     half_close,
@@ -129,10 +132,11 @@ def _pause_budget(chunks: int, deadline: float) -> float:
 
 
 @functools.lru_cache(maxsize=256)
-def _split_pauses(chunks: int, deadline: float) -> SearchStrategy[float]:
-    # Memoised: a strategy built afresh for every example is validated afresh too,
-    # and chunk counts repeat (at most a few hundred, one byte per write).
-    return pauses(max_pause=_pause_budget(chunks, deadline), min_pause=SPLIT_PAUSE)
+def _split_pauses(budget: float) -> SearchStrategy[float]:
+    # Memoised: a strategy built afresh for every example is validated afresh too. Keyed
+    # by the budget, not the chunk count: past 101 chunks every count has the same
+    # budget, so a campaign needs about a hundred of these whatever its payload sizes.
+    return pauses(max_pause=budget, min_pause=SPLIT_PAUSE)
 
 
 # -- stream properties -----------------------------------------------------------------------
@@ -151,7 +155,7 @@ def _reassembly(
 ) -> Scenario:
     reqs = draw(requested)
     chunks = _draw_chunking(draw, reqs.data, reqs.boundaries)
-    pause = draw(_split_pauses(len(chunks), deadline)) if len(chunks) > 1 else 0
+    pause = draw(_split_pauses(_pause_budget(len(chunks), deadline))) if len(chunks) > 1 else 0
     toxics = draw(schedules) if schedules is not None else ()
     n = len(reqs)
     steps = (
@@ -328,7 +332,8 @@ def _stall(
     frame = draw(requested).wire[0]
     served = probe_steps(1, frame)
     if kind == "mid-request":
-        prefix = frame[: draw(st.integers(1, max(1, len(frame) - 1)))]
+        # 1..len - 1 bytes, as a point scaled onto the frame: no strategy per frame length.
+        prefix = frame[: 1 + spread(draw(SPREAD_POINTS), max(1, len(frame) - 1))]
         steps: tuple[Step, ...] = (Send(conn=0, chunks=(prefix,)), *served)
     else:
         big = draw(big_frames)
@@ -379,10 +384,11 @@ def _reset(
 ) -> Scenario:
     reqs = draw(requested)
     clients = draw(st.integers(1, max_clients))
-    cuts = abort_points(reqs.data, boundaries=reqs.boundaries)
+    size = len(reqs.data)
+    edges = _abort_edges(size, reqs.boundaries)
     steps: list[Step] = []
     for conn in range(clients):
-        cut = draw(cuts)
+        cut = _draw_abort_point(draw, size, edges)
         steps.extend(aborted_after(conn, reqs.data[:cut]))
     steps.extend(probe_steps(clients, probe))
     return Scenario(steps=tuple(steps))

@@ -226,3 +226,22 @@ def test_a_finished_round_releases_what_its_examples_drew(
     held = max(during) - min(during)
     assert 30 * payload < held < 60 * payload, held
     assert after - min(during) < 5 * payload
+
+
+def test_a_property_builds_its_scenarios_once_for_all_its_rounds(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    # Built every round, the strategy was validated every round, and the parts Hypothesis
+    # caches (keyed by the new parts) filled its strategy cache round after round.
+    prop = _Echoes()
+    built: list[PropertyContext] = []
+    scenarios = prop.scenarios
+
+    def counted(codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
+        built.append(ctx)
+        return scenarios(codec, ctx)
+
+    prop.scenarios = counted  # type: ignore[method-assign]
+    result = campaign(server, tmp_path, prop, max_examples=40).run()  # rounds of 5, 10, 20, 5
+    assert result.results[0].examples == 40
+    assert len(built) == 1

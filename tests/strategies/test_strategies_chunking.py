@@ -11,6 +11,7 @@ from strategies_support import FAST, drawn, minimal
 
 from wirefault.errors import UsageError
 from wirefault.strategies import byte_at_a_time, chunkings, coalesced, cut_at
+from wirefault.strategies._common import SPREAD_BITS, spread
 from wirefault.strategies.chunking import _draw_chunking
 
 DATA = b"PING\r\nPING\r\nECHO hello\r\n"
@@ -99,6 +100,24 @@ def test_byte_at_a_time_is_drawn() -> None:
 def test_empty_and_one_byte_data_have_one_plan() -> None:
     assert minimal(chunkings(b"")) == (b"",)
     assert minimal(chunkings(b"x")) == (b"x",)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 1000, 2**24 - 1, 2**24])
+def test_cut_points_reach_every_position_of_data_up_to_16_mib(count: int) -> None:
+    # Cuts are points of a fixed range scaled onto the data's positions (0..count - 1):
+    # the range's ends give the data's ends, and the least point giving each position
+    # follows one giving the position before it (so none is skipped, up to 2**24).
+    def point(n: int) -> bytes:
+        return n.to_bytes(SPREAD_BITS // 8, "big")
+
+    top = (1 << SPREAD_BITS) - 1
+    assert (spread(point(0), count), spread(point(top), count)) == (0, count - 1)
+    for position in {1, 2, count // 3, count // 2, count - 2, count - 1}:
+        if not 0 < position < count:
+            continue
+        least = -(-(position << SPREAD_BITS) // count)  # the least point giving it
+        assert spread(point(least), count) == position
+        assert spread(point(least - 1), count) == position - 1
 
 
 def test_coalesced_joins_frames_into_one_write() -> None:

@@ -57,15 +57,10 @@ def test_abort_points_shrink_to_nothing_sent() -> None:
     assert minimal(abort_points(b"PING\r\n")) == 0
 
 
-def test_abort_points_for_equal_lengths_and_boundaries_are_one_strategy() -> None:
-    # Builders draw abort points for every example: equal inputs reuse one strategy
-    # (built and validated once); a different length or boundary gets its own.
-    shared = abort_points(b"PING\r\n", boundaries=(3,))
-    assert abort_points(b"ECHO\r\n", boundaries=(3,)) is shared
-    assert abort_points(b"PING\r\n", boundaries=(4,)) is not shared
-    longer = abort_points(b"PING\r\n!", boundaries=(3,))
-    assert longer is not shared
-    assert minimal(longer, lambda p: p > 6) == 7
+def test_abort_points_walk_down_to_the_least_position_past_a_threshold() -> None:
+    # Positions are points scaled onto the data: shrinking still finds the exact one.
+    assert minimal(abort_points(b"PING\r\n!", boundaries=(3,)), lambda p: p > 6) == 7
+    assert minimal(abort_points(bytes(100_000)), lambda p: p > 54_321) == 54_322
 
 
 @pytest.mark.parametrize("at", [6, 2, 3, 4])
