@@ -99,13 +99,12 @@ class ServerPort:
         now = self._diag.port_sockets(self._family, self._port)
         if now is None:
             return None
-        present = set()
-        for sock in now:
-            if sock.cookie not in self._before:
-                if sock.unacked:
-                    return None  # written, not yet through to the proxy
-                self._seen[sock.cookie] = _counts(sock)
-                present.add(sock.cookie)
+        ours_now = [sock for sock in now if sock.cookie not in self._before]
+        if any(sock.unacked for sock in ours_now):
+            return None  # written, not yet through to the proxy
+        for sock in ours_now:
+            self._seen[sock.cookie] = _counts(sock)
+        present = {sock.cookie for sock in ours_now}
         for cookie, (arrived, delivered, _) in self._seen.items():
             if cookie not in present:  # closed on both sides since: its close went through
                 self._seen[cookie] = (arrived, delivered, False)
@@ -114,7 +113,7 @@ class ServerPort:
         closed_first = sum(c for _, _, c in self._seen.values())
         if arrived != ours.sent or delivered != ours.received or closed_first > ours.ended:
             return None
-        return (arrived, delivered, closed_first, *sorted(s.unread for s in now))
+        return (arrived, delivered, closed_first, *sorted(s.unread for s in ours_now))
 
 
 def _counts(sock: PortSocket) -> tuple[int, int, bool]:

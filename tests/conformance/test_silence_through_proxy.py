@@ -19,7 +19,6 @@ from wirefault.faults.base import FaultLayer, FaultProxy
 from wirefault.faults.toxics import Bandwidth, Latency, SlowClose, Toxic
 from wirefault.runner import Runner, RunnerOptions
 from wirefault.scenario import Close, Expect, Scenario, Send
-from wirefault.sockdiag import DiagSocket
 from wirefault.transcript import Transcript
 
 RAW = get_codec("raw")
@@ -32,17 +31,7 @@ DEADLINE = 3.0
 SETTLE = 0.2
 
 
-def _diag_available() -> bool:
-    diag = DiagSocket.open()
-    if diag is None:
-        return False
-    diag.close()
-    return True
-
-
-pytestmark = pytest.mark.skipif(
-    not _diag_available(), reason="no sock_diag netlink here: silence is never judged early"
-)
+pytestmark = pytest.mark.usefixtures("needs_sock_diag")
 
 
 @pytest.fixture

@@ -16,23 +16,12 @@ from wirefault.addresses import Address
 from wirefault.codecs import get_codec
 from wirefault.runner import Runner, RunnerOptions
 from wirefault.scenario import Close, Expect, ExpectClose, HalfClose, Scenario, Send
-from wirefault.sockdiag import DiagSocket
 
 LINE = get_codec("line")
 HERE = Path(__file__).parent
 
 
-def _diag_available() -> bool:
-    diag = DiagSocket.open()
-    if diag is None:
-        return False
-    diag.close()
-    return True
-
-
-needs_diag = pytest.mark.skipif(
-    not _diag_available(), reason="no sock_diag netlink here: pacing falls back to pauses"
-)
+needs_diag = pytest.mark.usefixtures("needs_sock_diag")
 
 
 @pytest.fixture

@@ -26,24 +26,13 @@ from wirefault.faults.toxiproxy_server import find_server_binary
 from wirefault.properties import get_property
 from wirefault.runner import Runner, RunnerOptions
 from wirefault.scenario import Close, Expect, ExpectClose, HalfClose, Scenario, Send
-from wirefault.sockdiag import DiagSocket
 from wirefault.strategies.chunking import byte_at_a_time
 from wirefault.transcript import Transcript
 
 CODEC = RespCodec()
 
 
-def _diag_available() -> bool:
-    diag = DiagSocket.open()
-    if diag is None:
-        return False
-    diag.close()
-    return True
-
-
-pytestmark = pytest.mark.skipif(
-    not _diag_available(), reason="no sock_diag netlink here: pacing falls back to pauses"
-)
+pytestmark = pytest.mark.usefixtures("needs_sock_diag")
 
 
 @pytest.fixture(scope="module")
