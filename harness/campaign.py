@@ -76,6 +76,9 @@ __all__ = [
 #: keeps every drawn value of a run until the run ends (for shrinking): a round of
 #: large payloads is cut short by this rather than by its count of examples.
 ROUND_BYTES = 16 << 20
+#: Seconds of the time budget a failure must leave to have its shrinking wait for the
+#: other properties' first rounds: with less, it is shrunk, verified and saved at once.
+DEFER_LEFT = 30.0
 
 
 class Campaign:
@@ -262,11 +265,13 @@ class Campaign:
 
     def _may_defer(self, plan: Schedule) -> bool:
         """Whether a failure found now may wait to be shrunk: other properties have not
-        had a round yet, and the example database can hand the failure back."""
+        had a round yet, the time budget leaves room, and the example database can
+        hand the failure back."""
         phases = self._profile().phases
         return (
             bool(plan.unstarted())
             and not self.config.exitfirst
+            and self.cutoff.left() >= DEFER_LEFT
             and Phase.reuse in phases
             and Phase.shrink in phases
         )
@@ -366,7 +371,7 @@ class Campaign:
         try:
             while True:
                 self.cutoff.check()
-                if deferred and not plan.unstarted():
+                if deferred and (not plan.unstarted() or self.cutoff.left() < DEFER_LEFT):
                     prop = deferred.pop(0)
                     began, before = time.monotonic(), self._states[prop.name].examples
                     self.shrink_deferred(prop)  # (never with -x: that shrinks at once)

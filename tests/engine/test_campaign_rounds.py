@@ -171,6 +171,19 @@ def test_a_failure_is_shrunk_only_once_every_property_has_had_its_first_round(
     assert all(r.status == "passed" and r.complete for r in result.results[1:])
 
 
+def test_under_a_short_time_budget_a_failure_is_shrunk_at_once(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    props = [_HighByte("first"), _Echoes("p1"), _Echoes("p2")]
+    run = campaign(server, tmp_path, *props, max_examples=30, time_budget=20.0)
+    result = run.run()
+    order = [p.property for p in run.seen]  # type: ignore[attr-defined]
+    # Less than DEFER_LEFT of budget: the failure is shrunk before anything else plays.
+    found = next(i for i, p in enumerate(run.seen) if p.failing)  # type: ignore[attr-defined]
+    assert order[found + 1] == "first"
+    assert result.results[0].status == "failed"
+
+
 def test_exitfirst_stops_at_the_first_failure_once_it_is_saved(
     server: ServerProcess, tmp_path: Path
 ) -> None:
