@@ -54,7 +54,7 @@ from wirefault.results import (
 from wirefault.rounds import RoundFull, ShrinkOver, run_round
 from wirefault.rounds import SetupFailed as _Stop
 from wirefault.scenario import Scenario, Send
-from wirefault.schedule import Round, Schedule, round_seed, round_size
+from wirefault.schedule import MAX_ROUND, Round, Schedule, round_seed
 from wirefault.stage import Stage
 from wirefault.strategies.profiles import PROFILES, register_profiles
 from wirefault.target import CrashReport, ServerProcess
@@ -185,14 +185,15 @@ class Campaign:
             planned, played, time.monotonic() - began, exhausted, state.cut, result, notes
         )
 
-    def shrink_deferred(self, prop: Property) -> PropertyResult:
+    def shrink_deferred(self, prop: Property, examples: int) -> PropertyResult:
         """Shrink, verify and save the failure a deferred round of ``prop`` found.
 
         A Hypothesis run that replays the failure from the example database first
-        and shrinks it. If it no longer fails (it rested on timing, or on the
-        server's state back then), the run goes on drawing examples as a round
-        would, and shrinks the first that fails the same way; failing that, the
-        failure as found is verified and reported (or dismissed) as usual.
+        and shrinks it. If it no longer fails (it rested on timing, or on state the
+        server had built up back then, a leak), the run goes on drawing up to
+        ``examples`` examples, as the property's rounds would have, and shrinks the
+        first that fails the same way; failing that, the failure as found is
+        verified and reported (or dismissed) as usual.
 
         Raises:
             KeyboardInterrupt: a SIGINT or SIGTERM came.
@@ -202,7 +203,7 @@ class Campaign:
         state.shrink_began = time.monotonic()
         self.stage.deadline = self._shrink_deadline()
         self.stage.shrinking = True
-        self._hypothesis_run(prop, state, round_size(1), round_seed(self.config.seed, -1))
+        self._hypothesis_run(prop, state, examples, round_seed(self.config.seed, -1))
         return self._concluded(prop, state)
 
     def _hypothesis_run(
@@ -374,7 +375,9 @@ class Campaign:
                 if deferred and (not plan.unstarted() or self.cutoff.left() < DEFER_LEFT):
                     prop = deferred.pop(0)
                     began, before = time.monotonic(), self._states[prop.name].examples
-                    self.shrink_deferred(prop)  # (never with -x: that shrinks at once)
+                    # The examples its rounds would still have played (one round at most).
+                    left = min(max(plan.total - plan.played(prop.name), 1), MAX_ROUND)
+                    self.shrink_deferred(prop, left)  # (never with -x: that shrinks at once)
                     played = self._states[prop.name].examples - before
                     plan.spent(prop.name, time.monotonic() - began, played)
                     continue
