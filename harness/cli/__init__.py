@@ -162,5 +162,18 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def entry() -> None:
-    """Console-script wrapper that exits with :func:`main`'s status."""
-    sys.exit(main())
+    """Console-script wrapper that exits with :func:`main`'s status.
+
+    An interrupted command exits 130 however its interrupt lands: a second
+    KeyboardInterrupt raised on the way out (a signal handled late, while the
+    first one's message was being printed) would otherwise leave Python to die
+    of SIGINT (status -2), and once the command is stopping, another Ctrl-C has
+    nothing left to stop.
+    """
+    try:
+        status = main()
+    except KeyboardInterrupt:
+        status = EXIT_INTERRUPTED
+    if status == EXIT_INTERRUPTED:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(status)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import signal
+import subprocess
 import sys
 
 import pytest
@@ -51,3 +52,24 @@ def test_the_handlers_are_restored_after_the_campaign() -> None:
     with signals_noted(Cutoff()):
         assert signal.getsignal(signal.SIGINT) is not before
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_an_interrupt_that_escapes_the_command_still_exits_130() -> None:
+    # A second KeyboardInterrupt on the way out (after "interrupted" is printed) must
+    # not leave Python to die of SIGINT (-2), which CI and shells read as killed.
+    code = (
+        "import wirefault.cli as cli\n"
+        "def main(argv=None):\n"
+        "    raise KeyboardInterrupt\n"
+        "cli.main = main\n"
+        "cli.entry()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        timeout=60,
+        check=False,
+        # As from a shell with job control: SIGINT not ignored, whatever runs the tests.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert done.returncode == 130, done.stderr
