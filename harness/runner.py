@@ -197,7 +197,7 @@ class Runner:
         # re-chunk the client's writes and blur exactly what the scenario controls.
         address = self._proxy().listen if scenario.needs_fault_layer() else self.address
         play = _Play(self, scenario, address)
-        if scenario.needs_fault_layer() and self.options.settle is not None and self.options.pace:
+        if scenario.needs_fault_layer() and play.settles():
             # Taken before the play connects: the server's sockets open now are not ours.
             play.server_port = ServerPort.open(play.diag(), self.address)
         try:
@@ -454,9 +454,7 @@ class _Play:
     def silence(self, live: _Live) -> Silence | None:
         """A judge of certain silence for a read on ``live``, when settling is on and possible."""
         settle = self.opts.settle
-        if settle is None or settle >= self.opts.deadline or live.channel is None:
-            return None
-        if not self.opts.pace:
+        if settle is None or not self.settles() or live.channel is None:
             return None
         if self._proxied:
             # The socket we could watch is the proxy's, which holds data back on purpose:
@@ -465,6 +463,12 @@ class _Play:
                 return None
             return ProxiedSilence(self.server_port, self.balance, settle)
         return Silence(lambda: live.watch, settle, live.channel.sent)
+
+    def settles(self) -> bool:
+        """Whether silences may be judged early in this play (settle set, shorter than the
+        deadline, and pacing on)."""
+        settle = self.opts.settle
+        return settle is not None and settle < self.opts.deadline and self.opts.pace
 
     def balance(self) -> Balance:
         """What this play has sent, received and seen end on all its connections."""
