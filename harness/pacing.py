@@ -16,6 +16,9 @@ server's end of the connection (:mod:`wirefault.sockdiag`):
   the server has read every byte we sent, has nothing on its way to us, and has
   stayed so for ``settle`` seconds (learnt from its own reply times, see
   :mod:`wirefault.patience`). Only then may an ``Expect`` end before its deadline.
+  For a server wirefault started, a much shorter silence is certain too when its
+  processes show they are waiting (:class:`Quiet`): no CPU time used through it,
+  and no thread running or ready to run at its end.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
+from wirefault.server_activity import Activity, ServerActivity
 from wirefault.server_port import Balance, ServerPort
 from wirefault.sockdiag import PeerWatch
 
@@ -32,6 +36,7 @@ __all__ = [
     "ChunkPacer",
     "CutSeen",
     "ProxiedSilence",
+    "Quiet",
     "Silence",
     "drain",
     "wait_read",
@@ -140,28 +145,83 @@ class ChunkPacer:
         return "read", time.monotonic() - began
 
 
+class Quiet:
+    """The shorter silence of a server whose processes can be seen.
+
+    Args:
+        activity: the server's processes.
+        settle: seconds of silence that are certain when, all through them, the
+            server used no CPU and at their end no thread of it runs or waits to.
+    """
+
+    def __init__(self, activity: ServerActivity, settle: float) -> None:
+        self.activity = activity
+        self.settle = settle
+        self._before: Activity | None = None
+        self._since = 0.0
+        self._blind = False
+
+    def restart(self) -> None:
+        """The silence starts over: the next look at the server's processes begins it."""
+        self._before = None
+
+    def certain(self, now: float, watch: PeerWatch) -> bool:
+        """Whether the server has done nothing for ``settle`` seconds (see the class).
+
+        ``watch`` is the server's end of the connection: its socket must be open in
+        one of the processes looked at, or their quiet says nothing of the server.
+        """
+        if self._blind:
+            return False
+        if self._before is not None and now - self._since < self.settle:
+            return False
+        after = self.activity.look()
+        if after is None:
+            self._blind = True  # cannot be seen (any more): the long settle decides
+            return False
+        if self._before is not None and after.quiet_since(self._before):
+            if self.activity.owns(watch.inode(), after):
+                return True
+            self._blind = True  # the server is elsewhere (a container, a daemon): not it
+            return False
+        self._before, self._since = after, now  # the first look, or it did something
+        return False
+
+
 class Silence:
     """Decides when a server's silence during one read is certain.
 
     Certain means: for ``settle`` seconds the server has made no progress on
     this connection. It read nothing more of what we sent (all of it read
     already, or some left unread: a server that does not read us is not
-    serving us either) and had nothing on its way to us.
+    serving us either) and had nothing on its way to us. With ``quiet``, also
+    once the server has made none for ``quiet.settle`` seconds and its
+    processes did nothing all through them (:class:`Quiet`).
 
     Args:
         watch: gives the server's end of the connection, asked only once the
             silence has lasted a while (most replies come before: no lookup).
         settle: seconds without progress that make a missing reply certain.
         sent: bytes we have written on the connection.
+        quiet: the shorter silence of a server whose processes can be seen.
     """
 
-    def __init__(self, watch: Callable[[], PeerWatch | None], settle: float, sent: int) -> None:
+    def __init__(
+        self,
+        watch: Callable[[], PeerWatch | None],
+        settle: float,
+        sent: int,
+        quiet: Quiet | None = None,
+    ) -> None:
         self._watch_of = watch
         self.watch: PeerWatch | None = None
         self.settle = settle
         self.sent = sent
+        self.quiet = quiet
+        self._quietly = False
         now = time.monotonic()
-        self.period = max(settle / 4, 0.001)
+        shortest = min(settle, quiet.settle) if quiet is not None else settle
+        self.period = max(shortest / 4, 0.0005 if quiet is not None else 0.001)
         self._next = now + self.period
         self._unread: int | None = -1  # not looked yet: the first look starts the clock
         self._since = now
@@ -174,6 +234,12 @@ class Silence:
         """Why a read that lasted ``waited`` seconds ended early, for the transcript."""
         left = (self.watch.unread(self.sent) if self.watch else 0) or 0
         did = f"left {left}B unread" if left else "read everything we sent"
+        if self._quietly and self.quiet is not None:
+            return (
+                f"timeout judged early after {waited:.3f}s: the server {did} and sent nothing "
+                f"for {self.quiet.settle:.3f}s, all through which its processes used no CPU, "
+                "and none of its threads was running or waiting to"
+            )
         return (
             f"timeout judged early after {waited:.3f}s: the server {did} and sent nothing "
             f"for {self.settle:.3f}s"
@@ -184,6 +250,8 @@ class Silence:
         now = time.monotonic()
         self._since = now
         self._next = now + self.period
+        if self.quiet is not None:
+            self.quiet.restart()
 
     def certain(self) -> bool:
         """Look now: True once the server made no progress for ``settle`` seconds."""
@@ -199,8 +267,15 @@ class Silence:
         if unread is None or replying is None or replying or unread != self._unread:
             self._unread = unread
             self._since = now
+            if self.quiet is not None:
+                self.quiet.restart()
             return False
-        return now - self._since >= self.settle
+        if now - self._since >= self.settle:
+            return True
+        if self.quiet is not None and self.quiet.certain(now, self.watch):
+            self._quietly = True
+            return True
+        return False
 
 
 class ProxiedSilence(Silence):

@@ -10,6 +10,14 @@ server that answers in 0.2 ms is judged silent after 20 ms; one that takes 80 ms
 to think gets 0.5 s: never more than half the deadline, and no early judgement
 at all for a server whose replies take a quarter of the deadline.
 
+For a server wirefault started, whose processes it can see, the floor and
+most of the factor cover what its processes show directly (a thread still
+computing, or ready to run but waiting for a CPU): a silence of twice its
+slowest recent reply, never under 2 ms, is certain too once its processes used
+no CPU all through it and no thread of theirs runs or waits to
+(:mod:`wirefault.server_activity`). The factor left covers a reply the server
+waits for on purpose (a timer, a backend it asks), which no thread state shows.
+
 An early judgement is a guess, however well-founded, so a campaign confirms a
 failure that rests on one under the full deadline before reporting it.
 """
@@ -22,6 +30,8 @@ from wirefault.scenario import Expect, Scenario
 from wirefault.transcript import Transcript
 
 __all__ = [
+    "QUIET_FACTOR",
+    "QUIET_FLOOR",
     "SETTLE_FACTOR",
     "SETTLE_FLOOR",
     "SHRINK_SETTLE_FACTOR",
@@ -40,6 +50,10 @@ SHRINK_SETTLE_FLOOR = 0.005
 #: many: a reply time counts from our request, before the server even read it).
 SETTLE_FACTOR = 10.0
 SHRINK_SETTLE_FACTOR = 5.0
+#: The silence that is certain sooner while the server's processes show it waiting:
+#: at least this many seconds, and this many times its slowest recent reply.
+QUIET_FLOOR = 0.002
+QUIET_FACTOR = 2.0
 #: Replies remembered (the most recent ones).
 WINDOW = 64
 
@@ -87,6 +101,13 @@ class ReplyTimes:
         floor = SHRINK_SETTLE_FLOOR if shrinking else SETTLE_FLOOR
         factor = SHRINK_SETTLE_FACTOR if shrinking else SETTLE_FACTOR
         return min(max(floor, factor * slowest), limit)
+
+    def quiet_settle(self, settle: float) -> float:
+        """The silence certain sooner when the server's processes show it waiting
+        (:data:`QUIET_FACTOR` times its slowest recent reply, at least
+        :data:`QUIET_FLOOR`); never longer than ``settle``, the one it shortens."""
+        slowest = max(self._times, default=0.0)
+        return min(max(QUIET_FLOOR, QUIET_FACTOR * slowest), settle)
 
 
 def judged_early(transcript: Transcript) -> bool:

@@ -42,6 +42,7 @@ from wirefault.pacing import (
     READ_BOUND,
     ChunkPacer,
     ProxiedSilence,
+    Quiet,
     Silence,
     drain,
     unread_at_close,
@@ -60,6 +61,7 @@ from wirefault.scenario import (
     Send,
     Step,
 )
+from wirefault.server_activity import ServerActivity
 from wirefault.server_port import Balance, ServerPort
 from wirefault.sockdiag import DiagSocket, PeerWatch
 from wirefault.transcript import ConnRecord, Event, ExpectResult, Outcome, Transcript
@@ -90,6 +92,9 @@ class RunnerOptions:
         read_bound: the longest wait for the server to read one chunk.
         settle: seconds of certain silence (the server read everything, sent
             nothing) after which an Expect may end early as a timeout; None: never.
+        activity: the processes of a server wirefault started, to judge a silence
+            sooner when they show the server waiting (None: cannot be seen).
+        quiet_settle: that sooner silence, seconds (with ``activity`` and ``settle``).
         cutoff: when the run must stop (budget, interrupt); None: never.
     """
 
@@ -101,6 +106,8 @@ class RunnerOptions:
     pace: bool = True
     read_bound: float = READ_BOUND
     settle: float | None = None
+    activity: ServerActivity | None = None
+    quiet_settle: float | None = None
     cutoff: Cutoff | None = None
 
 
@@ -462,7 +469,10 @@ class _Play:
             if self.server_port is None or live.channel.datagram:
                 return None
             return ProxiedSilence(self.server_port, self.balance, settle)
-        return Silence(lambda: live.watch, settle, live.channel.sent)
+        quiet = None
+        if self.opts.activity is not None and self.opts.quiet_settle is not None:
+            quiet = Quiet(self.opts.activity, self.opts.quiet_settle)
+        return Silence(lambda: live.watch, settle, live.channel.sent, quiet)
 
     def settles(self) -> bool:
         """Whether silences may be judged early in this play (settle set, shorter than the

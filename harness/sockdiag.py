@@ -87,12 +87,14 @@ class TcpPeer:
         unread: bytes in its receive queue, arrived but not yet read by the server.
         unacked: bytes the server has written that we have not acknowledged yet.
         received: bytes it has received in all (``tcpi_bytes_received``).
+        inode: the socket's inode: a process holding it has ``socket:[inode]`` open.
     """
 
     state: int
     unread: int
     unacked: int
     received: int
+    inode: int = 0
 
     @property
     def read(self) -> int:
@@ -299,11 +301,11 @@ def _parse_tcp(reply: bytes, request: bytes) -> TcpPeer | None:
     sent_ports = request[_REQ_HEAD.size : _REQ_HEAD.size + _PORTS.size]
     if state == TCP_LISTEN or reply[at + 4 : at + 8] != sent_ports:
         return None
-    unread, unacked = _QUEUES.unpack_from(reply, at + 4 + _SOCKID_SIZE)[1:3]
+    unread, unacked, _, inode = _QUEUES.unpack_from(reply, at + 4 + _SOCKID_SIZE)[1:]
     received = _tcp_info_bytes_received(reply, at + _MSG_SIZE, length)
     if received is None:
         return None
-    return TcpPeer(state, unread, unacked, received)
+    return TcpPeer(state, unread, unacked, received, inode)
 
 
 def _parse_port_socket(reply: bytes, at: int, end: int) -> PortSocket | None:
@@ -357,6 +359,10 @@ class PeerWatch(abc.ABC):
     def replying(self) -> bool | None:
         """Whether the server has written bytes that have not reached us yet (None: unknown)."""
 
+    def inode(self) -> int:
+        """The inode of the server's socket (0: unknown), to tell which process holds it."""
+        return 0
+
 
 class TcpWatch(PeerWatch):
     """A TCP connection's server end, looked up through ``sock_diag``."""
@@ -376,6 +382,10 @@ class TcpWatch(PeerWatch):
     def replying(self) -> bool | None:
         peer = self.peer()
         return None if peer is None else peer.unacked > 0
+
+    def inode(self) -> int:
+        peer = self.peer()
+        return 0 if peer is None else peer.inode
 
 
 class UnixWatch(PeerWatch):

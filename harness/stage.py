@@ -254,15 +254,20 @@ class Stage:
             proxy = self._fault_proxy()
             if self._drops_proxy_after_play():
                 proxy = DeletedAfterPlay(proxy)
-        settle = None
+        settle = quiet = None
         # Through a fault proxy too: the runner then judges by the server's own sockets.
         if self.settle and self._early_timeouts:
             settle = self._replies.settle(shrinking=self.shrinking, deadline=self.deadline)
+        activity = self.server.activity() if self.server is not None else None
+        if settle is not None and activity is not None:
+            quiet = self._replies.quiet_settle(settle)
         options = RunnerOptions(
             deadline=self.deadline,
             greeting=self.greeting,
             preamble=self.preamble,
             settle=settle,
+            activity=activity if quiet is not None else None,
+            quiet_settle=quiet,
             cutoff=self.cutoff,
         )
         return Runner(self.address, self.codec, options=options, proxy=proxy)

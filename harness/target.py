@@ -47,6 +47,7 @@ from wirefault.addresses import Address, parse_hostport
 from wirefault.cpu import group_cpu_seconds
 from wirefault.cutoff import Cutoff
 from wirefault.errors import TargetError
+from wirefault.server_activity import ServerActivity
 
 __all__ = ["CrashReport", "ServerProcess", "free_port"]
 
@@ -128,6 +129,7 @@ class ServerProcess:
         self.cutoff = cutoff or Cutoff()
         self.restarts = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        self._activity: ServerActivity | None = None
         self._exit: ExitWatch | None = None
         self._dir = tempfile.TemporaryDirectory(prefix="wirefault-server-")
         self._out_path = os.path.join(self._dir.name, "stdout")
@@ -233,6 +235,14 @@ class ServerProcess:
     def alive(self) -> bool:
         """Whether the process is still running."""
         return self._proc is not None and self._proc.poll() is None
+
+    def activity(self) -> ServerActivity | None:
+        """What the server's processes are doing, to look at (None: not running, no ``/proc``)."""
+        if not self.alive() or self._proc is None or not os.path.isdir("/proc/self/task"):
+            return None
+        if self._activity is None or self._activity.pid != self._proc.pid:
+            self._activity = ServerActivity(self._proc.pid)
+        return self._activity
 
     def cpu_seconds(self) -> float | None:
         """CPU seconds the server's processes have used (None: not running, or no ``/proc``)."""

@@ -1,0 +1,162 @@
+"""Whether a managed server is doing anything at all: its CPU time and its threads' states.
+
+A missing reply counts as certain once the server has read everything, sent
+nothing, and stayed so for a settle time learnt from its reply times, never
+under 20 ms (:mod:`wirefault.patience`). Most of those 20 ms cover what the
+sockets cannot show: a server thread still computing the reply, or one that is
+ready to run but waiting for a CPU on a loaded machine. For a server wirefault
+started, Linux shows both directly:
+
+* the CPU time of each of its processes, in nanoseconds, through the process's
+  CPU clock (``clock_gettime`` on ``(~pid << 3) | 2``, which is how
+  ``clock_getcpuclockid`` encodes it), not the 10 ms ticks of ``/proc/PID/stat``;
+* the state of each of its threads (``/proc/PID/task/TID/stat``): ``R`` is
+  running or waiting for a CPU, ``D`` waiting on a disk.
+
+Its processes are the one wirefault started and all their descendants
+(``/proc/PID/task/TID/children``): a forking server's children are in, a
+daemon that left the tree is not. So before its quiet counts, the server's
+end of the connection must be open in one of them (its socket's inode among
+their descriptors): a wrapper that runs the real server elsewhere (a container,
+``ssh``) is never taken for the server.
+
+Elsewhere (no ``/proc``, another user's process) nothing is seen, and silences
+are judged as before.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+__all__ = ["Activity", "ServerActivity"]
+
+#: Thread states of a server doing something: running or ready to run, in disk I/O,
+#: or being woken (older kernels).
+_BUSY_STATES = frozenset(b"RDW")
+#: Processes followed at most (a server forking per connection has one per client).
+_MOST_PROCESSES = 256
+#: Inodes remembered as the server's own (sockets of connections it served).
+_MOST_INODES = 4096
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One look at a server's processes.
+
+    Attributes:
+        pids: its processes: the one started and its descendants.
+        cpu_ns: their CPU time so far, all threads together, in nanoseconds.
+        busy: whether some thread was running, ready to run, or in disk I/O.
+    """
+
+    pids: frozenset[int]
+    cpu_ns: int
+    busy: bool
+
+    def quiet_since(self, before: Activity) -> bool:
+        """Whether the server did nothing between ``before`` and this look.
+
+        The same processes, no CPU time used by any of them, and no thread
+        running or ready to run now.
+        """
+        return not self.busy and self.pids == before.pids and self.cpu_ns == before.cpu_ns
+
+
+class ServerActivity:
+    """Looks at the processes of the server started as ``pid`` (see the module's docstring).
+
+    Args:
+        pid: the process wirefault started (a shell that ran the command, or the
+            server itself).
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._owned: set[int] = set()
+
+    def look(self) -> Activity | None:
+        """The server's processes now; None when they cannot be seen (or it has exited)."""
+        pids: list[int] = []
+        busy = False
+        todo = [self.pid]
+        while todo and len(pids) < _MOST_PROCESSES:
+            pid = todo.pop()
+            threads = _threads(pid)
+            if threads is None:
+                if pid == self.pid:
+                    return None
+                continue  # a child that has just exited
+            pids.append(pid)
+            for tid in threads:
+                state, children = _thread(pid, tid)
+                busy = busy or state in _BUSY_STATES
+                todo.extend(children)
+        cpu = 0
+        for pid in pids:
+            used = _cpu_ns(pid)
+            if used is None:
+                return None
+            cpu += used
+        return Activity(frozenset(pids), cpu, busy)
+
+    def owns(self, inode: int, activity: Activity) -> bool:
+        """Whether one of ``activity``'s processes holds the socket ``inode`` open."""
+        if inode in self._owned:
+            return True
+        if not inode:
+            return False
+        wanted = f"socket:[{inode}]"
+        for pid in activity.pids:
+            if wanted in _descriptors(pid):
+                if len(self._owned) >= _MOST_INODES:
+                    self._owned.clear()
+                self._owned.add(inode)
+                return True
+        return False
+
+
+def _threads(pid: int) -> list[str] | None:
+    try:
+        return os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+
+
+def _thread(pid: int, tid: str) -> tuple[int, list[int]]:
+    """A thread's state (a byte of ``RSDZTtXIWKP``; 0: gone) and the children it forked."""
+    base = f"/proc/{pid}/task/{tid}"
+    try:
+        with open(f"{base}/stat", "rb") as f:
+            stat = f.read()
+        with open(f"{base}/children", "rb") as f:
+            children = [int(child) for child in f.read().split()]
+    except OSError:
+        return 0, []
+    # pid (comm) state ...; comm may contain spaces and parentheses.
+    at = stat.rfind(b")") + 2
+    return (stat[at] if at < len(stat) else 0), children
+
+
+def _cpu_ns(pid: int) -> int | None:
+    """CPU nanoseconds process ``pid`` has used, all its threads (None: gone, or not Linux)."""
+    try:
+        return time.clock_gettime_ns((~pid << 3) | 2)  # CPUCLOCK_SCHED of the process
+    except (OSError, OverflowError):
+        return None
+
+
+def _descriptors(pid: int) -> set[str]:
+    """What the descriptors of process ``pid`` point at (``socket:[123]``, paths, ...)."""
+    try:
+        names = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return set()
+    found = set()
+    for name in names:
+        try:
+            found.add(os.readlink(f"/proc/{pid}/fd/{name}"))
+        except OSError:
+            continue
+    return found

@@ -1,0 +1,63 @@
+"""A line server in a process of its own, for the tests of a quiet server's silence.
+
+Run as ``python quiet_server.py MODE``. It binds 127.0.0.1:0, prints
+``listening on HOST:PORT`` and serves one client at a time:
+
+* ``silent``: reads every request and never answers.
+* ``spin``: reads a request, computes for 0.15 s of its own CPU time, then answers
+  ``done``: silent on its sockets all the while, but busy.
+* ``bursts``: reads a request, then for 0.3 s computes 1 ms at a time with 2 ms
+  sleeps in between, then answers ``done``: asleep at most moments, but working.
+* ``elsewhere``: the server is ``silent``, but runs in a grandchild that has left
+  this process's tree (as a daemon does), while this process only waits.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+
+
+def serve(mode: str) -> None:
+    """Listen, say where, and serve clients one after another."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    print(f"listening on 127.0.0.1:{listener.getsockname()[1]}", flush=True)
+    while True:
+        conn, _ = listener.accept()
+        with conn:
+            while conn.recv(65536):
+                if mode == "spin":
+                    _compute(0.15)
+                    conn.sendall(b"done\n")
+                elif mode == "bursts":
+                    until = time.monotonic() + 0.3
+                    while time.monotonic() < until:
+                        _compute(0.001)
+                        time.sleep(0.002)
+                    conn.sendall(b"done\n")
+
+
+def _compute(seconds: float) -> None:
+    began = time.process_time()
+    while time.process_time() - began < seconds:
+        pass
+
+
+def main() -> None:
+    """Serve in ``sys.argv[1]``'s mode."""
+    mode = sys.argv[1]
+    if mode != "elsewhere":
+        serve(mode)
+        return
+    if os.fork() == 0:
+        if os.fork() == 0:
+            serve("silent")
+        os._exit(0)  # the server is orphaned: no longer in our tree
+    os.wait()
+    time.sleep(60)
+
+
+if __name__ == "__main__":
+    main()

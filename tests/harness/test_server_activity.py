@@ -1,0 +1,136 @@
+"""A server's own processes, and the sooner silence they allow (harness/server_activity.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from wirefault.addresses import Address
+from wirefault.codecs import get_codec
+from wirefault.runner import Runner, RunnerOptions
+from wirefault.scenario import Close, Expect, Scenario, Send
+from wirefault.server_activity import ServerActivity
+
+pytestmark = [
+    pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads /proc (Linux)"),
+    pytest.mark.usefixtures("needs_sock_diag"),
+]
+
+LINE = get_codec("line")
+QUIET_SERVER = Path(__file__).with_name("quiet_server.py")
+#: The learnt silence; the sooner one is far shorter.
+SETTLE = 0.6
+QUIET_SETTLE = 0.002
+
+
+class _Server:
+    def __init__(self, process: subprocess.Popen[str], address: Address) -> None:
+        self.process = process
+        self.address = address
+
+
+@pytest.fixture
+def quiet_server() -> Iterator[Callable[[str], _Server]]:
+    """Starts ``quiet_server.py MODE`` in a session of its own; stops every one after."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(mode: str) -> _Server:
+        process = subprocess.Popen(
+            [sys.executable, str(QUIET_SERVER), mode],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        started.append(process)
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("listening on "), line
+        port = int(line.rsplit(":", 1)[1])
+        return _Server(process, Address("tcp", "127.0.0.1", port))
+
+    yield start
+    for process in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _play(server: _Server, activity: ServerActivity | None, settle: float = SETTLE):
+    options = RunnerOptions(
+        deadline=5.0, settle=settle, activity=activity, quiet_settle=QUIET_SETTLE
+    )
+    scenario = Scenario(steps=(Send(conn=0, chunks=(b"go\n",)), Expect(conn=0), Close(conn=0)))
+    return Runner(server.address, LINE, options=options).play(scenario)
+
+
+def test_a_server_that_waits_is_judged_silent_sooner(quiet_server) -> None:
+    server = quiet_server("silent")
+    transcript = _play(server, ServerActivity(server.process.pid))
+    (result,) = transcript.expects
+    assert result.outcome == "timeout"
+    assert result.elapsed < SETTLE / 2  # not the learnt settle time
+    (silent,) = [e for e in transcript.events if e.what == "silent"]
+    assert "its processes used no CPU" in silent.detail
+
+
+@pytest.mark.parametrize("mode", ["spin", "bursts"])
+def test_a_server_computing_its_reply_is_waited_for(quiet_server, mode: str) -> None:
+    """Silent on its sockets while it computes, then answers: its CPU time says it is busy
+    (running at every look, or, in bursts, asleep at most looks but using CPU between)."""
+    server = quiet_server(mode)
+    transcript = _play(server, ServerActivity(server.process.pid))
+    assert transcript.expects[0].outcome == "ok"
+    assert transcript.conn(0).frames == [b"done"]
+    # The same silence without the server's processes to look at is taken for certain.
+    blind = _play(server, None, settle=QUIET_SETTLE)
+    assert blind.expects[0].outcome == "timeout"
+
+
+def test_a_server_outside_the_process_tree_is_not_taken_for_quiet(quiet_server) -> None:
+    """A launcher that only waits (a container, a daemon's parent) says nothing of the server."""
+    server = quiet_server("elsewhere")
+    transcript = _play(server, ServerActivity(server.process.pid))
+    (result,) = transcript.expects
+    assert result.outcome == "timeout"
+    assert result.elapsed >= SETTLE  # the learnt settle time, not the sooner one
+    (silent,) = [e for e in transcript.events if e.what == "silent"]
+    assert "CPU" not in silent.detail
+
+
+def test_a_look_sees_cpu_time_new_children_and_held_sockets(quiet_server) -> None:
+    server = quiet_server("silent")
+    activity = ServerActivity(server.process.pid)
+    first = activity.look()
+    time.sleep(0.05)
+    second = activity.look()
+    assert first is not None and second is not None
+    assert second.quiet_since(first)
+    assert first.pids == {server.process.pid}
+    with socket.create_connection(server.address.sockaddr()) as client:
+        client.sendall(b"x\n")
+        deadline = time.monotonic() + 5
+        while (third := activity.look()) is not None and third.quiet_since(second):
+            assert time.monotonic() < deadline, "the server never used CPU for the request"
+            time.sleep(0.01)
+    # A process that holds no socket of the server's does not own it.
+    with socket.socket() as ours:
+        assert not activity.owns(os.fstat(ours.fileno()).st_ino, second)
+
+
+def test_a_server_that_has_exited_cannot_be_seen(quiet_server) -> None:
+    server = quiet_server("silent")
+    activity = ServerActivity(server.process.pid)
+    os.killpg(server.process.pid, signal.SIGKILL)
+    server.process.wait()
+    assert activity.look() is None
