@@ -12,7 +12,7 @@ at all for a server whose replies take a quarter of the deadline.
 
 For a server wirefault started, whose processes it can see, the floor and
 most of the factor cover what its processes show directly (a thread still
-computing, or ready to run but waiting for a CPU): a silence of twice its
+computing, or ready to run but waiting for a CPU): a silence of four times its
 slowest recent reply, never under 2 ms, is certain too once its processes used
 no CPU all through it and no thread of theirs runs or waits to
 (:mod:`wirefault.server_activity`). The factor left covers a reply the server
@@ -53,7 +53,7 @@ SHRINK_SETTLE_FACTOR = 5.0
 #: The silence that is certain sooner while the server's processes show it waiting:
 #: at least this many seconds, and this many times its slowest recent reply.
 QUIET_FLOOR = 0.002
-QUIET_FACTOR = 2.0
+QUIET_FACTOR = 4.0
 #: Replies remembered (the most recent ones).
 WINDOW = 64
 

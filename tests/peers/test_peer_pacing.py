@@ -1,6 +1,7 @@
 """Pacing by the server's reads, and silence judged early, against real redis-server and nginx.
 
-Silence is judged through a real toxiproxy-server too, by redis's own sockets.
+Silence is judged through a real toxiproxy-server too, by redis's own sockets,
+and sooner when redis's process shows it waiting (no CPU, no thread running).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from wirefault.faults.toxiproxy_server import find_server_binary
 from wirefault.properties import get_property
 from wirefault.runner import Runner, RunnerOptions
 from wirefault.scenario import Close, Expect, ExpectClose, HalfClose, Scenario, Send
+from wirefault.server_activity import ServerActivity
 from wirefault.strategies.chunking import byte_at_a_time
 from wirefault.transcript import Transcript
 
@@ -74,6 +76,46 @@ def test_redis_waiting_on_a_nul_line_is_judged_silent_early(redis: Address) -> N
     assert result.elapsed < 2.5  # not the 5 s deadline
     (silent,) = [e for e in transcript.events if e.what == "silent"]
     assert "read everything we sent" in silent.detail
+
+
+def _quietly(redis: Address, request: bytes, settle: float) -> Transcript:
+    """``request`` played with redis's process to look at, for a silence of 2 ms."""
+    options = RunnerOptions(
+        deadline=5.0,
+        settle=settle,
+        activity=ServerActivity(redis_pid(redis)),
+        quiet_settle=0.002,
+    )
+    steps = (Send(conn=0, chunks=(request,)), Expect(conn=0), Close(conn=0))
+    return Runner(redis, CODEC, options=options).play(Scenario(steps=steps))
+
+
+def test_redis_waiting_on_a_nul_line_is_judged_silent_sooner_by_its_process(
+    redis: Address,
+) -> None:
+    transcript = _quietly(redis, b"*1\r\n\x00ak\r\n", settle=1.0)
+    (result,) = transcript.expects
+    assert result.outcome == "timeout"
+    assert result.elapsed < 0.5  # not the 1 s learnt settle time
+    (silent,) = [e for e in transcript.events if e.what == "silent"]
+    assert "its processes used no CPU" in silent.detail
+
+
+def test_redis_computing_a_script_is_waited_for_though_its_sockets_are_silent(
+    redis: Address,
+) -> None:
+    # A Lua loop of some 0.2 s: redis has read the command and writes nothing until
+    # it ends; only its CPU time says it is working.
+    script = b"local i = 0 while i < 20000000 do i = i + 1 end return i"
+    request = b"*3\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n" % (len(script), script)
+    transcript = _quietly(redis, request, settle=4.0)
+    assert transcript.expects[0].outcome == "ok"
+    assert transcript.conn(0).frames == [b":20000000\r\n"]
+    # Without its process to look at, the same 2 ms of silence would be taken for certain.
+    options = RunnerOptions(deadline=5.0, settle=0.002)
+    steps = (Send(conn=0, chunks=(request,)), Expect(conn=0), Close(conn=0))
+    blind = Runner(redis, CODEC, options=options).play(Scenario(steps=steps))
+    assert blind.expects[0].outcome == "timeout"
 
 
 @pytest.fixture(scope="module")
