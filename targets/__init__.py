@@ -204,6 +204,14 @@ def get_target(name: str) -> TargetInfo:
     """
     if name in REFERENCE:
         return _describe(REFERENCE[name], "reference")
+    # A buggy target's module is usually its name's (buggy-fd-leak: buggy/fd_leak.py):
+    # found there, no other module is imported (each costs ``wirefault serve`` start-up
+    # time, after every crash).
+    guess = f"{_BUGGY_PACKAGE}.{name.removeprefix('buggy-').replace('-', '_')}"
+    if name.startswith("buggy-") and guess in _buggy_modules():
+        info = _describe(guess, "buggy")
+        if info.name == name:
+            return info
     for info in all_targets():
         if info.name == name:
             return info

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -90,3 +92,22 @@ def test_get_target_describes_a_reference_server() -> None:
     info = get_target("udp-echo")
     assert (info.protocol, info.transport, info.kind) == ("datagram", "udp", "reference")
     assert info.load().NAME == "udp-echo"
+
+
+def test_get_target_finds_every_target_as_the_full_listing_describes_it() -> None:
+    for info in all_targets():
+        assert get_target(info.name) == info
+
+
+def test_serving_one_buggy_target_imports_no_other_target_module() -> None:
+    """`wirefault serve` starts again after every crash: it imports what it serves alone."""
+    code = (
+        "import sys\nfrom wirefault.targets import get_target\n"
+        "get_target('buggy-first-frame-only')\n"
+        "print(' '.join(m for m in sys.modules if m.startswith('wirefault.targets.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()
+    assert "wirefault.targets.buggy.first_frame_only" in out
+    assert not [m for m in out if m.startswith("wirefault.targets.buggy.") and "first" not in m]
