@@ -42,10 +42,9 @@ __all__ = [
     "wait_read",
 ]
 
-#: Shortest time between two looks through a proxy: each is a dump of the server's
-#: port, whose cost grows with the machine's TCP sockets (1 ms with 2,000, 10 ms with
-#: 37,000, most of them our own closed connections in TIME_WAIT).
-_PROXIED_LOOK_FLOOR = 0.004
+#: Shortest time between two looks through a proxy (each a few lookups of single
+#: sockets, but for the first and the deciding one, see :class:`ProxiedSilence`).
+_PROXIED_LOOK_FLOOR = 0.001
 #: How a cut between two chunks reached the server.
 CutSeen = Literal["read", "unread", "paused"]
 
@@ -309,15 +308,22 @@ class ProxiedSilence(Silence):
         )
 
     def certain(self) -> bool:
-        """Look now: True once the counts balanced, unchanged, for ``settle`` seconds."""
+        """Look now: True once the counts balanced, unchanged, for ``settle`` seconds.
+
+        The first look and the deciding one dump the server's port (a dump walks
+        every TCP socket of the machine: 2 ms here with a few hundred, 10 ms with
+        tens of thousands of TIME_WAITs after a long campaign); the looks between
+        look up the sockets the first one found, one by one.
+        """
         now = time.monotonic()
-        mark = self._port.mark(self._balance())
-        # A dump walks every TCP socket of the machine (tens of thousands of TIME_WAITs
-        # after a long campaign: ~10 ms): looks take at most a fifth of the time.
-        self.period = max(self.period, 4 * (time.monotonic() - now))
+        deciding = self._mark is not None and now - self._since >= self.settle
+        mark = self._port.mark(self._balance(), full=deciding or self._mark is None)
+        if not deciding and self._mark is not None:
+            # Looks take at most a fifth of the time.
+            self.period = max(self.period, 4 * (time.monotonic() - now))
         self._next = now + self.period
         if mark is None or mark != self._mark:
             self._mark = mark
             self._since = now
             return False
-        return now - self._since >= self.settle
+        return deciding

@@ -126,6 +126,30 @@ def test_a_ports_sockets_count_bytes_each_way_and_a_fin_as_one(diag, tcp_pair) -
     _port_socket(diag, port, state=8, received=11, unread=1)
 
 
+def test_a_ports_socket_looked_up_again_by_itself_counts_as_in_the_dump(diag, tcp_pair) -> None:
+    listener, client, server = tcp_pair
+    port = listener.getsockname()[1]
+    client.sendall(b"x" * 10)
+    dumped = _port_socket(diag, port, received=10)
+    again = diag.port_socket(socket.AF_INET, dumped.sockid)
+    assert again == dumped and again.sockid == dumped.sockid
+    server.recv(100)
+    server.sendall(b"y" * 7)
+    for _ in range(200):  # loopback may lag
+        again = diag.port_socket(socket.AF_INET, dumped.sockid)
+        if again is not None and (again.unread, again.acked) == (0, 7):
+            break
+        time.sleep(0.005)
+    assert again is not None and (again.cookie, again.unread, again.acked) == (dumped.cookie, 0, 7)
+    server.close()  # closed first: fin-wait, still counted
+    client.close()  # then time-wait, or gone: no counters left
+    for _ in range(200):
+        if diag.port_socket(socket.AF_INET, dumped.sockid) is None:
+            break
+        time.sleep(0.005)
+    assert diag.port_socket(socket.AF_INET, dumped.sockid) is None
+
+
 def test_a_port_with_nothing_connected_has_no_sockets(diag) -> None:
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
