@@ -301,6 +301,14 @@ class Campaign:
         """Play one scenario (through the fault proxy when it carries toxics)."""
         return self.stage.play(scenario)
 
+    def play_waiting(self, scenario: Scenario) -> Transcript:
+        """Play one scenario with every deadline waited out (no timeout judged early)."""
+        settle, self.stage.settle = self.stage.settle, False
+        try:
+            return self.stage.play(scenario)
+        finally:
+            self.stage.settle = settle
+
     def judge_once(self, prop: Property, scenario: Scenario) -> tuple[Verdict, Transcript]:
         """Play ``scenario``, judge it, and probe liveness afterwards (see :meth:`judge`)."""
         judgement = self.judge(prop, scenario)
@@ -339,13 +347,8 @@ class Campaign:
             if crash is not None:
                 message = f"{judgement.verdict.message}; {crash.message}"
                 return Judgement(Verdict.failed(message, "crash"), transcript, scenario)
-            # Second-opinion plays wait every deadline out: a timeout judged early there
-            # could turn a real failure into a note.
-            settle, self.stage.settle = self.stage.settle, False
-            try:
-                judgement = second_opinion(prop, judgement, self.config.codec, self)
-            finally:
-                self.stage.settle = settle
+            # (Its baseline waits every deadline out: see wirefault.judging.)
+            judgement = second_opinion(prop, judgement, self.config.codec, self)
             if not judgement.verdict.ok:
                 return judgement
         live = self._liveness()

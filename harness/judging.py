@@ -14,6 +14,12 @@ plays (both only after a failure, so passing examples cost nothing more):
    becomes a pass with a note.
 
 The campaign supplies the I/O through :class:`Player`; this module decides.
+
+A timeout judged early (:mod:`wirefault.patience`) may end the confirmation's
+reads: it can only keep a failure standing, and a failure is reported only once
+a replay with every deadline waited out reproduces it, its second opinion
+included. The baseline waits every deadline out: a request judged unanswered too
+early would turn a real failure into a note.
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ class Player(Protocol):
     def play(self, scenario: Scenario) -> Transcript:
         """Play ``scenario`` against the server (through the fault layer if it has toxics)."""
 
+    def play_waiting(self, scenario: Scenario) -> Transcript:
+        """Play ``scenario`` as :meth:`play` does, with no timeout judged early."""
+
     def crash_after(self, ended: float) -> Verdict | None:
         """A crash verdict if the managed server died of the play that ended at ``ended``."""
 
@@ -86,7 +95,7 @@ def _baselined(prop: Property, judgement: Judgement, codec: Codec, player: Playe
     base = prop.baseline(judgement.scenario, judgement.transcript, judgement.verdict, codec)
     if base is None:
         return judgement
-    alone = player.play(base)
+    alone = player.play_waiting(base)
     if answered(alone) or not player.alive():
         # Answered alone: the fault, staller or reset is to blame. Not even the probe
         # is answered now: the server is down or wedged, which the failure shows.

@@ -57,11 +57,13 @@ _FIRST_STEP = 0.00005
 _LAST_STEP = 0.002
 
 
-def wait_read(watch: PeerWatch, sent: int, until: float) -> bool | None:
+def wait_read(watch: PeerWatch, sent: int, until: float, quiet: Quiet | None = None) -> bool | None:
     """Wait until the server has read the first ``sent`` bytes, or ``until`` (monotonic) passes.
 
-    Returns True once read, False when ``until`` passed first, None when the
-    server's end cannot be seen (any more).
+    Returns True once read, False when ``until`` passed first (or, with
+    ``quiet``, once the server's processes show it is not going to read: asleep,
+    using no CPU, for ``quiet.settle``), None when the server's end cannot be
+    seen (any more).
     """
     step = _FIRST_STEP
     while True:
@@ -71,21 +73,23 @@ def wait_read(watch: PeerWatch, sent: int, until: float) -> bool | None:
         if unread <= 0:
             return True
         now = time.monotonic()
-        if now >= until:
+        if now >= until or (quiet is not None and quiet.certain(now, watch)):
             return False
         time.sleep(min(step, until - now))
         step = min(step * 2, _LAST_STEP)
 
 
-def drain(watch: PeerWatch | None, sent: int, bound: float) -> str:
+def drain(watch: PeerWatch | None, sent: int, bound: float, quiet: Quiet | None = None) -> str:
     """Before a half-close: wait until the server has read (or acknowledged) all ``sent`` bytes.
 
     Returns what happened, for the transcript ("" when nothing could be seen).
+    With ``quiet``, a server whose processes show it is not reading is not waited
+    for the whole ``bound``.
     """
     if watch is None or not sent:
         return ""
     began = time.monotonic()
-    done = wait_read(watch, sent, began + bound)
+    done = wait_read(watch, sent, began + bound, quiet)
     what = "read" if watch.sees_reads else "acknowledged"
     waited = f"{(time.monotonic() - began) * 1000:.2f}ms"
     if done is None:
@@ -115,11 +119,20 @@ class ChunkPacer:
     Args:
         watch: the server's end of the connection (None: cannot be seen).
         bound: the longest wait for one chunk to be read.
+        quiet: gives a :class:`Quiet` for each wait, when the server's processes can
+            be seen: a server asleep and using no CPU with a chunk unread is not
+            going to read it, and is not waited for the whole bound.
     """
 
-    def __init__(self, watch: PeerWatch | None, bound: float = READ_BOUND) -> None:
+    def __init__(
+        self,
+        watch: PeerWatch | None,
+        bound: float = READ_BOUND,
+        quiet: Callable[[], Quiet | None] | None = None,
+    ) -> None:
         self.watch = watch if watch is not None and watch.sees_reads else None
         self.bound = bound
+        self._quiet = quiet
         #: Set once the server left a chunk unread for a whole bound.
         self.stuck = False
 
@@ -133,7 +146,7 @@ class ChunkPacer:
         seen: bool | None = None
         if self.watch is not None:
             bound = min(self.bound, pause) if self.stuck else self.bound
-            seen = wait_read(self.watch, sent, began + bound)
+            seen = wait_read(self.watch, sent, began + bound, self._quiet and self._quiet())
         if seen is None:
             if pause:
                 time.sleep(pause)

@@ -121,8 +121,10 @@ class _Live:
         decoder: Decoder,
         watching: Callable[[Channel], PeerWatch | None] | None,
         bound: float,
+        quiet: Callable[[], Quiet | None] | None = None,
     ) -> None:
         self.record = record
+        self.quiet = quiet
         self.channel = channel
         self.decoder = decoder
         # The server's end is looked up on first use: most connections never need it.
@@ -152,7 +154,7 @@ class _Live:
     def pacer(self) -> ChunkPacer:
         """Spaces this connection's chunks by the server's reads."""
         if self._pacer is None:
-            self._pacer = ChunkPacer(self.watch, self._bound)
+            self._pacer = ChunkPacer(self.watch, self._bound, self.quiet)
         return self._pacer
 
     @property
@@ -312,7 +314,14 @@ class _Play:
         else:
             self.note("open", number)
         watching = self.watching if self.opts.pace else None
-        live = _Live(record, channel, self.codec.response_decoder(), watching, self.opts.read_bound)
+        live = _Live(
+            record,
+            channel,
+            self.codec.response_decoder(),
+            watching,
+            self.opts.read_bound,
+            self.quiet,
+        )
         self.live[number] = live
         self.transcript.conns[number] = record
         if self.opts.greeting and channel is not None:
@@ -469,10 +478,13 @@ class _Play:
             if self.server_port is None or live.channel.datagram:
                 return None
             return ProxiedSilence(self.server_port, self.balance, settle)
-        quiet = None
-        if self.opts.activity is not None and self.opts.quiet_settle is not None:
-            quiet = Quiet(self.opts.activity, self.opts.quiet_settle)
-        return Silence(lambda: live.watch, settle, live.channel.sent, quiet)
+        return Silence(lambda: live.watch, settle, live.channel.sent, self.quiet())
+
+    def quiet(self) -> Quiet | None:
+        """A judge of the server's processes' quiet, for one wait (None: they cannot be seen)."""
+        if self.opts.activity is None or self.opts.quiet_settle is None or not self.settles():
+            return None
+        return Quiet(self.opts.activity, self.opts.quiet_settle)
 
     def settles(self) -> bool:
         """Whether silences may be judged early in this play (settle set, shorter than the
@@ -520,7 +532,7 @@ class _Play:
             else:
                 # The last bytes and the EOF as separate events for the server, as from
                 # any client that finished writing well before shutting down.
-                drained = drain(live.watch, live.channel.sent, self.opts.read_bound)
+                drained = drain(live.watch, live.channel.sent, self.opts.read_bound, self.quiet())
                 state = live.channel.half_close()
             self.note("half_close", number, detail=drained)
             if state != "ok":

@@ -6,8 +6,9 @@ Run as ``python quiet_server.py MODE``. It binds 127.0.0.1:0, prints
 * ``silent``: reads every request and never answers.
 * ``spin``: reads a request, computes for 0.15 s of its own CPU time, then answers
   ``done``: silent on its sockets all the while, but busy.
-* ``bursts``: reads a request, then for 0.3 s computes 1 ms at a time with 2 ms
-  sleeps in between, then answers ``done``: asleep at most moments, but working.
+* ``bursts``: reads a request, then for 0.3 s computes 1 ms at a time with 0.5 ms
+  sleeps in between, then answers ``done``: asleep at some moments, working through.
+* ``deaf``: accepts a client and never reads from it.
 * ``elsewhere``: the server is ``silent``, but runs in a grandchild that has left
   this process's tree (as a daemon does), while this process only waits.
 """
@@ -26,6 +27,8 @@ def serve(mode: str) -> None:
     print(f"listening on 127.0.0.1:{listener.getsockname()[1]}", flush=True)
     while True:
         conn, _ = listener.accept()
+        if mode == "deaf":
+            time.sleep(60)
         with conn:
             while conn.recv(65536):
                 if mode == "spin":
@@ -35,7 +38,7 @@ def serve(mode: str) -> None:
                     until = time.monotonic() + 0.3
                     while time.monotonic() < until:
                         _compute(0.001)
-                        time.sleep(0.002)
+                        time.sleep(0.0005)
                     conn.sendall(b"done\n")
 
 

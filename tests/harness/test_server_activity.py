@@ -87,7 +87,7 @@ def test_a_server_that_waits_is_judged_silent_sooner(quiet_server) -> None:
 @pytest.mark.parametrize("mode", ["spin", "bursts"])
 def test_a_server_computing_its_reply_is_waited_for(quiet_server, mode: str) -> None:
     """Silent on its sockets while it computes, then answers: its CPU time says it is busy
-    (running at every look, or, in bursts, asleep at most looks but using CPU between)."""
+    (running at every look, or, in bursts, asleep at some looks but using CPU between)."""
     server = quiet_server(mode)
     transcript = _play(server, ServerActivity(server.process.pid))
     assert transcript.expects[0].outcome == "ok"
@@ -140,3 +140,29 @@ def test_a_server_that_has_exited_cannot_be_seen(quiet_server) -> None:
     os.killpg(server.process.pid, signal.SIGKILL)
     server.process.wait()
     assert activity.look() is None
+
+
+def test_a_server_that_is_not_reading_is_not_waited_for_the_whole_read_bound(
+    quiet_server,
+) -> None:
+    """Its processes asleep with a chunk unread: the next chunk goes, the cut marked unread."""
+    server = quiet_server("deaf")
+    chunks = (b"a" * 10, b"b" * 10, b"\n")
+    scenario = Scenario(steps=(Send(conn=0, chunks=chunks), Close(conn=0)))
+
+    def cut_wait(activity: ServerActivity | None) -> float:
+        options = RunnerOptions(
+            deadline=5.0,
+            read_bound=1.0,
+            settle=SETTLE,
+            activity=activity,
+            quiet_settle=QUIET_SETTLE,
+        )
+        transcript = Runner(server.address, LINE, options=options).play(scenario)
+        assert transcript.conn(0).cuts == ["unread", "unread"]
+        # The second chunk's send says how long the first cut waited: "cut unread after Xms".
+        (first, _) = [e for e in transcript.events if e.detail.startswith("cut ")]
+        return float(first.detail.split("after ")[1].removesuffix("ms")) / 1000
+
+    assert cut_wait(ServerActivity(server.process.pid)) < 0.5
+    assert cut_wait(None) >= 1.0  # the whole bound
