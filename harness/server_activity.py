@@ -35,7 +35,8 @@ __all__ = ["Activity", "ServerActivity"]
 #: Thread states of a server doing something: running or ready to run, in disk I/O,
 #: or being woken (older kernels).
 _BUSY_STATES = frozenset(b"RDW")
-#: Processes followed at most (a server forking per connection has one per client).
+#: Processes followed at most (a server forking per connection has one per client);
+#: a server with more cannot be seen.
 _MOST_PROCESSES = 256
 #: Inodes remembered as the server's own (sockets of connections it served).
 _MOST_INODES = 4096
@@ -81,7 +82,9 @@ class ServerActivity:
         pids: list[int] = []
         busy = False
         todo = [self.pid]
-        while todo and len(pids) < _MOST_PROCESSES:
+        while todo:
+            if len(pids) >= _MOST_PROCESSES:
+                return None  # too many to follow: what is not looked at could be working
             pid = todo.pop()
             threads = _threads(pid)
             if threads is None:
@@ -91,6 +94,8 @@ class ServerActivity:
             pids.append(pid)
             for tid in threads:
                 state, children = _thread(pid, tid)
+                if children is None:
+                    return None  # no children file (a kernel without it): the tree is unknown
                 busy = busy or state in _BUSY_STATES
                 todo.extend(children)
         cpu = 0
@@ -124,16 +129,22 @@ def _threads(pid: int) -> list[str] | None:
         return None
 
 
-def _thread(pid: int, tid: str) -> tuple[int, list[int]]:
-    """A thread's state (a byte of ``RSDZTtXIWKP``; 0: gone) and the children it forked."""
+def _thread(pid: int, tid: str) -> tuple[int, list[int] | None]:
+    """A thread's state (a byte of ``RSDZTtXIWKP``; 0: it has just ended) and the children it
+    forked (None: the kernel does not say)."""
     base = f"/proc/{pid}/task/{tid}"
     try:
         with open(f"{base}/stat", "rb") as f:
             stat = f.read()
-        with open(f"{base}/children", "rb") as f:
-            children = [int(child) for child in f.read().split()]
     except OSError:
-        return 0, []
+        return 0, []  # it has just ended
+    try:
+        with open(f"{base}/children", "rb") as f:
+            children: list[int] | None = [int(child) for child in f.read().split()]
+    except FileNotFoundError:
+        children = None if os.path.isdir(base) else []
+    except OSError:
+        children = []  # it has just ended
     # pid (comm) state ...; comm may contain spaces and parentheses.
     at = stat.rfind(b")") + 2
     return (stat[at] if at < len(stat) else 0), children
