@@ -83,7 +83,10 @@ class ReplyTimes:
                 continue
             step = scenario.steps[result.step]
             if isinstance(step, Expect) and not step.read_pause:
-                self._times.append(result.elapsed)
+                # Until the last byte: an unframed response ends only after a quiet time,
+                # which is ours, not the server thinking.
+                took = result.answered if result.answered is not None else result.elapsed
+                self._times.append(took)
 
     def settle(self, *, shrinking: bool = False, deadline: float | None = None) -> float | None:
         """Seconds of silence that make a missing reply certain (None: wait the deadline).

@@ -79,7 +79,8 @@ class RunnerOptions:
 
     Attributes:
         deadline: seconds a wait may go without progress before it counts as a hang.
-        quiet: seconds of silence that end a response for unframed codecs.
+        quiet: seconds of silence that end a response for unframed codecs (sooner once
+            the silence is certain, with ``settle``: no more of the response can come).
         udp_retries: re-sends of a datagram whose reply is missing.
         greeting: the server speaks first (SMTP, FTP, POP3): each new connection
             reads one frame before its first step, and that frame is not counted.
@@ -133,6 +134,7 @@ class _Live:
         self._pacer: ChunkPacer | None = None
         self._bound = bound
         self.consumed = 0  # frames already claimed by earlier Expect steps
+        self.heard = 0.0  # when bytes last arrived (monotonic)
         self.last_datagram = b""
         # How reading ended (eof/rst/refused), apart from record.end: a write that
         # hits a reset must not stop us reading the reply already in our buffer.
@@ -389,8 +391,9 @@ class _Play:
         live.consumed = len(live.record.frames)
         elapsed = time.monotonic() - began
         pending = live.decoder.pending if self.codec.framed else 0
+        answered = live.heard - began if live.heard > began else None
         self.transcript.expects.append(
-            ExpectResult(index, number, count, tuple(got), outcome, elapsed, pending)
+            ExpectResult(index, number, count, tuple(got), outcome, elapsed, pending, answered)
         )
 
     def read_until(self, live: _Live, target: int, size: int, pause: float) -> Outcome:
@@ -430,6 +433,8 @@ class _Play:
             if silence is not None and now >= silence.due():
                 if not silence.certain():
                     continue
+                if quiet_after is not None:
+                    return "ok"  # an unframed response ends once no more of it can come
                 if retries and live.last_datagram:
                     # The server read the datagram and said nothing: it may have been lost
                     # on the way back, so re-send it now rather than after a deadline.
@@ -442,6 +447,7 @@ class _Play:
             assert live.channel is not None
             result = live.channel.recv(size, min(limit, silence.due()) if silence else limit)
             if result.data:
+                live.heard = time.monotonic()
                 if silence is not None:
                     silence.heard()
                 live.received += result.data

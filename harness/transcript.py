@@ -130,6 +130,9 @@ class ExpectResult:
         elapsed: seconds the step took.
         pending: bytes of an unfinished response frame buffered when the step ended
             (a server that stops mid-frame leaves some).
+        answered: seconds from the step's start to the last byte it received (None:
+            none came). Shorter than ``elapsed`` where a response ends only after a
+            quiet time (unframed codecs): how long the server took to answer.
     """
 
     step: int
@@ -139,6 +142,7 @@ class ExpectResult:
     outcome: Outcome
     elapsed: float
     pending: int = 0
+    answered: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""

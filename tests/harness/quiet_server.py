@@ -8,6 +8,7 @@ Run as ``python quiet_server.py MODE``. It binds 127.0.0.1:0, prints
   ``done``: silent on its sockets all the while, but busy.
 * ``bursts``: reads a request, then for 0.3 s computes 1 ms at a time with 0.5 ms
   sleeps in between, then answers ``done``: asleep at some moments, working through.
+* ``answer``: answers every request at once with ``done``.
 * ``deaf``: accepts a client and never reads from it.
 * ``elsewhere``: the server is ``silent``, but runs in a grandchild that has left
   this process's tree (as a daemon does), while this process only waits.
@@ -31,7 +32,9 @@ def serve(mode: str) -> None:
             time.sleep(60)
         with conn:
             while conn.recv(65536):
-                if mode == "spin":
+                if mode == "answer":
+                    conn.sendall(b"done\n")
+                elif mode == "spin":
                     _compute(0.15)
                     conn.sendall(b"done\n")
                 elif mode == "bursts":

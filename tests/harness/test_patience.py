@@ -258,3 +258,12 @@ def test_a_reply_held_back_by_a_fault_proxy_is_not_a_failure(tiny_server, tmp_pa
     # early judgement of an in-process server starved of the GIL on a loaded machine
     # is dismissed by the full-deadline replay, and never reported either.
     assert result.status == "passed" and result.failure is None
+
+
+def test_an_unframed_reply_is_timed_to_its_last_byte_not_to_the_quiet_time() -> None:
+    """Unframed responses end after a quiet time of ours (50 ms): the server answered in
+    0.2 ms, and ten times 50 ms would make every later silence cost half a second."""
+    times = ReplyTimes(deadline=2.0)
+    result = ExpectResult(1, 0, 1, (b"ok",), "ok", elapsed=0.0502, answered=0.0002)
+    times.observe(_exchange(), Transcript(expects=[result]))
+    assert times.settle() == SETTLE_FLOOR

@@ -166,3 +166,25 @@ def test_a_server_that_is_not_reading_is_not_waited_for_the_whole_read_bound(
 
     assert cut_wait(ServerActivity(server.process.pid)) < 0.5
     assert cut_wait(None) >= 1.0  # the whole bound
+
+
+def test_an_unframed_response_ends_once_no_more_of_it_can_come(quiet_server) -> None:
+    """With no framing a response ends after ``quiet`` seconds of silence, or sooner once
+    the silence is certain: the server read everything, sent everything, and waits."""
+    server = quiet_server("answer")
+    raw = get_codec("raw")
+    scenario = Scenario(steps=(Send(conn=0, chunks=(b"go\n",)), Expect(conn=0), Close(conn=0)))
+
+    def play(activity: ServerActivity | None, settle: float | None) -> tuple[str, float]:
+        options = RunnerOptions(
+            deadline=5.0, quiet=1.0, settle=settle, activity=activity, quiet_settle=QUIET_SETTLE
+        )
+        transcript = Runner(server.address, raw, options=options).play(scenario)
+        assert transcript.conn(0).received == b"done\n"
+        (result,) = transcript.expects
+        return result.outcome, result.elapsed
+
+    outcome, elapsed = play(ServerActivity(server.process.pid), SETTLE)
+    assert outcome == "ok" and elapsed < 0.5
+    outcome, elapsed = play(None, None)  # nothing judged early: the quiet time
+    assert outcome == "ok" and elapsed >= 1.0
