@@ -125,7 +125,7 @@ class _Live:
         quiet: Callable[[], Quiet | None] | None = None,
     ) -> None:
         self.record = record
-        self.quiet = quiet
+        self._quiet = quiet  # gives each wait of the pacer its judge of the server's quiet
         self.channel = channel
         self.decoder = decoder
         # The server's end is looked up on first use: most connections never need it.
@@ -156,7 +156,7 @@ class _Live:
     def pacer(self) -> ChunkPacer:
         """Spaces this connection's chunks by the server's reads."""
         if self._pacer is None:
-            self._pacer = ChunkPacer(self.watch, self._bound, self.quiet)
+            self._pacer = ChunkPacer(self.watch, self._bound, self._quiet)
         return self._pacer
 
     @property

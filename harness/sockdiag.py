@@ -216,16 +216,17 @@ class DiagSocket:
         )
         return _REQ_HEAD.pack(sock.family, socket.IPPROTO_UDP, 0, _ALL_STATES) + sockid
 
-    def udp_queues(self, request: bytes) -> tuple[int, int] | None:
-        """Receive and send queues (buffer bytes) of the socket a :meth:`udp_request` finds."""
+    def udp_queues(self, request: bytes) -> tuple[int, int, int] | None:
+        """Receive and send queues (buffer bytes) of the socket a :meth:`udp_request` finds,
+        and its inode."""
         reply = self._ask(request)
         if reply is None:
             return None
         length, kind = _NLMSGHDR.unpack_from(reply)[:2]
         if kind != SOCK_DIAG_BY_FAMILY or length < _NLMSGHDR.size + _MSG_SIZE:
             return None
-        unread, unsent = _QUEUES.unpack_from(reply, _NLMSGHDR.size + 4 + _SOCKID_SIZE)[1:3]
-        return unread, unsent
+        unread, unsent, _, inode = _QUEUES.unpack_from(reply, _NLMSGHDR.size + 4 + _SOCKID_SIZE)[1:]
+        return unread, unsent, inode
 
     def tcp_peer(self, request: bytes) -> TcpPeer | None:
         """The server's socket for a :meth:`tcp_request`, or None when it is not on this machine."""
@@ -458,6 +459,10 @@ class UdpWatch(PeerWatch):
     def replying(self) -> bool | None:
         queues = self._diag.udp_queues(self._request)
         return None if queues is None else queues[1] > 0
+
+    def inode(self) -> int:
+        queues = self._diag.udp_queues(self._request)
+        return 0 if queues is None else queues[2]
 
 
 def watch_datagrams(

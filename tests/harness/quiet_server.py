@@ -10,6 +10,7 @@ Run as ``python quiet_server.py MODE``. It binds 127.0.0.1:0, prints
   sleeps in between, then answers ``done``: asleep at some moments, working through.
 * ``answer``: answers every request at once with ``done``.
 * ``deaf``: accepts a client and never reads from it.
+* ``udp-silent``: a UDP server that reads every datagram and never answers.
 * ``elsewhere``: the server is ``silent``, but runs in a grandchild that has left
   this process's tree (as a daemon does), while this process only waits.
 """
@@ -24,6 +25,12 @@ import time
 
 def serve(mode: str) -> None:
     """Listen, say where, and serve clients one after another."""
+    if mode == "udp-silent":
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            print(f"listening on 127.0.0.1:{sock.getsockname()[1]}", flush=True)
+            while True:
+                sock.recvfrom(65536)
     listener = socket.create_server(("127.0.0.1", 0))
     print(f"listening on 127.0.0.1:{listener.getsockname()[1]}", flush=True)
     while True:

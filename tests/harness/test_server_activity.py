@@ -43,7 +43,7 @@ def quiet_server() -> Iterator[Callable[[str], _Server]]:
     """Starts ``quiet_server.py MODE`` in a session of its own; stops every one after."""
     started: list[subprocess.Popen[str]] = []
 
-    def start(mode: str) -> _Server:
+    def start(mode: str, transport: str = "tcp") -> _Server:
         process = subprocess.Popen(
             [sys.executable, str(QUIET_SERVER), mode],
             stdout=subprocess.PIPE,
@@ -55,7 +55,7 @@ def quiet_server() -> Iterator[Callable[[str], _Server]]:
         line = process.stdout.readline()
         assert line.startswith("listening on "), line
         port = int(line.rsplit(":", 1)[1])
-        return _Server(process, Address("tcp", "127.0.0.1", port))
+        return _Server(process, Address(transport, "127.0.0.1", port))
 
     yield start
     for process in started:
@@ -188,3 +188,23 @@ def test_an_unframed_response_ends_once_no_more_of_it_can_come(quiet_server) -> 
     assert outcome == "ok" and elapsed < 0.5
     outcome, elapsed = play(None, None)  # nothing judged early: the quiet time
     assert outcome == "ok" and elapsed >= 1.0
+
+
+def test_a_silent_udp_server_is_judged_silent_sooner_too(quiet_server) -> None:
+    """Its socket's receive queue is empty and its process waits: each re-send comes sooner."""
+    server = quiet_server("udp-silent", "udp")
+    codec = get_codec("datagram")
+    scenario = Scenario(steps=(Send(conn=0, chunks=(b"ping",)), Expect(conn=0), Close(conn=0)))
+    options = RunnerOptions(
+        deadline=5.0,
+        settle=SETTLE,
+        activity=ServerActivity(server.process.pid),
+        quiet_settle=QUIET_SETTLE,
+    )
+    transcript = Runner(server.address, codec, options=options).play(scenario)
+    (result,) = transcript.expects
+    assert result.outcome == "timeout"
+    assert result.elapsed < SETTLE  # four silences (three re-sends), none of them 0.6 s
+    assert [e.what for e in transcript.events].count("retry") == options.udp_retries
+    (silent,) = [e for e in transcript.events if e.what == "silent"]
+    assert "its processes used no CPU" in silent.detail
