@@ -11,7 +11,10 @@ started, Linux shows both directly:
   CPU clock (``clock_gettime`` on ``(~pid << 3) | 2``, which is how
   ``clock_getcpuclockid`` encodes it), not the 10 ms ticks of ``/proc/PID/stat``;
 * the state of each of its threads (``/proc/PID/task/TID/stat``): ``R`` is
-  running or waiting for a CPU, ``D`` waiting on a disk.
+  running or waiting for a CPU, ``D`` waiting on a disk; and where each sleeping
+  thread sleeps (``/proc/PID/task/TID/wchan``): one in ``nanosleep`` has put
+  itself to sleep for a while (a handler's ``sleep()``, a back-off, a rate
+  limit) and will go on when it wakes, so it counts as busy.
 
 Its processes are the one wirefault started and all their descendants
 (``/proc/PID/task/TID/children``): a forking server's children are in, a
@@ -130,12 +133,15 @@ def _threads(pid: int) -> list[str] | None:
 
 
 def _thread(pid: int, tid: str) -> tuple[int, list[int] | None]:
-    """A thread's state (a byte of ``RSDZTtXIWKP``; 0: it has just ended) and the children it
-    forked (None: the kernel does not say)."""
+    """A thread's state (a byte of ``RSDZTtXIWKP``, ``R`` too when it sleeps on a timer of
+    its own; 0: it has just ended) and the children it forked (None: the kernel does not
+    say)."""
     base = f"/proc/{pid}/task/{tid}"
     try:
         with open(f"{base}/stat", "rb") as f:
             stat = f.read()
+        with open(f"{base}/wchan", "rb") as f:
+            sleeping_in = f.read()
     except OSError:
         return 0, []  # it has just ended
     try:
@@ -145,6 +151,8 @@ def _thread(pid: int, tid: str) -> tuple[int, list[int] | None]:
         children = None if os.path.isdir(base) else []
     except OSError:
         children = []  # it has just ended
+    if b"nanosleep" in sleeping_in:
+        return ord("R"), children  # asleep on a timer of its own: it will go on
     # pid (comm) state ...; comm may contain spaces and parentheses.
     at = stat.rfind(b")") + 2
     return (stat[at] if at < len(stat) else 0), children

@@ -9,6 +9,8 @@ Run as ``python quiet_server.py MODE``. It binds 127.0.0.1:0, prints
 * ``bursts``: reads a request, then for 0.3 s computes 1 ms at a time with 0.5 ms
   sleeps in between, then answers ``done``: asleep at some moments, working through.
 * ``answer``: answers every request at once with ``done``.
+* ``sleepy``: reads a request, sleeps 0.2 s, then answers ``done`` (a handler's
+  ``sleep()``: asleep, no CPU, but on a timer of its own).
 * ``deaf``: accepts a client and never reads from it.
 * ``udp-silent``: a UDP server that reads every datagram and never answers.
 * ``elsewhere``: the server is ``silent``, but runs in a grandchild that has left
@@ -18,6 +20,7 @@ Run as ``python quiet_server.py MODE``. It binds 127.0.0.1:0, prints
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import time
@@ -36,10 +39,13 @@ def serve(mode: str) -> None:
     while True:
         conn, _ = listener.accept()
         if mode == "deaf":
-            time.sleep(60)
+            signal.pause()  # asleep on no timer: it will never go on by itself
         with conn:
             while conn.recv(65536):
                 if mode == "answer":
+                    conn.sendall(b"done\n")
+                elif mode == "sleepy":
+                    time.sleep(0.2)
                     conn.sendall(b"done\n")
                 elif mode == "spin":
                     _compute(0.15)
@@ -69,7 +75,7 @@ def main() -> None:
             serve("silent")
         os._exit(0)  # the server is orphaned: no longer in our tree
     os.wait()
-    time.sleep(60)
+    signal.pause()
 
 
 if __name__ == "__main__":

@@ -84,10 +84,11 @@ def test_a_server_that_waits_is_judged_silent_sooner(quiet_server) -> None:
     assert "its processes used no CPU" in silent.detail
 
 
-@pytest.mark.parametrize("mode", ["spin", "bursts"])
+@pytest.mark.parametrize("mode", ["spin", "bursts", "sleepy"])
 def test_a_server_computing_its_reply_is_waited_for(quiet_server, mode: str) -> None:
     """Silent on its sockets while it computes, then answers: its CPU time says it is busy
-    (running at every look, or, in bursts, asleep at some looks but using CPU between)."""
+    (running at every look, or, in bursts, asleep at some looks but using CPU between);
+    or while it sleeps on a timer of its own (``sleep()``), which its wchan says."""
     server = quiet_server(mode)
     transcript = _play(server, ServerActivity(server.process.pid))
     assert transcript.expects[0].outcome == "ok"
