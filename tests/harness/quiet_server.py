@@ -9,8 +9,9 @@ Run as ``python quiet_server.py MODE``. It binds 127.0.0.1:0, prints
 * ``bursts``: reads a request, then for 0.3 s computes 1 ms at a time with 0.5 ms
   sleeps in between, then answers ``done``: asleep at some moments, working through.
 * ``answer``: answers every request at once with ``done``.
-* ``sleepy``: reads a request, sleeps 0.2 s, then answers ``done`` (a handler's
-  ``sleep()``: asleep, no CPU, but on a timer of its own).
+* ``sleepy``: reads a request, sleeps 0.2 s in libc's ``usleep()``, then answers
+  ``done`` (a handler's sleep: asleep, no CPU, but on a timer of its own; libc's,
+  as Python 3.10's ``time.sleep`` sleeps in ``select()``).
 * ``deaf``: accepts a client and never reads from it.
 * ``udp-silent``: a UDP server that reads every datagram and never answers.
 * ``elsewhere``: the server is ``silent``, but runs in a grandchild that has left
@@ -19,6 +20,7 @@ Run as ``python quiet_server.py MODE``. It binds 127.0.0.1:0, prints
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -45,7 +47,7 @@ def serve(mode: str) -> None:
                 if mode == "answer":
                     conn.sendall(b"done\n")
                 elif mode == "sleepy":
-                    time.sleep(0.2)
+                    ctypes.CDLL(None).usleep(200_000)
                     conn.sendall(b"done\n")
                 elif mode == "spin":
                     _compute(0.15)
