@@ -79,6 +79,10 @@ ROUND_BYTES = 16 << 20
 #: Seconds of the time budget a failure must leave to have its shrinking wait for the
 #: other properties' first rounds: with less, it is shrunk, verified and saved at once.
 DEFER_LEFT = 30.0
+#: Seconds a deferred failure that did not fail again when taken up may spend being
+#: looked for again and shrunk (a failure that rests on timing shrinks by luck: it
+#: could take the whole shrink budget, 30 s, and be found flaky all the same).
+UNREPRODUCED_SHRINK_BUDGET = 5.0
 
 
 class Campaign:
@@ -192,14 +196,16 @@ class Campaign:
         and shrinks it. If it no longer fails (it rested on timing, or on state the
         server had built up back then, a leak), the run goes on drawing up to
         ``examples`` examples, as the property's rounds would have, and shrinks the
-        first that fails the same way; failing that, the failure as found is
-        verified and reported (or dismissed) as usual.
+        first that fails the same way, within :data:`UNREPRODUCED_SHRINK_BUDGET`
+        seconds rather than the whole shrink budget; failing that, the failure as
+        found is verified and reported (or dismissed) as usual.
 
         Raises:
             KeyboardInterrupt: a SIGINT or SIGTERM came.
         """
         state = self._states[prop.name]
         state.defer = False
+        state.taking_up, state.unreproduced = True, False
         state.shrink_began = time.monotonic()
         self.stage.deadline = self._shrink_deadline()
         self.stage.shrinking = True
@@ -482,6 +488,8 @@ class Campaign:
             # close where the failure is a timeout) counts as passing.
             state.notes.other_kind(verdict)
             verdict = Verdict.passed()
+        if state.taking_up:  # the deferred failure's replay: did it fail again?
+            state.taking_up, state.unreproduced = False, verdict.ok
         if not verdict.ok:
             state.failure = (scenario, judgement.transcript, verdict)
             state.blamed = judgement.scenario
@@ -504,9 +512,10 @@ class Campaign:
             )
 
     def _shrink_budget_spent(self, state: PropertyState) -> bool:
-        return bool(state.shrink_began) and (
-            time.monotonic() - state.shrink_began > self.config.shrink_budget
-        )
+        budget = self.config.shrink_budget
+        if state.unreproduced:
+            budget = min(budget, UNREPRODUCED_SHRINK_BUDGET)
+        return bool(state.shrink_began) and time.monotonic() - state.shrink_began > budget
 
     # -- the stage, as judge_once and the verifier use it ---------------------------------------
 

@@ -26,6 +26,11 @@ class PropertyState:
     shrink_began: float = 0.0
     #: A failure found now ends the round unshrunk, to be shrunk later (``shrink_deferred``).
     defer: bool = False
+    #: The next example is the deferred failure taken up again (its replay).
+    taking_up: bool = False
+    #: The deferred failure did not fail again when taken up: it rests on timing, or on
+    #: state the server had built up; looking for it again and shrinking it get less time.
+    unreproduced: bool = False
     examples_to_failure: int = 0
     flaky: bool = False
     #: Seconds the first failing example took to play and judge (sizes the reserve).
