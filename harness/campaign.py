@@ -83,6 +83,10 @@ DEFER_LEFT = 30.0
 #: looked for again and shrunk (a failure that rests on timing shrinks by luck: it
 #: could take the whole shrink budget, 30 s, and be found flaky all the same).
 UNREPRODUCED_SHRINK_BUDGET = 5.0
+#: While shrinking, after this many candidates in a row that did not fail, the failure
+#: being shrunk is played once more: one that no longer fails rests on luck (timing),
+#: and shrinking it further would be luck too.
+RECHECK_AFTER = 20
 
 
 class Campaign:
@@ -444,7 +448,7 @@ class Campaign:
 
     def _play_example(self, prop: Property, scenario: Scenario, state: PropertyState) -> Verdict:
         """The body of a round's Hypothesis test: check the clock, play, judge, count."""
-        self._checkpoint(state)
+        self._checkpoint(prop, state)
         began = time.monotonic()
         verdict = self._example(prop, scenario, state)
         if not verdict.ok and not state.failure_cost:
@@ -452,7 +456,7 @@ class Campaign:
         state.round_bytes += _bytes_sent(scenario)
         return verdict
 
-    def _checkpoint(self, state: PropertyState) -> None:
+    def _checkpoint(self, prop: Property, state: PropertyState) -> None:
         """Before each example: stop for an interrupt, the time budget, or the end of shrinking."""
         if self.cutoff.interrupted:
             raise KeyboardInterrupt
@@ -464,9 +468,28 @@ class Campaign:
             state.defer
             or self._shrink_budget_spent(state)
             or self.cutoff.left() < self._reserve(state)
+            or (state.since_failing >= RECHECK_AFTER and not self._still_fails(prop, state))
         ):
             # The best failure so far stands; no candidate is played past this point.
             raise ShrinkOver
+
+    def _still_fails(self, prop: Property, state: PropertyState) -> bool:
+        """Whether the failure being shrunk fails (the same way) when played once more.
+
+        Asked after :data:`RECHECK_AFTER` candidates in a row did not fail: when the
+        failure itself no longer does, the candidates that did failed by luck, and
+        shrinking goes no further (the verifying replays then say how it reproduces).
+        """
+        assert state.failure is not None
+        state.since_failing = 0
+        try:
+            verdict = self.judge(prop, state.failure[0]).verdict
+        except WirefaultError as exc:
+            raise _Stop(exc) from None
+        if not verdict.ok and verdict.kind == state.failure[2].kind:
+            return True
+        state.notes.shrunk_by_luck(state.failure[2])
+        return False
 
     def _reserve(self, state: PropertyState) -> float:
         """Seconds to keep, while shrinking, for the verifying replays and the fresh server."""
@@ -490,6 +513,8 @@ class Campaign:
             verdict = Verdict.passed()
         if state.taking_up:  # the deferred failure's replay: did it fail again?
             state.taking_up, state.unreproduced = False, verdict.ok
+        if state.failure is not None:  # shrinking: how long since a candidate failed
+            state.since_failing = state.since_failing + 1 if verdict.ok else 0
         if not verdict.ok:
             state.failure = (scenario, judgement.transcript, verdict)
             state.blamed = judgement.scenario

@@ -137,6 +137,17 @@ class NoteBook:
         message, seen = self._other.get(verdict.kind, (verdict.message, 0))
         self._other[verdict.kind] = (message, seen + 1)
 
+    def shrunk_by_luck(self, failure: Verdict) -> None:
+        """Shrinking stopped: the failure being shrunk no longer failed when played again."""
+        self.add(
+            Note(
+                "shrunk-by-luck",
+                f"shrinking stopped early: the failure being shrunk ({failure.kind}) did not "
+                "fail when played again, so the candidates that failed did so by luck "
+                "(timing); the failure is reported as the verifying replays find it",
+            )
+        )
+
     def lines(self) -> list[str]:
         """One line per note, then one per other kind of failure seen."""
         out = [

@@ -31,6 +31,8 @@ class PropertyState:
     #: The deferred failure did not fail again when taken up: it rests on timing, or on
     #: state the server had built up; looking for it again and shrinking it get less time.
     unreproduced: bool = False
+    #: Shrink candidates in a row that did not fail (see ``Campaign._still_fails``).
+    since_failing: int = 0
     examples_to_failure: int = 0
     flaky: bool = False
     #: Seconds the first failing example took to play and judge (sizes the reserve).

@@ -19,11 +19,19 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from wirefault.addresses import Address
-from wirefault.campaign import UNREPRODUCED_SHRINK_BUDGET, Campaign, CampaignConfig, Progress
+from wirefault.campaign import (
+    RECHECK_AFTER,
+    UNREPRODUCED_SHRINK_BUDGET,
+    Campaign,
+    CampaignConfig,
+    Progress,
+)
 from wirefault.codecs import get_codec
 from wirefault.codecs.base import Codec
 from wirefault.properties import Property, PropertyContext, Verdict
+from wirefault.property_state import PropertyState
 from wirefault.results import EXITFIRST, OUT_OF_TIME
+from wirefault.rounds import ShrinkOver
 from wirefault.scenario import Expect, Scenario, Send
 from wirefault.target import ServerProcess
 from wirefault.transcript import Transcript
@@ -293,3 +301,42 @@ def test_a_deferred_failure_that_no_longer_fails_gets_a_short_shrink(
     assert run._shrink_budget_spent(state)
     state.unreproduced = False
     assert not run._shrink_budget_spent(state)
+
+
+class _HighByteByLuck(_HighByte):
+    """Fails on a high-byte line only when told to: a failure that rests on timing."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.lucky = False
+
+    def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
+        verdict = super().judge(scenario, transcript, codec)
+        return verdict if self.lucky else Verdict.passed()
+
+
+@pytest.mark.parametrize("lucky", [True, False], ids=["fails again", "fails by luck"])
+def test_shrinking_plays_the_failure_again_after_candidates_that_do_not_fail(
+    server: ServerProcess, tmp_path: Path, lucky: bool
+) -> None:
+    """Candidates that fail by luck would keep shrinking going until its budget: after
+    RECHECK_AFTER in a row that did not fail, the failure itself is played once more,
+    and shrinking stops if it no longer fails."""
+    prop = _HighByteByLuck("lucky")
+    run = campaign(server, tmp_path, prop)
+    state = PropertyState(failure=(line(b"ff"), Transcript(), Verdict.failed("a high byte")))
+    state.shrink_began = time.monotonic()
+    run.stage.ensure_server()
+    state.since_failing = RECHECK_AFTER - 1
+    run._checkpoint(prop, state)
+    prop.lucky = lucky
+    state.since_failing = RECHECK_AFTER
+    if lucky:
+        run._checkpoint(prop, state)
+        assert state.since_failing == 0 and not state.notes.lines()
+    else:
+        with pytest.raises(ShrinkOver):
+            run._checkpoint(prop, state)
+        (note,) = state.notes.lines()
+        assert note.startswith("shrinking stopped early")
+    assert prop.failed_sizes == [3]  # the failure was played once, either way
