@@ -143,8 +143,9 @@ class NoteBook:
             Note(
                 "shrunk-by-luck",
                 f"shrinking stopped early: the failure being shrunk ({failure.kind}) did not "
-                "fail when played again, so the candidates that failed did so by luck "
-                "(timing); the failure is reported as the verifying replays find it",
+                "fail when played again, so it fails only some of the time (timing) and "
+                "its smaller candidates failed by luck; it is reported as the verifying "
+                "replays find it",
             )
         )
 
