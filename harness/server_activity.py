@@ -33,7 +33,10 @@ import os
 import time
 from dataclasses import dataclass
 
-__all__ = ["Activity", "ServerActivity"]
+__all__ = ["VISIBLE", "Activity", "ServerActivity"]
+
+#: Whether this system shows processes' threads at all (Linux's ``/proc``).
+VISIBLE = os.path.isdir("/proc/self/task")
 
 #: Thread states of a server doing something: running or ready to run, in disk I/O,
 #: or being woken (older kernels).

@@ -47,7 +47,7 @@ from wirefault.addresses import Address, parse_hostport
 from wirefault.cpu import group_cpu_seconds
 from wirefault.cutoff import Cutoff
 from wirefault.errors import TargetError
-from wirefault.server_activity import ServerActivity
+from wirefault.server_activity import VISIBLE, ServerActivity
 
 __all__ = ["CrashReport", "ServerProcess", "free_port"]
 
@@ -238,7 +238,7 @@ class ServerProcess:
 
     def activity(self) -> ServerActivity | None:
         """What the server's processes are doing, to look at (None: not running, no ``/proc``)."""
-        if not self.alive() or self._proc is None or not os.path.isdir("/proc/self/task"):
+        if not VISIBLE or not self.alive() or self._proc is None:
             return None
         if self._activity is None or self._activity.pid != self._proc.pid:
             self._activity = ServerActivity(self._proc.pid)
