@@ -97,6 +97,15 @@ class Channel:
             return watch_datagrams(self._sock, diag, self._peer)
         return watch_peer(self._sock, diag)
 
+    def local_port(self) -> int:
+        """This end's port (0: closed, or not an IP socket)."""
+        if self.closed or self._sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return 0
+        try:
+            return int(self._sock.getsockname()[1])
+        except OSError:
+            return 0
+
     def pending(self) -> int:
         """Bytes that have arrived and wait in our socket, not read yet (0: none, or closed)."""
         if self.closed:

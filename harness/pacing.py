@@ -336,10 +336,13 @@ class ProxiedSilence(Silence):
         now = time.monotonic()
         deciding = self._mark is not None and now - self._since >= self.settle
         mark = self._port.mark(self._balance(), full=deciding or self._mark is None)
+        looked = time.monotonic()
         if not deciding and self._mark is not None:
             # Looks take at most a fifth of the time.
-            self.period = max(self.period, 4 * (time.monotonic() - now))
-        self._next = now + self.period
+            self.period = max(self.period, 4 * (looked - now))
+        # From the end of the look: a dump that took longer than the period must still
+        # leave time to read in between.
+        self._next = looked + self.period
         if mark is None or mark != self._mark:
             self._mark = mark
             self._since = now

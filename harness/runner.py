@@ -143,6 +143,8 @@ class _Live:
         # frozen into the record when the scenario ends.
         self.sent = bytearray()
         self.received = bytearray()
+        #: Connected through the fault proxy (not to the server itself).
+        self.proxied = False
 
     @property
     def watch(self) -> PeerWatch | None:
@@ -245,7 +247,6 @@ class _Play:
         self.cut = self.opts.cutoff or Cutoff()
         #: Through a fault proxy: the server's sockets, to judge its silence by.
         self.server_port: ServerPort | None = None
-        self._proxied = address != runner.address
 
     def watching(self, channel: Channel) -> PeerWatch | None:
         """A watch on the server end of ``channel`` (None: it cannot be seen)."""
@@ -277,7 +278,7 @@ class _Play:
     def step(self, index: int, step: Step) -> None:
         self.cut.check()
         if isinstance(step, Open):
-            self.conn(step.conn, rcvbuf=step.rcvbuf)
+            self.conn(step.conn, rcvbuf=step.rcvbuf, direct=step.direct)
         elif isinstance(step, Send):
             self.send(step)
         elif isinstance(step, Expect):
@@ -298,15 +299,16 @@ class _Play:
             self.runner._proxy().remove_toxic(step.name)
             self.note("toxic_remove", detail=step.name)
 
-    def conn(self, number: int, rcvbuf: int | None = None) -> _Live:
+    def conn(self, number: int, rcvbuf: int | None = None, *, direct: bool = False) -> _Live:
         live = self.live.get(number)
         if live is not None:
             return live
+        address = self.runner.address if direct else self.address
         # A full accept queue drops SYNs, and Linux resends one after 1 s: a connect
         # gets that long and more before it counts as failed.
         timeout = min(max(self.opts.deadline, CONNECT_TIMEOUT), self.cut.left())
         self.cut.check()
-        channel, state = open_channel(self.address, timeout=timeout, rcvbuf=rcvbuf)
+        channel, state = open_channel(address, timeout=timeout, rcvbuf=rcvbuf)
         if state == "timeout":
             self.cut.check()  # cut short by the cutoff: not the server's doing
         record = ConnRecord(conn=number)
@@ -324,6 +326,9 @@ class _Play:
             self.opts.read_bound,
             self.quiet,
         )
+        live.proxied = address != self.runner.address
+        if self.server_port is not None and not live.proxied and channel is not None:
+            self.server_port.leave_out(channel.local_port())
         self.live[number] = live
         self.transcript.conns[number] = record
         if self.opts.greeting and channel is not None:
@@ -430,9 +435,9 @@ class _Play:
                     idle_deadline = time.monotonic() + self.opts.deadline
                     continue
                 return "timeout"
-            if silence is not None and now >= silence.due():
-                if not silence.certain():
-                    continue
+            # A look that is not certain falls through to a read (a poll, when the look
+            # took longer than its period): looks must never keep a reply from being read.
+            if silence is not None and now >= silence.due() and silence.certain():
                 if quiet_after is not None:
                     return "ok"  # an unframed response ends once no more of it can come
                 if retries and live.last_datagram:
@@ -478,7 +483,7 @@ class _Play:
         settle = self.opts.settle
         if settle is None or not self.settles() or live.channel is None:
             return None
-        if self._proxied:
+        if live.proxied:
             # The socket we could watch is the proxy's, which holds data back on purpose:
             # judge by the server's own sockets, or not at all.
             if self.server_port is None or live.channel.datagram:
@@ -499,9 +504,11 @@ class _Play:
         return settle is not None and settle < self.opts.deadline and self.opts.pace
 
     def balance(self) -> Balance:
-        """What this play has sent, received and seen end on all its connections."""
+        """What this play has sent, received and seen end on its connections through the proxy."""
         sent = received = ended = 0
         for live in self.live.values():
+            if not live.proxied:
+                continue  # past the proxy: not in the server port's counts either
             received += len(live.received)
             if live.channel is not None:
                 sent += live.channel.sent

@@ -54,14 +54,19 @@ class Open(Step):
     """Open connection ``conn`` (TCP_NODELAY on); ``rcvbuf`` shrinks its receive buffer.
 
     A small ``rcvbuf`` with no :class:`Expect` models a client that stops reading.
+    ``direct`` connects to the server itself even when the scenario plays through a
+    fault proxy: a baseline the scenario's toxics must not touch.
     """
 
     op: ClassVar[str] = "open"
     conn: int = 0
     rcvbuf: int | None = None
+    direct: bool = False
 
     def describe(self) -> str:
         extra = f" rcvbuf={self.rcvbuf}" if self.rcvbuf else ""
+        if self.direct:
+            extra += " direct (past the fault proxy)"
         return f"c{self.conn} open{extra}"
 
 

@@ -76,6 +76,8 @@ class ServerPort:
         self._seen: dict[int, tuple[int, int, bool]] = {}
         # The play's sockets the last dump found: cookie -> sockid, to look up one by one.
         self._known: dict[int, bytes] = {}
+        # Client ports of the play's connections made past the proxy (Open direct=True).
+        self._direct: set[int] = set()
 
     @classmethod
     def open(cls, diag: DiagSocket | None, server: Address) -> ServerPort | None:
@@ -95,6 +97,14 @@ class ServerPort:
         if before is None:
             return None
         return cls(diag, family, server.port, {s.cookie for s in before})
+
+    def leave_out(self, client_port: int) -> None:
+        """Leave out the server's end of a connection the play made past the proxy.
+
+        Its bytes are not in the :class:`Balance` (they never went through the
+        proxy), so its socket, if a dump still finds it, is not counted either.
+        """
+        self._direct.add(client_port)
 
     def mark(self, ours: Balance, *, full: bool = True) -> tuple[int, ...] | None:
         """The server's counts when they balance ``ours``; None while something is in flight.
@@ -126,7 +136,11 @@ class ServerPort:
         now = self._diag.port_sockets(self._family, self._port)
         if now is None:
             return None
-        ours_now = [sock for sock in now if sock.cookie not in self._before]
+        ours_now = [
+            sock
+            for sock in now
+            if sock.cookie not in self._before and sock.peer_port not in self._direct
+        ]
         self._known = {sock.cookie: sock.sockid for sock in ours_now}
         return ours_now
 

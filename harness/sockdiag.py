@@ -128,6 +128,11 @@ class PortSocket:
     #: The kernel's ``inet_diag_sockid`` (ports, addresses, cookie): looks it up again.
     sockid: bytes = field(default=b"", compare=False, repr=False)
 
+    @property
+    def peer_port(self) -> int:
+        """The port of the other end (0: unknown, no ``sockid``)."""
+        return _PORTS.unpack_from(self.sockid)[1] if len(self.sockid) >= _PORTS.size else 0
+
 
 class DiagSocket:
     """A netlink ``sock_diag`` socket: exact lookups of TCP sockets on this machine.

@@ -7,7 +7,8 @@ builder                    steps
 =========================  ===================================================================
 reassembly_scenarios       c0 sends all frames whole, expects n, closes; c1 sends them in
                            drawn chunks (each read by the server before the next, or a
-                           drawn pause apart), expects n, closes; toxics if a backend
+                           drawn pause apart), expects n, closes; toxics if a backend,
+                           and then c0 opens direct (past the proxy: only c1 is faulted)
 pipelining_scenarios       c0 sends and expects each frame in turn, closes; c1 sends all in
                            one write, expects n, closes
 malformed_scenarios        c0 [sends k valid frames, expects k], sends the malformed frame,
@@ -158,7 +159,10 @@ def _reassembly(
     pause = draw(_split_pauses(_pause_budget(len(chunks), deadline))) if len(chunks) > 1 else 0
     toxics = draw(schedules) if schedules is not None else ()
     n = len(reqs)
+    # Under toxics the baseline goes past the proxy, so that it is sent whole indeed.
+    baseline = (Open(conn=0, direct=True),) if toxics else ()
     steps = (
+        *baseline,
         *exchange(0, (reqs.data,), count=n),
         Close(conn=0),
         *exchange(1, chunks, count=n, pause=pause),
@@ -177,8 +181,12 @@ def reassembly_scenarios(
 ) -> SearchStrategy[Scenario]:
     """Requests sent whole on c0 and in drawn chunks on c1 (see the module table).
 
-    With a ``backend``, data-preserving toxics are drawn too (they apply to both
-    connections alike). Shrinks toward one frame in one chunk, no toxic.
+    With a ``backend``, data-preserving toxics are drawn too, and c0 then opens
+    direct, past the fault proxy: the requests "sent whole" reach the server whole,
+    and only c1 is re-cut and delayed by the toxics. (Through the proxy, a slicer or
+    latency toxic would re-cut c0 too, and how many reads the server made of the
+    baseline would vary from play to play.) Shrinks toward one frame in one chunk,
+    no toxic.
 
     Example::
 

@@ -18,7 +18,7 @@ from wirefault.codecs import get_codec
 from wirefault.faults.base import FaultLayer, FaultProxy
 from wirefault.faults.toxics import Bandwidth, Latency, SlowClose, Toxic
 from wirefault.runner import Runner, RunnerOptions
-from wirefault.scenario import Close, Expect, Scenario, Send
+from wirefault.scenario import Close, Expect, Open, Scenario, Send
 from wirefault.transcript import Transcript
 
 RAW = get_codec("raw")
@@ -45,6 +45,16 @@ def servers() -> Iterator[list[EchoServer]]:
 def _play(
     backend: FaultLayer, server: EchoServer, request: bytes, toxic: Toxic, *, codec=LINE
 ) -> Transcript:
+    scenario = Scenario(
+        steps=(Send(conn=0, chunks=(request,)), Expect(conn=0), Close(conn=0)),
+        toxics=(toxic,),
+    )
+    return _play_scenario(backend, server, scenario, codec=codec)
+
+
+def _play_scenario(
+    backend: FaultLayer, server: EchoServer, scenario: Scenario, *, codec=LINE
+) -> Transcript:
     proxy: FaultProxy = backend.open_proxy(server.address)
     try:
         runner = Runner(
@@ -53,13 +63,25 @@ def _play(
             options=RunnerOptions(deadline=DEADLINE, settle=SETTLE),
             proxy=proxy,
         )
-        scenario = Scenario(
-            steps=(Send(conn=0, chunks=(request,)), Expect(conn=0), Close(conn=0)),
-            toxics=(toxic,),
-        )
         return runner.play(scenario)
     finally:
         proxy.close()
+
+
+def _direct_then_proxied(toxic: Toxic) -> Scenario:
+    """c0 opens direct (past the proxy) and sends a line; then c1 does through the proxy."""
+    return Scenario(
+        steps=(
+            Open(conn=0, direct=True),
+            Send(conn=0, chunks=(b"direct\n",)),
+            Expect(conn=0),
+            Close(conn=0),
+            Send(conn=1, chunks=(b"proxied\n",)),
+            Expect(conn=1),
+            Close(conn=1),
+        ),
+        toxics=(toxic,),
+    )
 
 
 def test_a_server_that_never_answers_is_judged_silent_early(
@@ -107,3 +129,37 @@ def test_a_close_held_by_the_proxy_is_waited_for(
     (result,) = transcript.expects
     assert result.outcome == "eof"  # the server's close, not a silence judged early
     assert result.elapsed >= 0.35
+
+
+def test_a_connection_opened_direct_goes_past_the_proxy_and_its_toxics(
+    backend: FaultLayer, servers: list[EchoServer]
+) -> None:
+    servers.append(server := EchoServer())
+    scenario = _direct_then_proxied(Latency(latency=400, stream="upstream"))
+    transcript = _play_scenario(backend, server, scenario)
+    direct, proxied = transcript.expects
+    assert (direct.outcome, proxied.outcome) == ("ok", "ok")
+    assert transcript.conn(0).frames == [b"direct"]
+    assert transcript.conn(1).frames == [b"proxied"]
+    assert proxied.elapsed >= 0.35  # held by the toxic
+    assert direct.elapsed < proxied.elapsed / 2  # not held: it never went through the proxy
+
+
+def test_a_silence_behind_the_proxy_is_judged_early_after_a_direct_connection(
+    backend: FaultLayer, servers: list[EchoServer]
+) -> None:
+    # The direct connection's bytes never pass the proxy: counted on one side of the
+    # balance but not the other, they would keep the proxied silence from ever being
+    # certain, and every read of c1 would wait its deadline out.
+    servers.append(server := EchoServer(echo=False))
+    transcript = _play_scenario(
+        backend, server, _direct_then_proxied(Latency(latency=50, stream="upstream"))
+    )
+    direct, proxied = transcript.expects
+    assert (direct.outcome, proxied.outcome) == ("timeout", "timeout")
+    assert direct.elapsed < DEADLINE / 2
+    assert proxied.elapsed < DEADLINE / 2
+    silent = [e.detail for e in transcript.events if e.what == "silent"]
+    assert len(silent) == 2
+    assert "behind the fault proxy" not in silent[0]
+    assert "behind the fault proxy" in silent[1]

@@ -157,3 +157,35 @@ def wait_for(condition, timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.01)
+
+
+class _EndlessLooks:
+    """A judge of silence whose every look is overdue and never certain (a slow port dump)."""
+
+    def due(self) -> float:
+        return 0.0
+
+    def certain(self) -> bool:
+        return False
+
+    def heard(self) -> None:
+        pass
+
+
+def test_looks_for_a_silence_never_keep_a_reply_from_being_read(tiny_server, monkeypatch) -> None:
+    def late_echo(conn: socket.socket, seen: list[object]) -> None:
+        conn.settimeout(5)
+        data = conn.recv(65536)
+        time.sleep(0.05)  # the reply comes while the runner looks for a silence
+        conn.sendall(data)
+
+    server = tiny_server(late_echo)
+    monkeypatch.setattr("wirefault.runner._Play.silence", lambda self, live: _EndlessLooks())
+    scenario = Scenario(steps=(Send(conn=0, chunks=(LENPREFIX.encode(b"x"),)), Expect(conn=0)))
+    transcript = Runner(server.address, LENPREFIX, options=RunnerOptions(deadline=2.0)).play(
+        scenario
+    )
+    (result,) = transcript.expects
+    assert result.outcome == "ok"
+    assert result.frames == (b"x",)
+    assert result.elapsed < 1.0  # read as it came, not at the deadline

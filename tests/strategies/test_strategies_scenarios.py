@@ -104,6 +104,9 @@ def test_reassembly_sends_the_same_bytes_whole_then_chunked(name: str) -> None:
 def test_reassembly_draws_preserving_toxics_only_with_a_backend() -> None:
     def check(s: Scenario) -> None:
         assert {t.type for t in s.toxics} <= {"latency", "slicer", "bandwidth", "slow_close"}
+        # Under toxics the baseline (c0) goes past the proxy, so that it is sent whole.
+        assert (s.steps[0] == Open(conn=0, direct=True)) == bool(s.toxics)
+        assert not any(isinstance(step, Open) for step in s.steps[1:])
 
     _check(reassembly_scenarios(LINE, backend="toxiproxy"), check)
     found = drawn(reassembly_scenarios(LINE, backend="embedded"), lambda s: len(s.toxics) == 2)
