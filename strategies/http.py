@@ -23,6 +23,7 @@ Everything shrinks to the plain case: ``GET / HTTP/1.1`` with only ``Host``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import urllib.parse
 from dataclasses import dataclass
@@ -97,18 +98,26 @@ class _Wire:
         return HttpMessage(body, bytes(self.data), inner)
 
 
+@functools.lru_cache(maxsize=64)
 def _text(alphabet: bytes, min_size: int, max_size: int) -> SearchStrategy[bytes]:
+    # Memoised: the composites below ask for the same few texts at every draw, and a
+    # strategy made afresh is validated afresh (that was most of a request's cost).
     return payloads(min_size=min_size, max_size=max_size, alphabet=alphabet)
 
 
 # -- header fields ----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8)
+def _words(max_size: int) -> SearchStrategy[list[bytes]]:
+    return st.lists(_text(_VCHAR, 1, max_size), max_size=4)
+
+
 @st.composite
 def _field_value(draw: st.DrawFn, max_size: int) -> bytes:
     # Visible characters with single SP or HTAB between them: never leading or trailing
     # whitespace, which a recipient strips (RFC 9110 section 5.5).
-    words = draw(st.lists(_text(_VCHAR, 1, max_size), max_size=4))
+    words = draw(_words(max_size))
     gaps = [draw(_GAPS) for _ in words[1:]]
     value = words[0] if words else b""
     for gap, word in zip(gaps, words[1:], strict=True):
@@ -131,10 +140,13 @@ _FIELDS = st.lists(
 )
 
 
+_COOKIE_PAIRS = st.integers(1, 12)
+
+
 @st.composite
 def _cookie(draw: st.DrawFn) -> bytes:
     pairs = []
-    for _ in range(draw(st.integers(1, 12))):
+    for _ in range(draw(_COOKIE_PAIRS)):
         name = draw(_text(_TCHAR, 1, 8))
         value = draw(_text(_COOKIE, 0, 16))
         if draw(st.booleans()):
@@ -169,7 +181,7 @@ _BOUNDARIES = _boundary()
 def _multipart(draw: st.DrawFn) -> tuple[bytes, bytes]:
     boundary, parameter = draw(_BOUNDARIES)
     body = bytearray()
-    for index in range(draw(st.integers(1, 4))):
+    for index in range(draw(_PARTS)):
         body += b"--" + boundary + b"\r\n"
         body += b'Content-Disposition: form-data; name="f%d"' % index
         if draw(st.booleans()):
@@ -179,6 +191,7 @@ def _multipart(draw: st.DrawFn) -> tuple[bytes, bytes]:
     return b"multipart/form-data; boundary=" + parameter, bytes(body)
 
 
+_PARTS = st.integers(1, 4)
 _MULTIPART = _multipart()
 
 
@@ -194,8 +207,13 @@ def _bodies(min_body: int, max_body: int) -> SearchStrategy[tuple[bytes | None, 
 # -- chunked framing ----------------------------------------------------------------------------
 
 
+_EXT_KINDS = st.integers(0, 3)
+_CUT_POINTS = st.lists(SPREAD_POINTS, max_size=3)
+_ZERO_PADS = st.integers(0, 2)
+
+
 def _chunk_ext(draw: st.DrawFn) -> bytes:
-    kind = draw(st.integers(0, 3))
+    kind = draw(_EXT_KINDS)
     if kind == 0:
         return b""
     name = draw(_text(_TCHAR, 1, 8))
@@ -208,13 +226,13 @@ def _chunk_ext(draw: st.DrawFn) -> bytes:
 
 def _chunked(draw: st.DrawFn, wire: _Wire, body: bytes) -> None:
     # Cut points scaled onto the body (1..len - 1): no strategy per body length.
-    points = draw(st.lists(SPREAD_POINTS, max_size=3))
+    points = draw(_CUT_POINTS)
     cuts = {1 + spread(p, max(1, len(body) - 1)) for p in points}
     edges = sorted({0, len(body), *(c for c in cuts if 0 < c < len(body))})
     upper = draw(st.booleans())
     for start, end in itertools.pairwise(edges):
         size = b"%x" % (end - start)
-        size = b"0" * draw(st.integers(0, 2)) + (size.upper() if upper else size)
+        size = b"0" * draw(_ZERO_PADS) + (size.upper() if upper else size)
         wire.raw(size)
         wire.line(_chunk_ext(draw))
         wire.raw(body[start:end])
@@ -233,17 +251,24 @@ _COOKIES = _cookie()
 # -- whole requests -----------------------------------------------------------------------------
 
 
+_SEGMENTS = st.lists(_text(_SEGMENT, 1, 8), max_size=3)
+_QUERIES = st.lists(st.tuples(_text(_TCHAR, 1, 6), st.binary(max_size=8)), max_size=3)
+
+
 @st.composite
 def _target(draw: st.DrawFn) -> bytes:
-    segments = draw(st.lists(_text(_SEGMENT, 1, 8), max_size=3))
+    segments = draw(_SEGMENTS)
     path = b"/" + b"/".join(segments)
     if draw(st.booleans()):
         return path
-    query = draw(st.lists(st.tuples(_text(_TCHAR, 1, 6), st.binary(max_size=8)), max_size=3))
+    query = draw(_QUERIES)
     return path + b"?" + urllib.parse.urlencode(query).encode("ascii")
 
 
 _TARGETS = st.one_of(st.just(b"/"), _target())
+_METHODS = st.sampled_from(METHODS)
+_BODY_METHODS = st.sampled_from(BODY_METHODS)
+_VERSIONS = st.sampled_from((b"1.1", b"1.0"))
 
 
 @st.composite
@@ -253,10 +278,10 @@ def _request(
     with_body: bool,
     last: bool,
 ) -> HttpMessage:
-    method = draw(st.sampled_from(BODY_METHODS if with_body else METHODS))
+    method = draw(_BODY_METHODS if with_body else _METHODS)
     target = draw(_TARGETS)
     # Only the last request may end the connection: a client stops sending after it.
-    version = draw(st.sampled_from((b"1.1", b"1.0"))) if last else b"1.1"
+    version = draw(_VERSIONS) if last else b"1.1"
     # Drawn whatever the version, so HTTP/1.0 is not "simpler" by a choice less.
     close = last and draw(st.booleans()) and version == b"1.1"
     fields: list[tuple[bytes, bytes]] = [(b"Host", HOST), *draw(_FIELDS)]

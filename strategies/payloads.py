@@ -41,8 +41,13 @@ def payloads(
         return st.binary(min_size=min_size, max_size=max_size)
     if not isinstance(alphabet, bytes) or not alphabet:
         raise UsageError(f"payloads: alphabet must be non-empty bytes or None, got {alphabet!r}")
-    values = list(dict.fromkeys(alphabet))  # keep the caller's order: it sets the shrink target
-    return st.lists(st.sampled_from(values), min_size=min_size, max_size=max_size).map(bytes)
+    values = bytes(dict.fromkeys(alphabet))  # keep the caller's order: it sets the shrink target
+    # Drawn as one byte string, then each byte mapped onto the alphabet: one choice for the
+    # whole payload instead of one per byte (a list of sampled bytes made HTTP requests
+    # cost 14 ms each to draw). Byte 0 maps to the first value, so shrinking still goes
+    # toward it.
+    table = bytes(values[i % len(values)] for i in range(256))
+    return st.binary(min_size=min_size, max_size=max_size).map(lambda b: b.translate(table))
 
 
 def _edges(min_size: int, max_size: int) -> list[int]:
