@@ -16,10 +16,11 @@ plays (both only after a failure, so passing examples cost nothing more):
 The campaign supplies the I/O through :class:`Player`; this module decides.
 
 A timeout judged early (:mod:`wirefault.patience`) may end the confirmation's
-reads: it can only keep a failure standing, and a failure is reported only once
-a replay with every deadline waited out reproduces it, its second opinion
-included. The baseline waits every deadline out: a request judged unanswered too
-early would turn a real failure into a note.
+reads, even while the server is still at work: it can only keep a failure
+standing, and a failure is reported only once a replay with every deadline
+waited out reproduces it, its second opinion included. The baseline waits every
+deadline out: a request judged unanswered too early would turn a real failure
+into a note.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ class Player(Protocol):
     def play_waiting(self, scenario: Scenario) -> Transcript:
         """Play ``scenario`` as :meth:`play` does, with no timeout judged early."""
 
+    def play_hasty(self, scenario: Scenario) -> Transcript:
+        """Play ``scenario`` as :meth:`play` does, silences certain even while the server
+        is at work."""
+
     def crash_after(self, ended: float) -> Verdict | None:
         """A crash verdict if the managed server died of the play that ended at ``ended``."""
 
@@ -81,7 +86,7 @@ def _confirmed(prop: Property, first: Judgement, codec: Codec, player: Player) -
     again = prop.confirm(first.scenario, first.transcript, first.verdict, codec)
     if again is None:
         return first
-    transcript = player.play(again)
+    transcript = player.play_hasty(again)
     ended = time.monotonic()
     verdict = prop.judge(again, transcript, codec)
     if not verdict.ok:

@@ -177,10 +177,12 @@ class Quiet:
         self._before: Activity | None = None
         self._since = 0.0
         self._blind = False
+        self._last: Activity | None = None  # the last look of working()
 
     def restart(self) -> None:
         """The silence starts over: the next look at the server's processes begins it."""
         self._before = None
+        self._last = None
 
     def certain(self, now: float, watch: PeerWatch) -> bool:
         """Whether the server has done nothing for ``settle`` seconds (see the class).
@@ -204,6 +206,33 @@ class Quiet:
         self._before, self._since = after, now  # the first look, or it did something
         return False
 
+    def working(self, watch: PeerWatch) -> bool:
+        """Whether the server is at work: a silence is not over yet.
+
+        At work means a thread of it running, ready to run or in disk I/O now, or
+        CPU time used since the last look of this silence: it is computing a reply
+        (a quadratic parse takes seconds and sends nothing), however long the
+        sockets have been quiet. A thread asleep on a timer does not count here
+        (a runtime's housekeeping thread sleeps so all the time). False when the
+        processes cannot be seen or do not hold ``watch``'s socket: then the
+        sockets alone decide, as before.
+        """
+        if self._blind:
+            return False
+        now = self.activity.look()
+        if now is None:
+            self._blind = True
+            return False
+        before = self._last or self._before
+        self._last = now
+        used = before is not None and (now.cpu_ns != before.cpu_ns or now.pids != before.pids)
+        if not now.running and not used:
+            return False
+        if self.activity.owns(watch.inode(), now):
+            return True
+        self._blind = True  # the server is elsewhere: its processes say nothing
+        return False
+
 
 class Silence:
     """Decides when a server's silence during one read is certain.
@@ -213,7 +242,9 @@ class Silence:
     already, or some left unread: a server that does not read us is not
     serving us either) and had nothing on its way to us. With ``quiet``, also
     once the server has made none for ``quiet.settle`` seconds and its
-    processes did nothing all through them (:class:`Quiet`).
+    processes did nothing all through them (:class:`Quiet`); and, with
+    ``quiet``, never while a thread of those processes is running, however long
+    the sockets have been quiet (:meth:`Quiet.working`).
 
     Args:
         watch: gives the server's end of the connection, asked only once the
@@ -221,6 +252,8 @@ class Silence:
         settle: seconds without progress that make a missing reply certain.
         sent: bytes we have written on the connection.
         quiet: the shorter silence of a server whose processes can be seen.
+        wait_for_work: with ``quiet``, no silence is certain while the server is at
+            work (False: the sockets alone decide once ``settle`` has passed).
     """
 
     def __init__(
@@ -229,8 +262,11 @@ class Silence:
         settle: float,
         sent: int,
         quiet: Quiet | None = None,
+        *,
+        wait_for_work: bool = True,
     ) -> None:
         self._watch_of = watch
+        self._wait_for_work = wait_for_work
         self.watch: PeerWatch | None = None
         self.settle = settle
         self.sent = sent
@@ -288,7 +324,10 @@ class Silence:
                 self.quiet.restart()
             return False
         if now - self._since >= self.settle:
-            return True
+            # The sockets have been quiet long enough; a server still computing is not.
+            if self.quiet is None or not self._wait_for_work:
+                return True
+            return not self.quiet.working(self.watch)
         if self.quiet is not None and self.quiet.certain(now, self.watch):
             self._quietly = True
             return True

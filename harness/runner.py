@@ -96,6 +96,9 @@ class RunnerOptions:
         activity: the processes of a server wirefault started, to judge a silence
             sooner when they show the server waiting (None: cannot be seen).
         quiet_settle: that sooner silence, seconds (with ``activity`` and ``settle``).
+        hasty: a silence may be certain even while the server's processes are at
+            work; only for a play whose early timeout can keep a failure standing,
+            never make one (a confirmation: see :mod:`wirefault.judging`).
         cutoff: when the run must stop (budget, interrupt); None: never.
     """
 
@@ -109,6 +112,7 @@ class RunnerOptions:
     settle: float | None = None
     activity: ServerActivity | None = None
     quiet_settle: float | None = None
+    hasty: bool = False
     cutoff: Cutoff | None = None
 
 
@@ -489,7 +493,13 @@ class _Play:
             if self.server_port is None or live.channel.datagram:
                 return None
             return ProxiedSilence(self.server_port, self.balance, settle)
-        return Silence(lambda: live.watch, settle, live.channel.sent, self.quiet())
+        return Silence(
+            lambda: live.watch,
+            settle,
+            live.channel.sent,
+            self.quiet(),
+            wait_for_work=not self.opts.hasty,
+        )
 
     def quiet(self) -> Quiet | None:
         """A judge of the server's processes' quiet, for one wait (None: they cannot be seen)."""

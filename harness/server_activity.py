@@ -55,12 +55,16 @@ class Activity:
     Attributes:
         pids: its processes: the one started and its descendants.
         cpu_ns: their CPU time so far, all threads together, in nanoseconds.
-        busy: whether some thread was running, ready to run, or in disk I/O.
+        busy: whether some thread was running, ready to run, in disk I/O, or asleep on
+            a timer of its own.
+        running: whether some thread was running, ready to run, or in disk I/O (a
+            timer's sleeper not counted: a runtime's housekeeping thread sleeps so).
     """
 
     pids: frozenset[int]
     cpu_ns: int
     busy: bool
+    running: bool = False
 
     def quiet_since(self, before: Activity) -> bool:
         """Whether the server did nothing between ``before`` and this look.
@@ -86,7 +90,7 @@ class ServerActivity:
     def look(self) -> Activity | None:
         """The server's processes now; None when they cannot be seen (or it has exited)."""
         pids: list[int] = []
-        busy = False
+        busy = running = False
         todo = [self.pid]
         while todo:
             if len(pids) >= _MOST_PROCESSES:
@@ -99,10 +103,11 @@ class ServerActivity:
                 continue  # a child that has just exited
             pids.append(pid)
             for tid in threads:
-                state, children = _thread(pid, tid)
+                state, on_timer, children = _thread(pid, tid)
                 if children is None:
                     return None  # no children file (a kernel without it): the tree is unknown
-                busy = busy or state in _BUSY_STATES
+                running = running or state in _BUSY_STATES
+                busy = busy or running or on_timer
                 todo.extend(children)
         cpu = 0
         for pid in pids:
@@ -110,7 +115,7 @@ class ServerActivity:
             if used is None:
                 return None
             cpu += used
-        return Activity(frozenset(pids), cpu, busy)
+        return Activity(frozenset(pids), cpu, busy, running)
 
     def owns(self, inode: int, activity: Activity) -> bool:
         """Whether one of ``activity``'s processes holds the socket ``inode`` open."""
@@ -135,9 +140,9 @@ def _threads(pid: int) -> list[str] | None:
         return None
 
 
-def _thread(pid: int, tid: str) -> tuple[int, list[int] | None]:
-    """A thread's state (a byte of ``RSDZTtXIWKP``, ``R`` too when it sleeps on a timer of
-    its own; 0: it has just ended) and the children it forked (None: the kernel does not
+def _thread(pid: int, tid: str) -> tuple[int, bool, list[int] | None]:
+    """A thread's state (a byte of ``RSDZTtXIWKP``; 0: it has just ended), whether it is
+    asleep on a timer of its own, and the children it forked (None: the kernel does not
     say)."""
     base = f"/proc/{pid}/task/{tid}"
     try:
@@ -146,7 +151,7 @@ def _thread(pid: int, tid: str) -> tuple[int, list[int] | None]:
         with open(f"{base}/wchan", "rb") as f:
             sleeping_in = f.read()
     except OSError:
-        return 0, []  # it has just ended
+        return 0, False, []  # it has just ended
     try:
         with open(f"{base}/children", "rb") as f:
             children: list[int] | None = [int(child) for child in f.read().split()]
@@ -154,11 +159,10 @@ def _thread(pid: int, tid: str) -> tuple[int, list[int] | None]:
         children = None if os.path.isdir(base) else []
     except OSError:
         children = []  # it has just ended
-    if b"nanosleep" in sleeping_in:
-        return ord("R"), children  # asleep on a timer of its own: it will go on
     # pid (comm) state ...; comm may contain spaces and parentheses.
     at = stat.rfind(b")") + 2
-    return (stat[at] if at < len(stat) else 0), children
+    state = stat[at] if at < len(stat) else 0
+    return state, b"nanosleep" in sleeping_in, children
 
 
 def _cpu_ns(pid: int) -> int | None:

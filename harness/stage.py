@@ -82,6 +82,9 @@ class Stage:
         self.judged_early = False
         #: False for a play that must wait every deadline out (a confirming replay).
         self.settle = True
+        #: True for a play whose early timeout can only keep a failure standing (a
+        #: confirmation): its silences may be certain while the server is at work.
+        self.hasty = False
         self._early_timeouts = early_timeouts
         # How fast the server answers: a timeout may be judged early (see patience.py).
         self._replies = ReplyTimes(deadline)
@@ -268,6 +271,7 @@ class Stage:
             settle=settle,
             activity=activity if quiet is not None else None,
             quiet_settle=quiet,
+            hasty=self.hasty,
             cutoff=self.cutoff,
         )
         return Runner(self.address, self.codec, options=options, proxy=proxy)

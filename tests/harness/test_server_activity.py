@@ -209,3 +209,37 @@ def test_a_silent_udp_server_is_judged_silent_sooner_too(quiet_server) -> None:
     assert [e.what for e in transcript.events].count("retry") == options.udp_retries
     (silent,) = [e for e in transcript.events if e.what == "silent"]
     assert "its processes used no CPU" in silent.detail
+
+
+@pytest.mark.parametrize("mode", ["spin", "bursts"])
+def test_a_reply_computed_for_longer_than_the_settle_time_is_waited_for(
+    quiet_server, mode: str
+) -> None:
+    """Its sockets are quiet for longer than the settle time, but it is at work all along:
+    running at the looks, or using CPU between them (a quadratic parse sends nothing for
+    seconds)."""
+    server = quiet_server(mode)
+    transcript = _play(server, ServerActivity(server.process.pid), settle=0.02)
+    (result,) = transcript.expects
+    assert result.outcome == "ok"
+    assert transcript.conn(0).frames == [b"done"]
+    assert result.elapsed >= 0.1  # the whole computation was waited for
+
+
+def test_a_hasty_play_takes_a_quiet_socket_for_silence_even_while_the_server_works(
+    quiet_server,
+) -> None:
+    """A confirmation's early timeout can only keep a failure standing: it does not wait
+    for a server at work (a catastrophic regex would hold it to the deadline)."""
+    server = quiet_server("spin")
+    options = RunnerOptions(
+        deadline=5.0,
+        settle=0.02,
+        activity=ServerActivity(server.process.pid),
+        quiet_settle=QUIET_SETTLE,
+        hasty=True,
+    )
+    scenario = Scenario(steps=(Send(conn=0, chunks=(b"go\n",)), Expect(conn=0), Close(conn=0)))
+    (result,) = Runner(server.address, LINE, options=options).play(scenario).expects
+    assert result.outcome == "timeout"
+    assert result.elapsed < 1.0  # the settle time, not the computation or the deadline
