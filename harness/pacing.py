@@ -177,12 +177,13 @@ class Quiet:
         self._before: Activity | None = None
         self._since = 0.0
         self._blind = False
-        self._last: Activity | None = None  # the last look of working()
+        self._prev: Activity | None = None  # working()'s last look
+        self._idle_since: float | None = None  # since when those looks found it idle
 
     def restart(self) -> None:
         """The silence starts over: the next look at the server's processes begins it."""
         self._before = None
-        self._last = None
+        self._prev = self._idle_since = None
 
     def certain(self, now: float, watch: PeerWatch) -> bool:
         """Whether the server has done nothing for ``settle`` seconds (see the class).
@@ -209,26 +210,43 @@ class Quiet:
     def working(self, watch: PeerWatch) -> bool:
         """Whether the server is at work: a silence is not over yet.
 
-        At work means a thread of it running, ready to run or in disk I/O now, or
-        CPU time used since the last look of this silence: it is computing a reply
-        (a quadratic parse takes seconds and sends nothing), however long the
-        sockets have been quiet. A thread asleep on a timer does not count here
-        (a runtime's housekeeping thread sleeps so all the time). False when the
-        processes cannot be seen or do not hold ``watch``'s socket: then the
-        sockets alone decide, as before.
+        At work until its processes have looked idle for ``settle`` seconds on end:
+        at every look no thread running, ready to run or in disk I/O, and no CPU
+        time used since the look before. A server computing a reply (a quadratic
+        parse takes seconds and sends nothing) is at work however long its sockets
+        have been quiet, even in short bursts between short sleeps; so is one at
+        work while our connection still waits to be accepted (a server serving one
+        client at a time, busy with the one before). A thread asleep on a timer
+        does not count here (a runtime's housekeeping thread sleeps so all the
+        time). False when the processes cannot be seen or do not hold ``watch``'s
+        socket: then the sockets alone decide, as before.
         """
         if self._blind:
             return False
+        at = time.monotonic()
         now = self.activity.look()
         if now is None:
             self._blind = True
             return False
-        before = self._last or self._before
-        self._last = now
-        used = before is not None and (now.cpu_ns != before.cpu_ns or now.pids != before.pids)
-        if not now.running and not used:
+        before, self._prev = self._prev, now
+        idle = (
+            before is not None
+            and not now.running
+            and now.cpu_ns == before.cpu_ns
+            and now.pids == before.pids
+        )
+        if not idle:
+            self._idle_since = None
+        elif self._idle_since is None:
+            self._idle_since = at
+        if self._idle_since is not None and at - self._idle_since >= self.settle:
             return False
-        if self.activity.owns(watch.inode(), now):
+        inode = watch.inode()
+        if not inode:
+            # Our connection waits in the accept queue (no descriptor yet): the server at
+            # work on another client may still come to it.
+            return True
+        if self.activity.owns(inode, now):
             return True
         self._blind = True  # the server is elsewhere: its processes say nothing
         return False

@@ -162,6 +162,9 @@ def _thread(pid: int, tid: str) -> tuple[int, bool, list[int] | None]:
     # pid (comm) state ...; comm may contain spaces and parentheses.
     at = stat.rfind(b")") + 2
     state = stat[at] if at < len(stat) else 0
+    if sleeping_in == b"0" and state in b"SD":
+        # Asleep when its stat was read, running when its wchan was: it woke in between.
+        state = ord("R")
     return state, b"nanosleep" in sleeping_in, children
 
 

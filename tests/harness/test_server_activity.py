@@ -221,7 +221,7 @@ def test_a_reply_computed_for_longer_than_the_settle_time_is_waited_for(
     server = quiet_server(mode)
     transcript = _play(server, ServerActivity(server.process.pid), settle=0.02)
     (result,) = transcript.expects
-    assert result.outcome == "ok"
+    assert result.outcome == "ok", [e.detail for e in transcript.events]
     assert transcript.conn(0).frames == [b"done"]
     assert result.elapsed >= 0.1  # the whole computation was waited for
 
@@ -243,3 +243,28 @@ def test_a_hasty_play_takes_a_quiet_socket_for_silence_even_while_the_server_wor
     (result,) = Runner(server.address, LINE, options=options).play(scenario).expects
     assert result.outcome == "timeout"
     assert result.elapsed < 1.0  # the settle time, not the computation or the deadline
+
+
+def test_a_server_at_work_on_the_client_before_is_waited_for(quiet_server) -> None:
+    """One client at a time: ours waits in the accept queue (no descriptor of the server's
+    holds it yet) while the server computes the reply of the one before."""
+    server = quiet_server("spin")
+    options = RunnerOptions(
+        deadline=5.0,
+        settle=0.02,
+        activity=ServerActivity(server.process.pid),
+        quiet_settle=QUIET_SETTLE,
+    )
+    scenario = Scenario(
+        steps=(
+            Send(conn=0, chunks=(b"go\n",)),
+            Close(conn=0),
+            Send(conn=1, chunks=(b"go\n",)),
+            Expect(conn=1),
+            Close(conn=1),
+        )
+    )
+    transcript = Runner(server.address, LINE, options=options).play(scenario)
+    (result,) = transcript.expects
+    assert result.outcome == "ok", [e.detail for e in transcript.events]
+    assert transcript.conn(1).frames == [b"done"]
