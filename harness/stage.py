@@ -28,7 +28,11 @@ from wirefault.scenario import Scenario
 from wirefault.target import CrashReport, ServerProcess
 from wirefault.transcript import Transcript
 
-__all__ = ["Stage"]
+__all__ = ["CRASH_IDLE", "Stage"]
+
+#: Seconds a managed server that did not answer its probe after a failure must look idle
+#: (alive, no CPU, every thread asleep on no timer) before it is taken not to be dying.
+CRASH_IDLE = 0.05
 
 
 class Stage:
@@ -177,8 +181,10 @@ class Stage:
         A dying process may still hold its port for a moment; waiting for it here
         keeps the next example (a shrink candidate) from being blamed for this one.
         The wait is one ``deadline`` from the end of the example (the liveness
-        probe's own time counts), ends the moment the process exits, and is skipped
-        when the server has already exited or still answers a fresh client.
+        probe's own time counts), ends the moment the process exits, or once its
+        processes have looked idle for :data:`CRASH_IDLE` (alive and doing nothing:
+        not on its way out), and is skipped when the server has already exited or
+        still answers a fresh client.
         """
         if self.server is None:
             return None
@@ -186,7 +192,7 @@ class Stage:
         if crash is not None or self.liveness().ok:
             return crash
         wait = min(ended + deadline - time.monotonic(), self.cutoff.left())
-        crash = self.server.wait_crash(wait)
+        crash = self.server.wait_crash_unless_idle(wait, CRASH_IDLE)
         if crash is None:
             self.cutoff.check()  # the wait was cut short: no verdict on what it did not see
         return crash

@@ -269,6 +269,38 @@ class ServerProcess:
         self._exit.wait(timeout)
         return self.poll_crash()
 
+    def wait_crash_unless_idle(self, timeout: float, idle_for: float) -> CrashReport | None:
+        """As :meth:`wait_crash`, but give up as soon as the server looks idle for ``idle_for``.
+
+        Idle: its processes alive, using no CPU, and no thread of theirs running,
+        ready to run, in disk I/O or asleep on a timer, at every look for
+        ``idle_for`` seconds. A process on its way out is none of that (it unwinds,
+        prints, dumps core), so an idle one is not about to exit. Where the
+        processes cannot be seen, the whole ``timeout`` is waited as before.
+        """
+        until = time.monotonic() + timeout
+        activity = self.activity()
+        before = activity.look() if activity is not None else None
+        if activity is None or before is None:
+            return self.wait_crash(timeout)
+        idle_since: float | None = None
+        while True:
+            left = until - time.monotonic()
+            crash = self.wait_crash(min(idle_for / 4, max(left, 0.0)))
+            if crash is not None or left <= 0:
+                return crash
+            after = activity.look()
+            if after is None:
+                return self.wait_crash(max(until - time.monotonic(), 0.0))
+            now = time.monotonic()
+            if not after.quiet_since(before):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = now
+            elif now - idle_since >= idle_for:
+                return None
+            before = after
+
     def stderr_tail(self, limit: int = 2000) -> str:
         """The last ``limit`` bytes of the server's stderr, as text."""
         try:

@@ -8,6 +8,9 @@ one connection at a time, except for these lines:
 * ``abort``: ``os.abort()`` (killed by SIGABRT).
 * ``die-later S``: close this connection and the listener, exit with status 3 after S seconds.
 * ``hang``: close this connection and the listener, then stay alive, answering no one.
+* ``deaf``: as ``hang``, but asleep on no timer (waiting on a lock nobody releases).
+* ``die-busy S``: close this connection and the listener, compute for S seconds of CPU
+  time, then exit with status 3.
 * ``wedge``: close this connection, then stay alive without accepting: the kernel
   still completes new clients' handshakes, and they wait for an answer in vain.
 
@@ -23,6 +26,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 
 
@@ -56,13 +60,22 @@ def main() -> None:
                     os._exit(int(command[1]))
                 if command[:1] == [b"abort"]:
                     os.abort()
-                if command[:1] in ([b"die-later"], [b"hang"]):
+                if command[:1] in ([b"die-later"], [b"hang"], [b"deaf"], [b"die-busy"]):
                     stream.close()
                     conn.close()
                     listener.close()
                     if command[0] == b"hang":
                         time.sleep(3600)
-                    time.sleep(float(command[1]))
+                    if command[0] == b"deaf":
+                        never = threading.Lock()
+                        never.acquire()
+                        never.acquire()  # never released
+                    if command[0] == b"die-busy":
+                        until = time.process_time() + float(command[1])
+                        while time.process_time() < until:
+                            pass
+                    else:
+                        time.sleep(float(command[1]))
                     os._exit(3)
                 if command[:1] == [b"wedge"]:
                     stream.close()

@@ -237,3 +237,25 @@ def test_a_simple_command_is_execed_so_the_server_is_the_process_we_watch(comman
 )
 def test_anything_else_runs_as_written(command: str) -> None:
     assert exec_form(command) == command
+
+
+def test_waiting_for_a_crash_gives_up_once_the_server_is_alive_and_idle(servers) -> None:
+    # Alive, no CPU, asleep on no timer: it is not on its way out.
+    server = managed(servers, f"{SERVE} {{port}}")
+    server.start()
+    say(server, b"deaf\n")
+    began = time.monotonic()
+    assert server.wait_crash_unless_idle(10.0, 0.05) is None
+    assert time.monotonic() - began < 5.0  # far from the 10 s it could have waited
+    assert server.alive()
+
+
+@pytest.mark.parametrize("line", [b"die-later 0.3\n", b"die-busy 0.3\n"])
+def test_a_server_asleep_on_a_timer_or_at_work_is_waited_for_until_it_dies(
+    servers, line: bytes
+) -> None:
+    server = managed(servers, f"{SERVE} {{port}}")
+    server.start()
+    say(server, line)
+    crash = server.wait_crash_unless_idle(10.0, 0.05)
+    assert crash is not None and crash.how == "exit status 3"
