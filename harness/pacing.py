@@ -261,8 +261,8 @@ class Silence:
     serving us either) and had nothing on its way to us. With ``quiet``, also
     once the server has made none for ``quiet.settle`` seconds and its
     processes did nothing all through them (:class:`Quiet`); and, with
-    ``quiet``, never while a thread of those processes is running, however long
-    the sockets have been quiet (:meth:`Quiet.working`).
+    ``quiet``, never while those processes are at work, however long the
+    sockets have been quiet (:meth:`Quiet.working`).
 
     Args:
         watch: gives the server's end of the connection, asked only once the
@@ -345,7 +345,12 @@ class Silence:
             # The sockets have been quiet long enough; a server still computing is not.
             if self.quiet is None or not self._wait_for_work:
                 return True
-            return not self.quiet.working(self.watch)
+            if self.quiet.working(self.watch):
+                # Look again later, not every period: a reply is read as soon as it
+                # comes anyway, and the looks would take CPU from the server at work.
+                self._next = now + max(self.period, self.settle / 4)
+                return False
+            return True
         if self.quiet is not None and self.quiet.certain(now, self.watch):
             self._quietly = True
             return True

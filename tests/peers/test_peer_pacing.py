@@ -21,12 +21,12 @@ from peers_support import (
 from wirefault.addresses import Address
 from wirefault.codecs.http import HttpCodec
 from wirefault.codecs.resp import RespCodec
-from wirefault.faults.toxics import Latency, Toxic
+from wirefault.faults.toxics import Latency, Slicer, Toxic
 from wirefault.faults.toxiproxy import ToxiproxyFaultLayer
 from wirefault.faults.toxiproxy_server import find_server_binary
 from wirefault.properties import get_property
 from wirefault.runner import Runner, RunnerOptions
-from wirefault.scenario import Close, Expect, ExpectClose, HalfClose, Scenario, Send
+from wirefault.scenario import Close, Expect, ExpectClose, HalfClose, Open, Scenario, Send
 from wirefault.server_activity import ServerActivity
 from wirefault.strategies.chunking import byte_at_a_time
 from wirefault.transcript import Transcript
@@ -167,6 +167,66 @@ def test_a_redis_reply_toxiproxy_holds_back_is_waited_for(
     assert result.outcome == "ok"
     assert transcript.conn(0).frames == [b"+PONG\r\n"]
     assert result.elapsed >= 0.55
+
+
+def _baseline_direct(layer: ToxiproxyFaultLayer, redis: Address, scenario: Scenario) -> Transcript:
+    proxy = layer.open_proxy(redis)
+    try:
+        options = RunnerOptions(deadline=5.0, settle=0.2)
+        return Runner(redis, CODEC, options=options, proxy=proxy).play(scenario)
+    finally:
+        proxy.close()
+
+
+def test_reassemblys_baseline_reaches_redis_whole_past_toxiproxy(
+    redis: Address, toxiproxy: ToxiproxyFaultLayer
+) -> None:
+    # The shape reassembly draws under toxics: c0 opens direct (past the proxy), c1 goes
+    # through Toxiproxy's slicer and latency.
+    pings = b"*1\r\n$4\r\nPING\r\n" * 2
+    steps = (
+        Open(conn=0, direct=True),
+        Send(conn=0, chunks=(pings,)),
+        Expect(conn=0, count=2),
+        Close(conn=0),
+        Send(conn=1, chunks=(pings[:9], pings[9:])),
+        Expect(conn=1, count=2),
+        Close(conn=1),
+    )
+    toxics = (
+        Latency(latency=150, stream="upstream"),
+        Slicer(average_size=4, size_variation=1, delay=500, stream="upstream"),
+    )
+    scenario = Scenario(steps=steps, toxics=toxics)
+    transcript = _baseline_direct(toxiproxy, redis, scenario)
+    direct, proxied = transcript.expects
+    assert transcript.conn(0).frames == transcript.conn(1).frames == [b"+PONG\r\n"] * 2
+    assert proxied.elapsed >= 0.14  # held by the latency toxic
+    assert direct.elapsed < proxied.elapsed / 2  # never through the proxy
+    assert get_property("reassembly").judge(scenario, transcript, CODEC).ok
+
+
+def test_redis_silent_behind_toxiproxy_after_a_direct_connection_is_judged_early(
+    redis: Address, toxiproxy: ToxiproxyFaultLayer
+) -> None:
+    # The direct connection's bytes never pass the proxy: they must not unbalance what
+    # redis's sockets received against what went through it.
+    nul = b"*1\r\n\x00ak\r\n"
+    steps = (
+        Open(conn=0, direct=True),
+        Send(conn=0, chunks=(nul,)),
+        Expect(conn=0),
+        Close(conn=0),
+        Send(conn=1, chunks=(nul,)),
+        Expect(conn=1),
+        Close(conn=1),
+    )
+    scenario = Scenario(steps=steps, toxics=(Latency(latency=100, stream="upstream"),))
+    transcript = _baseline_direct(toxiproxy, redis, scenario)
+    assert [r.outcome for r in transcript.expects] == ["timeout", "timeout"]
+    assert all(r.elapsed < 2.5 for r in transcript.expects)  # not the 5 s deadline
+    silent = [e.detail for e in transcript.events if e.what == "silent"]
+    assert "behind the fault proxy" in silent[1]
 
 
 @pytest.fixture(scope="module")
