@@ -226,19 +226,24 @@ def test_a_reply_computed_for_longer_than_the_settle_time_is_waited_for(
     assert result.elapsed >= 0.1  # the whole computation was waited for
 
 
+def _watching(server: _Server, *, settle: float, hasty: bool = False) -> RunnerOptions:
+    """Options of a play that sees ``server``'s processes (5 s deadline)."""
+    return RunnerOptions(
+        deadline=5.0,
+        settle=settle,
+        activity=ServerActivity(server.process.pid),
+        quiet_settle=QUIET_SETTLE,
+        hasty=hasty,
+    )
+
+
 def test_a_hasty_play_takes_a_quiet_socket_for_silence_even_while_the_server_works(
     quiet_server,
 ) -> None:
     """A confirmation's early timeout can only keep a failure standing: it does not wait
     for a server at work (a catastrophic regex would hold it to the deadline)."""
     server = quiet_server("spin")
-    options = RunnerOptions(
-        deadline=5.0,
-        settle=0.02,
-        activity=ServerActivity(server.process.pid),
-        quiet_settle=QUIET_SETTLE,
-        hasty=True,
-    )
+    options = _watching(server, settle=0.02, hasty=True)
     scenario = Scenario(steps=(Send(conn=0, chunks=(b"go\n",)), Expect(conn=0), Close(conn=0)))
     (result,) = Runner(server.address, LINE, options=options).play(scenario).expects
     assert result.outcome == "timeout"
@@ -249,12 +254,7 @@ def test_a_server_at_work_on_the_client_before_is_waited_for(quiet_server) -> No
     """One client at a time: ours waits in the accept queue (no descriptor of the server's
     holds it yet) while the server computes the reply of the one before."""
     server = quiet_server("spin")
-    options = RunnerOptions(
-        deadline=5.0,
-        settle=0.02,
-        activity=ServerActivity(server.process.pid),
-        quiet_settle=QUIET_SETTLE,
-    )
+    options = _watching(server, settle=0.02)
     scenario = Scenario(
         steps=(
             Send(conn=0, chunks=(b"go\n",)),
