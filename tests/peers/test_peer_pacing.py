@@ -6,6 +6,8 @@ and sooner when redis's process shows it waiting (no CPU, no thread running).
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -28,7 +30,9 @@ from wirefault.properties import get_property
 from wirefault.runner import Runner, RunnerOptions
 from wirefault.scenario import Close, Expect, ExpectClose, HalfClose, Open, Scenario, Send
 from wirefault.server_activity import ServerActivity
+from wirefault.stage import CRASH_IDLE
 from wirefault.strategies.chunking import byte_at_a_time
+from wirefault.target import ServerProcess
 from wirefault.transcript import Transcript
 
 CODEC = RespCodec()
@@ -263,3 +267,27 @@ def test_nginx_answers_every_pipelined_request_before_a_half_close_every_time(
         assert prop.judge(scenario, transcript, http).ok
         assert len(transcript.conn(1).frames) == 3
         assert transcript.conn(1).cuts == ["read", "read"]
+
+
+def test_a_paused_redis_is_not_waited_a_whole_deadline_for_a_crash(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # CLIENT PAUSE: redis answers no one for 3 s, alive and idle in its event loop. After
+    # a failure whose probe went unanswered, the wait for a crash ends once its process
+    # has looked idle, not after the deadline.
+    binary = need_binary("redis-server", "redis-server")
+    command = redis_command(binary, tmp_path_factory.mktemp("redis-paused"))
+    with ServerProcess(command, Address("tcp", "127.0.0.1", 0)) as server:
+        address = server.address.sockaddr()
+        assert isinstance(address, tuple)
+        with socket.create_connection(address, timeout=5) as pauser:
+            pauser.sendall(b"*4\r\n$6\r\nCLIENT\r\n$5\r\nPAUSE\r\n$4\r\n3000\r\n$3\r\nALL\r\n")
+            assert pauser.recv(100) == b"+OK\r\n"
+        steps = (Send(conn=0, chunks=(b"*1\r\n$4\r\nPING\r\n",)), Expect(conn=0), Close(conn=0))
+        options = RunnerOptions(deadline=0.3)
+        probe = Runner(server.address, CODEC, options=options).play(Scenario(steps=steps))
+        assert probe.expects[0].outcome == "timeout"  # paused: no answer
+        began = time.monotonic()
+        assert server.wait_crash_unless_idle(10.0, CRASH_IDLE) is None
+        assert time.monotonic() - began < 2.5  # idle at once, not the 10 s it could wait
+        assert server.alive()
