@@ -11,6 +11,8 @@ one connection at a time, except for these lines:
 * ``deaf``: as ``hang``, but asleep on no timer (waiting on a lock nobody releases).
 * ``die-busy S``: close this connection and the listener, compute for S seconds of CPU
   time, then exit with status 3.
+* ``die-napping S``: as ``die-later``, asleep in libc's ``usleep()`` (a timer of its
+  own, on every Python: 3.10's ``time.sleep`` sleeps in ``select()``).
 * ``wedge``: close this connection, then stay alive without accepting: the kernel
   still completes new clients' handshakes, and they wait for an answer in vain.
 
@@ -22,6 +24,7 @@ later, still listening meanwhile), ``--ignore-term`` (only SIGKILL ends it).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import signal
 import socket
@@ -60,7 +63,13 @@ def main() -> None:
                     os._exit(int(command[1]))
                 if command[:1] == [b"abort"]:
                     os.abort()
-                if command[:1] in ([b"die-later"], [b"hang"], [b"deaf"], [b"die-busy"]):
+                if command[:1] in (
+                    [b"die-later"],
+                    [b"hang"],
+                    [b"deaf"],
+                    [b"die-busy"],
+                    [b"die-napping"],
+                ):
                     stream.close()
                     conn.close()
                     listener.close()
@@ -74,6 +83,8 @@ def main() -> None:
                         until = time.process_time() + float(command[1])
                         while time.process_time() < until:
                             pass
+                    elif command[0] == b"die-napping":
+                        ctypes.CDLL(None).usleep(int(float(command[1]) * 1_000_000))
                     else:
                         time.sleep(float(command[1]))
                     os._exit(3)

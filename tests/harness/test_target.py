@@ -250,7 +250,7 @@ def test_waiting_for_a_crash_gives_up_once_the_server_is_alive_and_idle(servers)
     assert server.alive()
 
 
-@pytest.mark.parametrize("line", [b"die-later 0.3\n", b"die-busy 0.3\n"])
+@pytest.mark.parametrize("line", [b"die-napping 0.3\n", b"die-busy 0.3\n"])
 def test_a_server_asleep_on_a_timer_or_at_work_is_waited_for_until_it_dies(
     servers, line: bytes
 ) -> None:
