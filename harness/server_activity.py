@@ -159,13 +159,23 @@ def _thread(pid: int, tid: str) -> tuple[int, bool, list[int] | None]:
         children = None if os.path.isdir(base) else []
     except OSError:
         children = []  # it has just ended
+    state = _state(stat)
+    if sleeping_in == b"0" and state in b"SD":
+        # Asleep when its stat was read, yet no wait channel: it may have woken in between
+        # (or this kernel shows none); its state now says which.
+        try:
+            with open(f"{base}/stat", "rb") as f:
+                state = _state(f.read())
+        except OSError:
+            return 0, False, []  # it has just ended
+    return state, b"nanosleep" in sleeping_in, children
+
+
+def _state(stat: bytes) -> int:
+    """The state byte of a ``/proc/.../stat`` line (0: none)."""
     # pid (comm) state ...; comm may contain spaces and parentheses.
     at = stat.rfind(b")") + 2
-    state = stat[at] if at < len(stat) else 0
-    if sleeping_in == b"0" and state in b"SD":
-        # Asleep when its stat was read, running when its wchan was: it woke in between.
-        state = ord("R")
-    return state, b"nanosleep" in sleeping_in, children
+    return stat[at] if at < len(stat) else 0
 
 
 def _cpu_ns(pid: int) -> int | None:

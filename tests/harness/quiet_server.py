@@ -7,7 +7,9 @@ Run as ``python quiet_server.py MODE``. It binds 127.0.0.1:0, prints
 * ``spin``: reads a request, computes for 0.15 s of its own CPU time, then answers
   ``done``: silent on its sockets all the while, but busy.
 * ``bursts``: reads a request, then for 0.3 s computes 1 ms at a time with 0.5 ms
-  sleeps in between, then answers ``done``: asleep at some moments, working through.
+  sleeps in between (libc's ``usleep()``, as ``sleepy``: Python 3.10's ``time.sleep``
+  would sleep in ``select()``, which looks like an event loop's wait), then answers
+  ``done``: asleep at some moments, working through.
 * ``answer``: answers every request at once with ``done``.
 * ``sleepy``: reads a request, sleeps 0.2 s in libc's ``usleep()``, then answers
   ``done`` (a handler's sleep: asleep, no CPU, but on a timer of its own; libc's,
@@ -56,7 +58,7 @@ def serve(mode: str) -> None:
                     until = time.monotonic() + 0.3
                     while time.monotonic() < until:
                         _compute(0.001)
-                        time.sleep(0.0005)
+                        ctypes.CDLL(None).usleep(500)  # as "sleepy": on a timer, every Python
                     conn.sendall(b"done\n")
 
 
