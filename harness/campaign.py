@@ -51,7 +51,7 @@ from wirefault.results import (
     RoundOutcome,
     property_result,
 )
-from wirefault.rounds import RoundFull, ShrinkOver, run_round
+from wirefault.rounds import RoundFull, ShrinkOver, frozen_heap, run_round
 from wirefault.rounds import SetupFailed as _Stop
 from wirefault.scenario import Scenario, Send
 from wirefault.schedule import MAX_ROUND, Round, Schedule, round_seed
@@ -156,7 +156,8 @@ class Campaign:
             WirefaultError: a setup problem (target unreachable, fault layer down).
             KeyboardInterrupt: a SIGINT or SIGTERM (noted by the cutoff) came.
         """
-        return self._run_rounds(list(self.config.properties))
+        with frozen_heap():
+            return self._run_rounds(list(self.config.properties))
 
     def run_property(self, prop: Property) -> PropertyResult:
         """Run all the rounds of one property; returns its result."""

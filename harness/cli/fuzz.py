@@ -28,6 +28,7 @@ from wirefault.errors import TargetError, UsageError
 if TYPE_CHECKING:
     from wirefault.campaign import Campaign, CampaignResult, Progress, ProgressHook
     from wirefault.faults.base import FaultLayer
+    from wirefault.properties import Property
 
 # The engine (Hypothesis, the fault layer; rich on a terminal) is imported only where
 # a campaign runs in this process, so that `wirefault serve`, `--help` and the parent
@@ -354,8 +355,7 @@ def _progress_hook(display: ProgressHook | None, channel: TextIO | None) -> Prog
 
 def _work(campaign: Campaign, channel: TextIO, *, transport: str, backend: str) -> int:
     """A worker: say it is ready, then play every round the parent sends until it sends none."""
-    from wirefault.cli._merge import result_to_json
-    from wirefault.schedule import Round
+    from wirefault.rounds import frozen_heap
 
     config = campaign.config
     by_name = {p.name: p for p in config.properties}
@@ -373,6 +373,15 @@ def _work(campaign: Campaign, channel: TextIO, *, transport: str, backend: str) 
         "backend": backend,
     }
     channel.write(json.dumps({"ready": ready}) + "\n")
+    with frozen_heap():
+        return _work_rounds(campaign, channel, by_name)
+
+
+def _work_rounds(campaign: Campaign, channel: TextIO, by_name: dict[str, Property]) -> int:
+    """Play each round the parent sends, and say how it went, until it sends none."""
+    from wirefault.cli._merge import result_to_json
+    from wirefault.schedule import Round
+
     for line in sys.stdin:
         sent = json.loads(line)
         planned = Round(sent["property"], sent["index"], sent["examples"], sent["seed"])
