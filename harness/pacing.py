@@ -228,7 +228,12 @@ class Quiet:
         if now is None:
             self._blind = True
             return False
-        before, self._prev = self._prev, now
+        before, since = self._prev, at
+        if before is None and self._before is not None:
+            # The first look here: compare with the sooner silence's look of this wait, so
+            # that a server idle since then needs no second look.
+            before, since = self._before, self._since
+        self._prev = now
         idle = (
             before is not None
             and not now.running
@@ -238,7 +243,7 @@ class Quiet:
         if not idle:
             self._idle_since = None
         elif self._idle_since is None:
-            self._idle_since = at
+            self._idle_since = since
         if self._idle_since is not None and at - self._idle_since >= self.settle:
             return False
         inode = watch.inode()
