@@ -114,5 +114,8 @@ class ReplyTimes:
 
 
 def judged_early(transcript: Transcript) -> bool:
-    """Whether some read of ``transcript`` ended by an early judgement of silence."""
-    return any(event.what == "silent" for event in transcript.events)
+    """Whether some read of ``transcript`` ended by an early judgement of silence, or a
+    reset connection's socket was judged held early (:mod:`wirefault.release`)."""
+    return any(event.what == "silent" for event in transcript.events) or any(
+        record.release == "held-early" for record in transcript.conns.values()
+    )

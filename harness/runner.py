@@ -21,6 +21,12 @@ cannot see, until its kernel acknowledged everything). With ``settle`` set, an
 as a timeout before its deadline; through a fault proxy, by the server's own
 sockets on its port (:mod:`wirefault.server_port`), never by the proxy's.
 
+Leaks (:mod:`wirefault.release`): for a server wirefault started
+(``holder``), an ``Abort`` first waits for the server to accept the
+connection and notes its socket's inode; once the play has closed every
+connection, the runner waits for the server to close those sockets too, and
+records in each connection's ``release`` whether it did.
+
 Every wait is also bounded by the run's :class:`~wirefault.cutoff.Cutoff` (the
 time budget's end, or an interrupt); a wait that the cutoff ends raises
 (``OutOfTime`` or ``KeyboardInterrupt``) instead of being recorded as a timeout.
@@ -47,6 +53,7 @@ from wirefault.pacing import (
     drain,
     unread_at_close,
 )
+from wirefault.release import EARLY_IDLE, FULL_IDLE, ReleaseCheck, accepted_inode
 from wirefault.scenario import (
     Abort,
     AddToxic,
@@ -99,6 +106,11 @@ class RunnerOptions:
         hasty: a silence may be certain even while the server's processes are at
             work; only for a play whose early timeout can keep a failure standing,
             never make one (a confirmation: see :mod:`wirefault.judging`).
+        holder: the processes of a server wirefault started, to check that it closes the
+            sockets of the connections a play resets (None: not checked; see
+            :mod:`wirefault.release`).
+        release_grace: seconds the server gets to close them before its idleness counts
+            (0: judged early; see :func:`wirefault.release.full_grace`).
         cutoff: when the run must stop (budget, interrupt); None: never.
     """
 
@@ -113,6 +125,8 @@ class RunnerOptions:
     activity: ServerActivity | None = None
     quiet_settle: float | None = None
     hasty: bool = False
+    holder: ServerActivity | None = None
+    release_grace: float = 0.0
     cutoff: Cutoff | None = None
 
 
@@ -149,6 +163,8 @@ class _Live:
         self.received = bytearray()
         #: Connected through the fault proxy (not to the server itself).
         self.proxied = False
+        #: The inode of the server's end when we reset the connection (0: not looked up).
+        self.server_inode = 0
 
     @property
     def watch(self) -> PeerWatch | None:
@@ -227,6 +243,7 @@ class Runner:
             play.finish()
             if self.proxy is not None and scenario.needs_fault_layer():
                 self.proxy.clear_toxics()
+        play.check_release()
         return play.transcript
 
     def _proxy(self) -> FaultProxy:
@@ -567,6 +584,10 @@ class _Play:
             return
         assert live.channel is not None
         if isinstance(step, Abort):
+            holder = self.opts.holder
+            if holder is not None and not live.proxied and not live.channel.datagram:
+                watch = live.watch if self.opts.pace else self.watching(live.channel)
+                live.server_inode = accepted_inode(watch, holder, self.by(self.opts.read_bound))
             live.channel.abort()
             what = "aborted"
         else:
@@ -585,6 +606,21 @@ class _Play:
         if self._diag is not None:
             self._diag.close()
         self.transcript.elapsed = time.monotonic() - self.start
+
+    def check_release(self) -> None:
+        """Whether the server closed its end of every connection the play reset."""
+        holder = self.opts.holder
+        inodes = {n: live.server_inode for n, live in self.live.items() if live.server_inode}
+        if holder is None or not inodes:
+            return
+        grace = self.opts.release_grace
+        idle = FULL_IDLE if grace else EARLY_IDLE
+        limit = grace + self.opts.deadline
+        check = ReleaseCheck(holder, idle=idle, grace=grace, limit=limit, cutoff=self.cut)
+        for number, found in check.judge(inodes).items():
+            record = self.live[number].record
+            record.release, record.release_after = found.release, found.after
+            self.note("release", number, detail=f"{found.release} after {found.after:.3f}s")
 
 
 def _outcome(end: str) -> Outcome:

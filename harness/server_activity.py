@@ -132,6 +132,76 @@ class ServerActivity:
                 return True
         return False
 
+    def holding(self, inodes: set[int], activity: Activity) -> set[int]:
+        """Which of the sockets ``inodes`` one of ``activity``'s processes holds open now.
+
+        A fresh look at their descriptors, unlike :meth:`owns`: a socket the server
+        has closed since is not held any more.
+        """
+        wanted = {f"socket:[{inode}]": inode for inode in inodes if inode}
+        held: set[int] = set()
+        for pid in activity.pids:
+            held.update(wanted[name] for name in _descriptors(pid) & wanted.keys())
+        return held
+
+    def polled(self, inodes: set[int], activity: Activity) -> set[int]:
+        """Which of the sockets ``inodes`` an epoll set of ``activity``'s processes still
+        waits on (armed: a one-shot entry that has fired waits on nothing).
+
+        Read from each epoll descriptor's ``/proc/PID/fdinfo`` (``tfd: ... events: ...
+        ino: ...``). An event loop that uses edge-triggered epoll, as nginx does, can
+        miss a reset that came while it was busy with the connection, and then acts on
+        it only at its next timer: the socket is still watched, not forgotten.
+        """
+        found: set[int] = set()
+        for pid in activity.pids:
+            for name in _epoll_descriptors(pid):
+                found.update(_armed_inodes(pid, name) & inodes)
+        return found
+
+
+def _epoll_descriptors(pid: int) -> list[str]:
+    """The descriptor numbers of process ``pid`` that are epoll sets."""
+    try:
+        names = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{name}") == "anon_inode:[eventpoll]":
+                found.append(name)
+        except OSError:
+            continue
+    return found
+
+
+#: epoll's flags that say how to report, not what to wait for (EPOLLEXCLUSIVE,
+#: EPOLLWAKEUP, EPOLLONESHOT, EPOLLET): an entry with none of the rest waits on nothing.
+_EPOLL_MODE_BITS = 0xF0000000
+
+
+def _armed_inodes(pid: int, fd: str) -> set[int]:
+    """The inodes of the files epoll set ``fd`` of process ``pid`` waits on, armed."""
+    try:
+        with open(f"/proc/{pid}/fdinfo/{fd}", "rb") as f:
+            info = f.read()
+    except OSError:
+        return set()
+    found = set()
+    for line in info.splitlines():
+        if not line.startswith(b"tfd:"):
+            continue
+        fields = line.split()
+        try:
+            events = int(fields[fields.index(b"events:") + 1], 16)
+            inode = next(int(f[4:], 16) for f in fields if f.startswith(b"ino:"))
+        except (ValueError, IndexError, StopIteration):
+            continue
+        if events & ~_EPOLL_MODE_BITS:
+            found.add(inode)
+    return found
+
 
 def _threads(pid: int) -> list[str] | None:
     try:

@@ -22,6 +22,7 @@ from wirefault.fallback import DeletedAfterPlay, FaultLayerFallback
 from wirefault.faults.base import FaultLayer, FaultProxy
 from wirefault.patience import ReplyTimes, judged_early
 from wirefault.properties import Verdict, get_property, probe_scenario
+from wirefault.release import full_grace
 from wirefault.replay import FreshPlays
 from wirefault.runner import Runner, RunnerOptions
 from wirefault.scenario import Scenario
@@ -265,7 +266,8 @@ class Stage:
                 proxy = DeletedAfterPlay(proxy)
         settle = quiet = None
         # Through a fault proxy too: the runner then judges by the server's own sockets.
-        if self.settle and self._early_timeouts:
+        early = self.settle and self._early_timeouts
+        if early:
             settle = self._replies.settle(shrinking=self.shrinking, deadline=self.deadline)
         activity = self.server.activity() if self.server is not None else None
         if settle is not None and activity is not None:
@@ -278,6 +280,8 @@ class Stage:
             activity=activity if quiet is not None else None,
             quiet_settle=quiet,
             hasty=self.hasty,
+            holder=activity,
+            release_grace=0.0 if early else full_grace(self.deadline),
             cutoff=self.cutoff,
         )
         return Runner(self.address, self.codec, options=options, proxy=proxy)

@@ -35,7 +35,8 @@ class Event:
     """One thing that happened, ``t`` seconds after the scenario started.
 
     ``what`` is one of: open, send, recv, half_close, abort, close, eof, rst,
-    refused, send_blocked, garbage, pause, toxic_add, toxic_remove, retry.
+    refused, send_blocked, garbage, pause, toxic_add, toxic_remove, retry,
+    silent, release.
     """
 
     t: float
@@ -86,6 +87,11 @@ class ConnRecord:
             so it saw the cut), ``unread`` (it had not read it in time: the
             chunks may have joined), ``paused`` (the server cannot be seen; a
             drawn pause was slept, and whether it saw the cut is unknown).
+        release: for a connection we reset (``aborted``) whose server end could be
+            seen, what the server did with its socket (:mod:`wirefault.release`):
+            ``released``, ``held`` or ``held-early`` (still open in the idle
+            server: a leaked descriptor), ``unsure``; empty: not looked at.
+        release_after: seconds from the end of the play to that finding.
     """
 
     conn: int
@@ -96,6 +102,8 @@ class ConnRecord:
     garbage: str = ""
     short_send: bool = False
     cuts: list[str] = field(default_factory=list)
+    release: str = ""
+    release_after: float = 0.0
 
     def cuts_seen(self) -> int | None:
         """Cuts the server certainly saw as separate reads (None: none could be seen)."""
@@ -105,6 +113,11 @@ class ConnRecord:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
+        release = (
+            {"release": self.release, "release_after": round(self.release_after, 6)}
+            if self.release
+            else {}
+        )
         return {
             "conn": self.conn,
             "sent_bytes": len(self.sent),
@@ -114,6 +127,7 @@ class ConnRecord:
             "garbage": self.garbage,
             "short_send": self.short_send,
             "cuts": {kind: self.cuts.count(kind) for kind in sorted(set(self.cuts))},
+            **release,
         }
 
 

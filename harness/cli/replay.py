@@ -156,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {message}")
             for other in report["other_failures"]:
                 print(f"  not counted (another kind than the file's {report['kind']}): {other}")
+            if report.get("hint"):
+                print(f"  {report['hint']}")
     return 1 if any(r["reproduced"] for r in reports) else 0
 
 
@@ -217,6 +219,12 @@ def _replay_one(
                 messages.append(verdict.message)
                 if stop_early:
                     break
+    hint = {}
+    if replay.kind == "leak" and server is None and not messages:
+        hint["hint"] = (
+            "a leaked socket is seen only in a server wirefault starts: give --start CMD "
+            "(or let the file's own start command run)"
+        )
     return {
         "file": str(path),
         "property": prop.name,
@@ -226,4 +234,5 @@ def _replay_one(
         "messages": sorted(set(messages)),
         "kind": replay.kind,
         "other_failures": sorted(set(others)),
+        **hint,
     }

@@ -24,6 +24,7 @@ FailureKind = Literal[
     "short-write",
     "lenient",
     "slow",
+    "leak",
     "other",
 ]
 
@@ -39,5 +40,6 @@ FAILURE_KINDS: dict[str, str] = {
     "short-write": "the server stopped in the middle of a response frame",
     "lenient": "the server accepted a request the RFC says it must refuse (strictness)",
     "slow": "the server's time grew clearly faster than the request's size (growth)",
+    "leak": "the server kept open the socket of a connection the client reset (reset)",
     "other": "any other failure (a property that does not say)",
 }

@@ -90,10 +90,18 @@ class StallIsolation(Property):
 
 
 class Reset(Property):
-    """Clients aborting (RST) at any byte leave the server serving others."""
+    """Clients aborting (RST) at any byte leave the server serving others.
+
+    For a server wirefault started, the server must also close its end of each
+    connection reset: one it keeps open while idle is a leaked descriptor (see
+    :mod:`wirefault.release`), a failure of kind ``leak`` from the first reset on,
+    long before the leak starves the server.
+    """
 
     name: ClassVar[str] = "reset"
-    summary: ClassVar[str] = "clients that reset at any byte leave the server serving others"
+    summary: ClassVar[str] = (
+        "clients that reset at any byte leave the server serving others, and their sockets closed"
+    )
 
     def scenarios(self, codec: Codec, ctx: PropertyContext) -> SearchStrategy[Scenario]:
         return built.reset_scenarios(
@@ -112,13 +120,30 @@ class Reset(Property):
             f"after {count(len(aborted), 'client')} sent part of a request "
             f"({sizes} bytes) and reset (RST) the connection"
         )
-        return served(transcript, last, why)
+        verdict = served(transcript, last, why)
+        if not verdict.ok:
+            return verdict
+        return _closed_after_reset(transcript, aborted, why)
 
     def baseline(
         self, scenario: Scenario, transcript: Transcript, verdict: Verdict, codec: Codec
     ) -> Scenario | None:
         """The last client's request alone, with no resets before it."""
         return alone(scenario, scenario.connections()[-1])
+
+
+def _closed_after_reset(transcript: Transcript, aborted: list[int], why: str) -> Verdict:
+    """Fail when the server kept open its end of a connection the client reset."""
+    held = [c for c in aborted if transcript.conn(c).release in ("held", "held-early")]
+    if not held:
+        return Verdict.passed()
+    after = max(transcript.conn(c).release_after for c in held)
+    names = ", ".join(f"c{c}" for c in held)
+    return Verdict.failed(
+        f"{why}, the server still held its end of {names} open {after:.2f}s after the play, "
+        "idle: a descriptor leaks with every connection reset this way, until none are left",
+        "leak",
+    )
 
 
 class HalfCloseProperty(Property):

@@ -27,6 +27,15 @@ def serve(name: str) -> str:
     return f"{sys.executable} -m wirefault serve {name} --port {{port}}"
 
 
+#: Small servers for the CLI tests (see its docstring).
+TINY_SERVERS = Path(__file__).parent / "tiny_servers.py"
+
+
+def tiny(mode: str) -> str:
+    """The ``--start`` command for ``tiny_servers.py MODE`` on ``{port}``."""
+    return f"{sys.executable} {TINY_SERVERS} {mode} {{port}}"
+
+
 def junit_cases(path: Path) -> dict[str, ET.Element]:
     """The testcases of a JUnit file, by name."""
     return {c.get("name", ""): c for c in ET.parse(path).getroot().iter("testcase")}

@@ -1,8 +1,9 @@
 """`wirefault fuzz --time-budget` is the command's wall-clock ceiling; -x stops at a failure.
 
-Against the zoo's buggy-fd-leak: every reset leaks a descriptor until the server can
-accept no one, and from then on every example waits out its deadlines (the server
-wedges). The command must still end within the budget plus 5 % (or one deadline).
+Against a server that loses a slot with every reset (tiny_servers.py ``slots``): once
+they are gone it accepts no one, and from then on every example waits out its
+deadlines (the server wedges). The command must still end within the budget plus
+5 % (or one deadline).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_support import junit_cases, serve, wirefault
+from e2e_support import junit_cases, serve, tiny, wirefault
 
 # Whole campaigns against live servers, bound by their budgets: the `slow` env.
 pytestmark = pytest.mark.slow
@@ -47,7 +48,7 @@ def timed_fuzz(*args: str, cwd: Path, budget: float) -> tuple[float, subprocess.
 def test_a_wedged_server_cannot_make_fuzz_overrun_its_budget(tmp_path: Path, workers: int) -> None:
     budget = 20.0 if workers == 1 else 10.0
     wall, proc = timed_fuzz(
-        "127.0.0.1:0", "--codec", "line", "--start", serve("buggy-fd-leak"), "--seed", "1",
+        "127.0.0.1:0", "--codec", "line", "--start", tiny("slots"), "--seed", "1",
         "--workers", str(workers), "--json", cwd=tmp_path, budget=budget,
     )  # fmt: skip
     out, err = proc.communicate()

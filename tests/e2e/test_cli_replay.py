@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from e2e_support import marker_env, pids_with, serve, wirefault
+from e2e_support import marker_env, pids_with, serve, tiny, wirefault
 
 from wirefault.addresses import parse_address
 from wirefault.codecs import get_codec
@@ -120,10 +121,10 @@ def test_the_files_probe_is_used_and_replay_probe_overrides_it(tmp_path: Path) -
 
 @pytest.mark.slow
 def test_a_state_dependent_failure_replays_bare_on_a_fresh_server(tmp_path: Path) -> None:
-    # buggy-fd-leak leaks a descriptor per reset: it fails only once enough have piled
-    # up, so one play against a fresh server does not show it.
+    # The slots server loses a slot per reset: it fails only once enough have piled up,
+    # so one play against a fresh server does not show it.
     done = wirefault(
-        "fuzz", "127.0.0.1:0", "--codec", "line", "--start", serve("buggy-fd-leak"),
+        "fuzz", "127.0.0.1:0", "--codec", "line", "--start", tiny("slots"),
         "--properties", "reset", "--seed", "1", "--deadline", "0.5", "--shrink-budget", "5",
         "--json", "--backend", "none", cwd=tmp_path,
     )  # fmt: skip
@@ -137,3 +138,46 @@ def test_a_state_dependent_failure_replays_bare_on_a_fresh_server(tmp_path: Path
     bare = wirefault("replay", str(replay), cwd=tmp_path)
     assert bare.returncode == 1, bare.stdout + bare.stderr
     assert "reset: reproduced in 1/" in bare.stdout
+
+
+@pytest.mark.slow
+def test_a_leaked_socket_is_found_at_the_first_reset_and_replays_from_a_fresh_server(
+    tmp_path: Path,
+) -> None:
+    # buggy-fd-leak keeps the socket of every client that resets: seen at once, in the
+    # server's own descriptors, long before the leak starves it.
+    done = wirefault(
+        "fuzz", "127.0.0.1:0", "--codec", "line", "--start", serve("buggy-fd-leak"),
+        "--properties", "reset", "--seed", "1", "--json", "--backend", "none", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    summary = json.loads(done.stdout)
+    (failure,) = summary["failures"]
+    assert failure["kind"] == "leak"
+    assert failure["agreement"] == {"replays": 3, "reproduced": 3}
+    assert failure["examples_to_failure"] <= 3  # the first resets show it
+    assert "still held its end of c0 open" in failure["message"]
+    replay = tmp_path / failure["replay"]
+    assert json.loads(replay.read_text())["fresh_server"]["plays"] == 1
+    once = wirefault("replay", str(replay), "--repeat", "1", cwd=tmp_path)
+    assert once.returncode == 1, once.stdout + once.stderr
+    assert "reset: reproduced in 1/1" in once.stdout
+    # Against a server wirefault did not start, its processes cannot be looked at: the
+    # replay says how to see the leak rather than leaving a bare "did not reproduce".
+    server = subprocess.Popen(
+        [sys.executable, "-m", "wirefault", "serve", "buggy-fd-leak", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        where = server.stdout.readline().split()[-1]
+        outside = wirefault("replay", str(replay), "--target", where, cwd=tmp_path)
+    finally:
+        server.kill()
+        server.wait()
+        assert server.stdout is not None
+        server.stdout.close()
+    assert outside.returncode == 0, outside.stdout + outside.stderr
+    assert "did not reproduce" in outside.stdout
+    assert "seen only in a server wirefault starts: give --start CMD" in outside.stdout

@@ -1,10 +1,14 @@
-"""Two small line servers for the CLI tests, run as scripts.
+"""Small line servers for the CLI tests, run as scripts.
 
 ``python tiny_servers.py unix PATH``   a line server on an AF_UNIX socket;
 ``python tiny_servers.py greeting PORT`` a TCP line server that greets first (SMTP style);
 ``python tiny_servers.py ping PORT``     a TCP line server that answers ``PING`` alone
-(``PONG``) and hangs up on any other line.
-The first two answer ``OK <line>`` per line; all stop on SIGTERM.
+(``PONG``) and hangs up on any other line;
+``python tiny_servers.py slots PORT``    a TCP line server that serves at most
+:data:`SLOTS` clients at once, and whose reset path forgets to give the slot back:
+once that many clients have reset, it accepts no one (a leak that only
+accumulated state shows: each socket is closed, but the slot is lost).
+All but ``ping`` answer ``OK <line>`` per line; all stop on SIGTERM.
 """
 
 from __future__ import annotations
@@ -23,6 +27,33 @@ def serve_ping(conn: socket.socket) -> None:
                 return
             stream.write(b"PONG\n")
             stream.flush()
+
+
+#: Clients the ``slots`` server serves at once.
+SLOTS = 16
+slots = threading.BoundedSemaphore(SLOTS)
+
+
+def serve_slot(conn: socket.socket) -> None:
+    """Answer lines; give the slot back at EOF, but not on a reset (the bug)."""
+    with conn:
+        try:
+            serve_lines(conn)
+        except ConnectionResetError:
+            return  # BUG: the slot is never given back
+        except OSError:
+            pass
+        slots.release()
+
+
+def serve_lines(conn: socket.socket) -> None:
+    """Answer ``OK <line>`` to every line until EOF."""
+    buf = b""
+    while chunk := conn.recv(65536):
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            conn.sendall(b"OK " + line.rstrip(b"\r") + b"\n")
 
 
 def serve_client(conn: socket.socket, greeting: bytes) -> None:
@@ -55,11 +86,14 @@ def main() -> None:
     else:
         listener = socket.create_server(("127.0.0.1", int(where)))
         greeting = b"220 wirefault test server ready\n"
-    handler = serve_ping if mode == "ping" else lambda c: serve_client(c, greeting)
+    handlers = {"ping": serve_ping, "slots": serve_slot}
+    handler = handlers.get(mode, lambda c: serve_client(c, greeting))
     listener.listen(64)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while True:
+            if mode == "slots":
+                slots.acquire()  # wait for a free slot before accepting
             conn, _ = listener.accept()
             threading.Thread(target=handler, args=(conn,), daemon=True).start()
     finally:

@@ -92,6 +92,7 @@ def test_every_kind_is_explained() -> None:
         "short-write",
         "lenient",
         "slow",
+        "leak",
         "other",
     }
     assert all(FAILURE_KINDS.values())
