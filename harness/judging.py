@@ -107,7 +107,7 @@ def _baselined(prop: Property, judgement: Judgement, codec: Codec, player: Playe
         return judgement
     request = b"".join(s.data for s in base.steps if isinstance(s, Send))
     missed = next((r for r in alone.expects if r.outcome != "ok" or not r.frames), None)
-    how = unanswered(missed, alone.conn(missed.conn if missed else 0).end)
+    how = unanswered(missed, alone.conn(missed.conn if missed else 0).ending())
     note = Note(
         "unanswered-request",
         f"a request the property needs answered, {show(request, 80)}, {how} even alone on "

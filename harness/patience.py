@@ -114,8 +114,9 @@ class ReplyTimes:
 
 
 def judged_early(transcript: Transcript) -> bool:
-    """Whether some read of ``transcript`` ended by an early judgement of silence, or a
-    reset connection's socket was judged held early (:mod:`wirefault.release`)."""
+    """Whether some read of ``transcript`` ended by an early judgement of silence (or a
+    connect, to a server whose accept queue stayed full), or a reset connection's
+    socket was judged held early (:mod:`wirefault.release`)."""
     return any(event.what == "silent" for event in transcript.events) or any(
         record.release == "held-early" for record in transcript.conns.values()
     )

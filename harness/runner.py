@@ -111,6 +111,12 @@ class RunnerOptions:
             :mod:`wirefault.release`).
         release_grace: seconds the server gets to close them before its idleness counts
             (0: judged early; see :func:`wirefault.release.full_grace`).
+        early: judgements before their deadline are allowed (a failure that rests on one
+            is verified by a play without): a connect after one that timed out, to a
+            server whose accept queue is still full, counts as timed out at once.
+        unaccepting: a connect of an earlier play timed out: with ``early``, every connect
+            of this play checks the server's accept queue first (after a connect of this
+            play timed out, the next ones do anyway).
         cutoff: when the run must stop (budget, interrupt); None: never.
     """
 
@@ -127,6 +133,8 @@ class RunnerOptions:
     hasty: bool = False
     holder: ServerActivity | None = None
     release_grace: float = 0.0
+    early: bool = False
+    unaccepting: bool = False
     cutoff: Cutoff | None = None
 
 
@@ -268,6 +276,8 @@ class _Play:
         self.cut = self.opts.cutoff or Cutoff()
         #: Through a fault proxy: the server's sockets, to judge its silence by.
         self.server_port: ServerPort | None = None
+        #: A connect of this play timed out (the server may accept no one).
+        self.unaccepting = False
 
     def watching(self, channel: Channel) -> PeerWatch | None:
         """A watch on the server end of ``channel`` (None: it cannot be seen)."""
@@ -279,6 +289,14 @@ class _Play:
             self._diag_tried = True
             self._diag = DiagSocket.open()
         return self._diag
+
+    def accept_queue_full(self, address: Address) -> bool:
+        """Whether the server at ``address``, on this machine, accepts no one now: its
+        listeners' accept queues are full (False: not so, or it cannot be seen)."""
+        diag = self.diag()
+        if diag is None or address.transport != "tcp" or address != self.runner.address:
+            return False  # a proxy in between accepts for itself
+        return bool(diag.accept_queue_full(address.port))
 
     def by(self, seconds: float) -> float:
         """The moment ``seconds`` from now, or the cutoff if that comes first."""
@@ -329,12 +347,26 @@ class _Play:
         # gets that long and more before it counts as failed.
         timeout = min(max(self.opts.deadline, CONNECT_TIMEOUT), self.cut.left())
         self.cut.check()
-        channel, state = open_channel(address, timeout=timeout, rcvbuf=rcvbuf)
+        # A connect timed out already, and the server's accept queue is still full: this
+        # one would wait as long for nothing. Certain after a timeout in this play; after
+        # one in an earlier play, judged early (a failure that rests on it is verified
+        # by a play that waits its connects out).
+        hint = self.opts.early and self.opts.unaccepting
+        if (self.unaccepting or hint) and self.accept_queue_full(address):
+            channel, state = None, "timeout"
+            if self.unaccepting:
+                self.note("unaccepted", number, detail="the accept queue is still full")
+            else:
+                self.note("silent", number, detail="connect judged unaccepted: accept queue full")
+        else:
+            channel, state = open_channel(address, timeout=timeout, rcvbuf=rcvbuf)
+            self.unaccepting = self.unaccepting or state == "timeout"
         if state == "timeout":
             self.cut.check()  # cut short by the cutoff: not the server's doing
         record = ConnRecord(conn=number)
         if channel is None:
             record.end = "refused"
+            record.unaccepted = state == "timeout"
             self.note("refused", number, detail=state)
         else:
             self.note("open", number)
@@ -437,7 +469,8 @@ class _Play:
             if target >= 0 and len(record.frames) >= target and self.codec.framed:
                 return "ok"
             if live.channel is None:
-                return "refused"
+                # A connect that timed out: the server is there, and accepts no one.
+                return "timeout" if record.unaccepted else "refused"
             if live.read_end is not None:
                 return "ok" if target < 0 else _outcome(live.read_end)
             if not live.usable:

@@ -280,6 +280,22 @@ class DiagSocket:
         except OSError:
             return None
 
+    def accept_queue_full(self, port: int) -> bool | None:
+        """Whether every listener on ``port`` has a full accept queue (None: none seen).
+
+        For a listener the kernel reports the connections waiting to be accepted and
+        the backlog (as ``unread`` and ``unacked``); once more wait than the backlog,
+        new SYNs are dropped, and a connect times out: the server accepts no one.
+        """
+        listeners = [
+            sock
+            for family in (socket.AF_INET, socket.AF_INET6)
+            for sock in self.port_sockets(family, port, listening=True) or ()
+        ]
+        if not listeners:
+            return None
+        return all(sock.unread > sock.unacked for sock in listeners)
+
     def port_socket(self, family: int, sockid: bytes) -> PortSocket | None:
         """One socket of a :meth:`port_sockets` dump, looked up again by its ``sockid``.
 

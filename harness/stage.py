@@ -95,6 +95,8 @@ class Stage:
         self._replies = ReplyTimes(deadline)
         self._proxy: FaultProxy | None = None
         self._fallback = fallback or FaultLayerFallback(allowed=False)
+        # The last play had a connect time out: the next checks the accept queue first.
+        self._unaccepting = False
 
     def play(self, scenario: Scenario) -> Transcript:
         """Play one scenario (through the fault proxy when it carries toxics).
@@ -122,6 +124,7 @@ class Stage:
     def _play(self, scenario: Scenario) -> Transcript:
         try:
             transcript = self._runner(scenario).play(scenario)
+            self._unaccepting = any(c.unaccepted for c in transcript.conns.values())
             self._replies.observe(scenario, transcript)
             self.judged_early = self.judged_early or judged_early(transcript)
             return transcript
@@ -282,6 +285,8 @@ class Stage:
             hasty=self.hasty,
             holder=activity,
             release_grace=0.0 if early else full_grace(self.deadline),
+            early=early,
+            unaccepting=self._unaccepting,
             cutoff=self.cutoff,
         )
         return Runner(self.address, self.codec, options=options, proxy=proxy)

@@ -36,7 +36,7 @@ class Event:
 
     ``what`` is one of: open, send, recv, half_close, abort, close, eof, rst,
     refused, send_blocked, garbage, pause, toxic_add, toxic_remove, retry,
-    silent, release.
+    silent, release, unaccepted.
     """
 
     t: float
@@ -92,6 +92,9 @@ class ConnRecord:
             ``released``, ``held`` or ``held-early`` (still open in the idle
             server: a leaked descriptor), ``unsure``; empty: not looked at.
         release_after: seconds from the end of the play to that finding.
+        unaccepted: the connect timed out (``end`` is ``refused``): nothing answered
+            the SYN, which on this machine means a listener whose accept queue is full
+            (a server that accepts no one), not that nothing listens.
     """
 
     conn: int
@@ -104,6 +107,12 @@ class ConnRecord:
     cuts: list[str] = field(default_factory=list)
     release: str = ""
     release_after: float = 0.0
+    unaccepted: bool = False
+
+    def ending(self) -> str:
+        """How the connection ended, with a connect that timed out told apart from a
+        refusal (``unaccepted``): for :func:`wirefault.properties.base.unanswered`."""
+        return "unaccepted" if self.unaccepted else self.end
 
     def cuts_seen(self) -> int | None:
         """Cuts the server certainly saw as separate reads (None: none could be seen)."""
@@ -128,6 +137,7 @@ class ConnRecord:
             "short_send": self.short_send,
             "cuts": {kind: self.cuts.count(kind) for kind in sorted(set(self.cuts))},
             **release,
+            **({"unaccepted": True} if self.unaccepted else {}),
         }
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "answered",
     "outcome_group",
     "responses",
+    "seconds",
     "unanswered",
 ]
 
@@ -199,16 +200,28 @@ def answered(transcript: Transcript) -> bool:
     return all(r.outcome == "ok" and r.frames for r in transcript.expects)
 
 
+def seconds(value: float) -> str:
+    """A duration for a message: ``0.5s`` from a tenth of a second up, ``25 ms`` below (a
+    timeout judged early is short)."""
+    return f"{value:.1f}s" if value >= 0.1 else f"{value * 1000:.0f} ms"
+
+
 def unanswered(result: ExpectResult | None, end: str) -> str:
     """How a request went unanswered, in words: ``got no answer within 1.0s``, ...
 
     Args:
         result: the Expect that waited for the answer (None: the connection never got there).
-        end: the connection's end, used when there is no ``result``.
+        end: the connection's end (:meth:`~wirefault.transcript.ConnRecord.ending`), used
+            when there is no ``result``, and to tell a connect that timed out.
     """
     outcome = result.outcome if result is not None else end
+    if end == "unaccepted" and outcome in ("timeout", "refused", "unaccepted"):
+        return (
+            "could not even connect: the connect timed out, as it does when the server "
+            "is listening but accepts no one (its accept queue is full)"
+        )
     if outcome == "timeout":
-        took = f" within {result.elapsed:.1f}s" if result is not None else ""
+        took = f" within {seconds(result.elapsed)}" if result is not None else ""
         return f"got no answer{took}"
     return {
         "eof": "was closed by the server without an answer",

@@ -30,7 +30,7 @@ FailureKind = Literal[
 
 #: Every failure kind, with what it means (docs/PROPERTIES.md repeats this table).
 FAILURE_KINDS: dict[str, str] = {
-    "timeout": "the server neither answered nor closed within the deadline",
+    "timeout": "the server neither answered nor closed within the deadline, or accepted no one",
     "closed": "the server closed the connection (FIN) before answering",
     "reset": "the server reset the connection (RST) before answering",
     "refused": "the connection was refused: nothing was listening",

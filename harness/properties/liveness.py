@@ -44,11 +44,13 @@ class Liveness(Property):
             return Verdict.passed()
         record = transcript.conn(0)
         outcome = results[0].outcome if results else record.end
-        if record.end == "refused":
+        if record.unaccepted:
+            why, outcome = "it " + unanswered(None, record.ending()), "timeout"
+        elif record.end == "refused":
             why, outcome = "the connection was refused", "refused"
         elif record.garbage:
             why, outcome = f"the answer was not a valid frame ({record.garbage})", "garbage"
         else:
             result = results[0] if results else None
-            why = "it " + unanswered(result, record.end)
+            why = "it " + unanswered(result, record.ending())
         return Verdict.failed(f"a fresh client's probe failed: {why}", outcome_kind(outcome))

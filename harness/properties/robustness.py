@@ -43,7 +43,7 @@ def served(transcript: Transcript, conn: int, why: str) -> Verdict:
         return Verdict.passed()
     record = transcript.conn(conn)
     request = record.sent
-    how = unanswered(last, record.end)
+    how = unanswered(last, record.ending())
     kind = outcome_kind(last.outcome if last is not None else record.end)
     return Verdict.failed(f"{why}, c{conn}'s request {show(request, 80)} {how}", kind)
 
