@@ -181,7 +181,11 @@ class Campaign:
         if state.result is not None:  # concluded already: nothing left to play
             return RoundOutcome(planned, 0, 0.0, exhausted=True, cut=False, result=None)
         state.defer = defer
-        ending = self._hypothesis_run(prop, state, planned.examples, planned.seed)
+        # Hypothesis starts the round with the property's opening scenario again, which is
+        # not played again (see _play_example): one more example makes up for it.
+        asked = planned.examples + (1 if state.opening is not None else 0)
+        state.round_skipped = 0
+        ending = self._hypothesis_run(prop, state, asked, planned.seed)
         played = state.examples - before
         seconds = time.monotonic() - began
         notes = (*state.notes.lines(), *state.fallback_notes)
@@ -189,10 +193,23 @@ class Campaign:
             self._gate.unshrunk(self._database_key(prop))
             return RoundOutcome(planned, played, seconds, False, state.cut, None, notes, True)
         result = self._concluded(prop, state) if state.failure is not None else None
-        exhausted = ending == "done" and state.failure is None and played < planned.examples
+        drawn = played + state.round_skipped
+        exhausted = ending == "done" and state.failure is None and drawn < asked
         return RoundOutcome(
             planned, played, time.monotonic() - began, exhausted, state.cut, result, notes
         )
+
+    def opening(self, name: str) -> Scenario | None:
+        """Property ``name``'s first example, once it passed (see :meth:`run_round`)."""
+        state = self._states.get(name)
+        return state.opening if state is not None else None
+
+    def learn_opening(self, name: str, scenario: Scenario) -> None:
+        """Take ``scenario`` as property ``name``'s opening, played and passed elsewhere
+        (by another worker of ``--workers``): this campaign's rounds do not play it."""
+        state = self._states.setdefault(name, PropertyState())
+        if state.opening is None:
+            state.opening = scenario
 
     def shrink_deferred(self, prop: Property, examples: int) -> PropertyResult:
         """Shrink, verify and save the failure a deferred round of ``prop`` found.
@@ -462,10 +479,22 @@ class Campaign:
         return int(self._profile().max_examples)
 
     def _play_example(self, prop: Property, scenario: Scenario, state: PropertyState) -> Verdict:
-        """The body of a round's Hypothesis test: check the clock, play, judge, count."""
+        """The body of a round's Hypothesis test: check the clock, play, judge, count.
+
+        The property's first example, played and passed already, is not played again
+        (nor counted): each round is a Hypothesis run, and each starts with the
+        simplest scenario; :meth:`run_round` asks for one more example to make up for
+        it. While a failure is shrunk it is played as any candidate (the server's
+        state may have changed since).
+        """
         self._checkpoint(prop, state)
+        if state.failure is None and not state.taking_up and scenario == state.opening:
+            state.round_skipped += 1
+            return Verdict.passed()
         began = time.monotonic()
         verdict = self._example(prop, scenario, state)
+        if state.examples == 1 and verdict.ok:
+            state.opening = scenario
         if not verdict.ok and not state.failure_cost:
             state.failure_cost = time.monotonic() - began
         state.round_bytes += _bytes_sent(scenario)

@@ -41,6 +41,8 @@ class PropertyState:
     cut: bool = False
     #: Bytes the current round's scenarios sent.
     round_bytes: int = 0
+    #: The current round's examples not played: the opening drawn again (``opening``).
+    round_skipped: int = 0
     #: The property's result once a failure has been concluded.
     result: PropertyResult | None = None
     #: The scenario the failure's verdict is about (a confirmation may replace the drawn one).
@@ -49,5 +51,8 @@ class PropertyState:
     notes: NoteBook = field(default_factory=NoteBook)
     #: The fault layer's fall-back notice, if it happened during this property.
     fallback_notes: list[str] = field(default_factory=list)
+    #: The property's first example, once it passed: every Hypothesis run starts with
+    #: its simplest scenario, so each round after the first would play it again.
+    opening: Scenario | None = None
     #: The property's scenario strategy, and the context it was built for.
     scenarios: tuple[PropertyContext, SearchStrategy[Scenario]] | None = None

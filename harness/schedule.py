@@ -2,15 +2,17 @@
 
 A campaign does not run its properties one after another. Each property's
 examples are played in *rounds*: round ``k`` is one Hypothesis run of
-``round_size(k)`` examples (5, 10, 20, 40, 80, then 100 each) with a seed of
-its own (:func:`round_seed`), until the property has played its examples
+``round_size(k)`` examples (1, then 5, 10, 20, 40, 80, then 100 each) with a
+seed of its own (:func:`round_seed`), until the property has played its examples
 (``--max-examples``, or the profile's), failed, or run out of examples to try.
 The rounds share the example database, so a failure saved by one is tried
 first by the next. The next round goes to the property that has had the least
 time so far (a round still playing counts for the time it has taken): so
 
-* every property gets its first small round within the first seconds of a run,
-  in the order given (the cheap properties come first in that order);
+* every property gets its first round, of one example, within the first seconds
+  of a run, in the order given (the cheap properties come first in that order):
+  Hypothesis's first example is the simplest scenario, which finds the bugs
+  that any scenario of the property shows; the rounds after it grow;
 * under a time budget every property gets an equal share of the time, and cheap
   ones play more examples in it;
 * a failure is found as soon as the property that finds it gets a turn;
@@ -31,18 +33,36 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-__all__ = ["FIRST_ROUND", "MAX_ROUND", "Round", "Schedule", "round_seed", "round_size"]
+__all__ = [
+    "FIRST_ROUND",
+    "MAX_ROUND",
+    "SECOND_ROUND",
+    "Round",
+    "Schedule",
+    "round_seed",
+    "round_size",
+]
 
-#: Examples in a property's first round: small, so every property starts early.
-FIRST_ROUND = 5
-#: Most examples in a round; rounds double from ``FIRST_ROUND`` up to it. Hypothesis
-#: keeps every example of a run for shrinking, so this bounds what a run holds.
+#: Examples in a property's first round: one, its simplest scenario, so that every
+#: property has played one within the first second or so.
+FIRST_ROUND = 1
+#: Examples in the second round; rounds double from it up to ``MAX_ROUND``.
+SECOND_ROUND = 5
+#: Most examples in a round. Hypothesis keeps every example of a run for shrinking, so
+#: this bounds what a run holds.
 MAX_ROUND = 100
 
 
 def round_size(index: int) -> int:
-    """Examples in round ``index`` (0-based) of a property: 5, 10, 20, 40, 80, 100, 100..."""
-    return min(FIRST_ROUND << min(index, 16), MAX_ROUND)
+    """Examples in round ``index`` (0-based) of a property: 1, 5, 10, 20, 40, 80, 100, 100...
+
+    Each round is a Hypothesis run, and each starts with the simplest scenario: the
+    campaign does not play it again after the first round, and asks Hypothesis for
+    one more example instead (see ``Campaign.run_round``).
+    """
+    if index == 0:
+        return FIRST_ROUND
+    return min(SECOND_ROUND << min(index - 1, 16), MAX_ROUND)
 
 
 def round_seed(seed: int | None, index: int) -> int | None:

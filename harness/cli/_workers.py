@@ -153,6 +153,9 @@ class _Dispatch:
         self.running: dict[int, Round] = {}
         self.concluded: list[tuple[int, PropertyResult]] = []
         self.notes: dict[str, dict[str, None]] = {}  # by property, distinct, in order
+        # Each property's opening (its first example, passed), as JSON, from the worker
+        # that played it, so that the others do not play it again.
+        self.openings: dict[str, Any] = {}
         self.rounds = [0] * pool.count
         self.examples = [0] * pool.count
         self.busy = [0.0] * pool.count
@@ -246,6 +249,8 @@ class _Dispatch:
         self.notes.setdefault(planned.property, {}).update(
             dict.fromkeys(str(n) for n in outcome.get("notes", []))
         )
+        if outcome.get("opening"):
+            self.openings.setdefault(planned.property, outcome["opening"])
         self.rounds[index] += 1
         self.examples[index] += int(outcome["examples"])
         self.busy[index] += float(outcome["seconds"])
@@ -273,7 +278,8 @@ class _Dispatch:
         self.pool.send(
             index,
             {"property": planned.property, "index": planned.index,
-             "examples": planned.examples, "seed": planned.seed},
+             "examples": planned.examples, "seed": planned.seed,
+             "opening": self.openings.get(planned.property)},
         )  # fmt: skip
 
     def _exited(self, index: int) -> None:

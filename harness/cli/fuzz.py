@@ -380,13 +380,18 @@ def _work(campaign: Campaign, channel: TextIO, *, transport: str, backend: str) 
 def _work_rounds(campaign: Campaign, channel: TextIO, by_name: dict[str, Property]) -> int:
     """Play each round the parent sends, and say how it went, until it sends none."""
     from wirefault.cli._merge import result_to_json
+    from wirefault.scenario import Scenario
     from wirefault.schedule import Round
 
     for line in sys.stdin:
         sent = json.loads(line)
         planned = Round(sent["property"], sent["index"], sent["examples"], sent["seed"])
+        if sent.get("opening"):  # played by another worker: not again here
+            campaign.learn_opening(planned.property, Scenario.from_json(sent["opening"]))
         outcome = campaign.run_round(by_name[planned.property], planned)
+        opening = campaign.opening(planned.property)
         message = {
+            "opening": None if opening is None else opening.to_json(),
             "property": planned.property,
             "examples": outcome.examples,
             "seconds": outcome.seconds,

@@ -134,7 +134,11 @@ def test_every_property_plays_its_first_round_before_any_plays_a_second(
     run = campaign(server, tmp_path, *props, max_examples=30)
     result = run.run()
     order = [p.property for p in run.seen]  # type: ignore[attr-defined]
-    assert order[:20] == [f"p{i}" for i in range(4) for _ in range(5)]
+    # One example each (the simplest scenario), in the order given; then a round of 5 each.
+    assert order[:4] == [f"p{i}" for i in range(4)]
+    blocks = [order[4 + 5 * k : 9 + 5 * k] for k in range(4)]
+    assert all(len(set(block)) == 1 for block in blocks), order[:24]
+    assert {block[0] for block in blocks} == {f"p{i}" for i in range(4)}
     assert all(r.examples == 30 and r.complete for r in result.results)
 
 
@@ -158,24 +162,19 @@ def test_a_failure_in_the_last_property_is_found_in_the_first_pass(
 def test_a_failure_is_shrunk_only_once_every_property_has_had_its_first_round(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    props = [high := _HighByte("first"), _Echoes("p1"), _Echoes("p2")]
+    # A first round is one example, the simplest scenario: a failure found there waits
+    # for the other properties' first rounds before it is shrunk and verified.
+    props = [_Echoes("first", fail_from=0), _Echoes("p1"), _Echoes("p2")]
     run = campaign(server, tmp_path, *props, max_examples=30)
     result = run.run()
     order = [p.property for p in run.seen]  # type: ignore[attr-defined]
-    found = order.index("first") + next(
-        i
-        for i, p in enumerate(run.seen[order.index("first") :])
-        if p.failing  # type: ignore[attr-defined]
-    )
-    # Right after the failure come the other properties' first rounds, then shrinking.
-    assert order[found + 1 : found + 11] == ["p1"] * 5 + ["p2"] * 5
-    assert "first" in order[found + 11 :]
+    assert order[0] == "first" and run.seen[0].failing  # type: ignore[attr-defined]
+    assert order[1:3] == ["p1", "p2"]
     first = result.results[0]
     assert first.status == "failed" and first.failure is not None
+    assert first.examples_to_failure == 1
     (sent,) = [s for s in first.failure.scenario.steps if isinstance(s, Send)]
-    assert high.failed_sizes[0] > 3  # what was found first can shrink ...
-    assert len(sent.data) == 3  # ... and was shrunk all the same: one byte, as hex, and a newline
-    assert first.examples_to_failure == found + 1
+    assert sent.data == b"00\n"  # the simplest line: one NUL byte, as hex, and a newline
     assert all(r.status == "passed" and r.complete for r in result.results[1:])
 
 
@@ -195,7 +194,7 @@ def test_under_a_short_time_budget_a_failure_is_shrunk_at_once(
 def test_exitfirst_stops_at_the_first_failure_once_it_is_saved(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    props = [_Echoes("first", fail_from=6), _Echoes("second", fail_from=6), _Echoes("third")]
+    props = [_Echoes("first", fail_from=0), _Echoes("second", fail_from=0), _Echoes("third")]
     result = campaign(server, tmp_path, *props, max_examples=100, exitfirst=True).run()
     first, second, third = result.results
     assert first.status == "failed" and first.failure is not None and first.failure.replay
@@ -269,7 +268,8 @@ def test_a_property_builds_its_scenarios_once_for_all_its_rounds(
 
 
 class _HighByteOnce(_HighByte):
-    """Fails on a high-byte line the first time it sees it only: what rests on timing."""
+    """Fails on a NUL line (the simplest: found in the first round) or a high-byte one, the
+    first time it sees it only: what rests on timing."""
 
     def __init__(self, name: str) -> None:
         super().__init__(name)
@@ -281,6 +281,8 @@ class _HighByteOnce(_HighByte):
         if sent.data in self.seen:
             return Verdict.passed()
         self.seen.add(sent.data)
+        if sent.data == b"00\n":
+            return Verdict.failed(f"{self.name}: a NUL byte")
         return super().judge(scenario, transcript, codec)
 
 
@@ -340,3 +342,30 @@ def test_shrinking_plays_the_failure_again_after_candidates_that_do_not_fail(
         (note,) = state.notes.lines()
         assert note.startswith("shrinking stopped early")
     assert prop.failed_sizes == [3]  # the failure was played once, either way
+
+
+class _Recorded(_Echoes):
+    """Passes, and records every scenario it judges (each one played)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.judged: list[Scenario] = []
+
+    def judge(self, scenario: Scenario, transcript: Transcript, codec: Codec) -> Verdict:
+        self.judged.append(scenario)
+        return Verdict.passed()
+
+
+def test_the_simplest_scenario_is_played_once_though_every_round_draws_it_first(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    # Rounds of 1, 5, 10, 14: each a Hypothesis run, and each starts with the simplest
+    # scenario. It is played in the first round only; each later round draws one more.
+    prop = _Recorded("echoes")
+    result = campaign(server, tmp_path, prop, max_examples=30).run()
+    (outcome,) = result.results
+    assert outcome.examples == 30 and outcome.complete
+    assert len(prop.judged) == 30
+    simplest = line(b"00")
+    assert prop.judged[0] == simplest
+    assert prop.judged.count(simplest) == 1

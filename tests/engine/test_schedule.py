@@ -18,8 +18,8 @@ def drain(schedule: Schedule, seconds: dict[str, float] | None = None) -> list[R
     return rounds
 
 
-def test_rounds_start_small_and_double_up_to_a_cap() -> None:
-    assert [round_size(i) for i in range(8)] == [5, 10, 20, 40, 80, 100, 100, 100]
+def test_rounds_start_with_one_example_then_double_up_to_a_cap() -> None:
+    assert [round_size(i) for i in range(8)] == [1, 5, 10, 20, 40, 80, 100, 100]
     assert round_size(10**6) == MAX_ROUND
 
 
@@ -33,14 +33,14 @@ def test_every_round_has_its_own_seed_and_the_same_command_the_same_seeds() -> N
 def test_every_property_gets_its_first_round_before_any_gets_a_second() -> None:
     rounds = drain(Schedule(PROPS, total=100, seed=1))
     assert [r.property for r in rounds[:3]] == PROPS
-    assert all(r.index == 0 and r.examples == 5 for r in rounds[:3])
+    assert all(r.index == 0 and r.examples == 1 for r in rounds[:3])
 
 
 def test_a_propertys_rounds_add_up_to_its_examples() -> None:
     schedule = Schedule(PROPS, total=37, seed=1)
     rounds = drain(schedule)
     for name in PROPS:
-        assert [r.examples for r in rounds if r.property == name] == [5, 10, 20, 2]
+        assert [r.examples for r in rounds if r.property == name] == [1, 5, 10, 20, 1]
         assert schedule.played(name) == 37 and schedule.complete(name)
 
 
