@@ -40,7 +40,7 @@ from wirefault.fallback import FaultLayerFallback
 from wirefault.faults.base import FaultLayer
 from wirefault.judging import Judgement, second_opinion
 from wirefault.patience import judged_early
-from wirefault.properties import Property, PropertyContext, Verdict
+from wirefault.properties import Note, Property, PropertyContext, Verdict
 from wirefault.property_state import PropertyState
 from wirefault.results import (
     EXITFIRST,
@@ -193,11 +193,32 @@ class Campaign:
             self._gate.unshrunk(self._database_key(prop))
             return RoundOutcome(planned, played, seconds, False, state.cut, None, notes, True)
         result = self._concluded(prop, state) if state.failure is not None else None
+        if result is not None and result.failure is None and result.complete:
+            # The verifying replays did not reproduce it (flaky, or unconfirmed without
+            # the early judgement): not a failure, and no reason to stop looking.
+            self._dismiss(prop, state)
+            notes, result = (*notes, result.note), None  # for --workers' parent
         drawn = played + state.round_skipped
         exhausted = ending == "done" and state.failure is None and drawn < asked
         return RoundOutcome(
             planned, played, time.monotonic() - began, exhausted, state.cut, result, notes
         )
+
+    def _dismiss(self, prop: Property, state: PropertyState) -> None:
+        """Set aside a failure its verifying replays did not reproduce, and search on.
+
+        Its note is kept for the property's result; the example database forgets it,
+        so that the next round does not start by replaying it.
+        """
+        assert state.result is not None
+        if state.dismissed is None:
+            state.dismissed = state.result
+        else:
+            state.notes.add(Note("dismissed", state.result.note))
+        key = self._database_key(prop)
+        for value in list(self._gate.fetch(key)):
+            self._gate.delete(key, value)
+        state.forget_failure()
 
     def opening(self, name: str) -> Scenario | None:
         """Property ``name``'s first example, once it passed (see :meth:`run_round`)."""
@@ -465,9 +486,17 @@ class Campaign:
                 played=plan.played(prop.name),
                 seconds=plan.seconds(prop.name),
                 complete=plan.complete(prop.name),
-                concluded=state.result,
+                concluded=state.result if state.result is not None else state.dismissed,
                 stopped=stopped,
-                notes=state.notes.lines() + state.fallback_notes,
+                notes=[
+                    *state.notes.lines(),
+                    *state.fallback_notes,
+                    *(
+                        [state.dismissed.note]
+                        if state.result is not None and state.dismissed is not None
+                        else []
+                    ),
+                ],
             )
             result.results.append(concluded)
         return result

@@ -54,5 +54,15 @@ class PropertyState:
     #: The property's first example, once it passed: every Hypothesis run starts with
     #: its simplest scenario, so each round after the first would play it again.
     opening: Scenario | None = None
+    #: A failure its verifying replays did not reproduce, set aside (passed, with a note)
+    #: while the property searched on: its result, unless something else is concluded.
+    dismissed: PropertyResult | None = None
     #: The property's scenario strategy, and the context it was built for.
     scenarios: tuple[PropertyContext, SearchStrategy[Scenario]] | None = None
+
+    def forget_failure(self) -> None:
+        """Back to searching: the failure found, and its shrinking, are set aside."""
+        self.failure = self.blamed = self.result = None
+        self.first_failure = self.shrink_began = self.failure_cost = 0.0
+        self.examples_to_failure = self.since_failing = 0
+        self.taking_up = self.unreproduced = self.flaky = self.defer = False
