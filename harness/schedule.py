@@ -6,13 +6,14 @@ examples are played in *rounds*: round ``k`` is one Hypothesis run of
 seed of its own (:func:`round_seed`), until the property has played its examples
 (``--max-examples``, or the profile's), failed, or run out of examples to try.
 The rounds share the example database, so a failure saved by one is tried
-first by the next. The next round goes to the property that has had the least
-time so far (a round still playing counts for the time it has taken): so
+first by the next. Every property's :data:`EARLY_ROUNDS` go first, round by round
+in the order given (the cheap properties come first in that order); after them
+the next round goes to the property that has had the least time so far (a round
+still playing counts for the time it has taken): so
 
-* every property gets its first round, of one example, within the first seconds
-  of a run, in the order given (the cheap properties come first in that order):
-  Hypothesis's first example is the simplest scenario, which finds the bugs
-  that any scenario of the property shows; the rounds after it grow;
+* every property plays its simplest scenario (Hypothesis's first example, which
+  finds the bugs that any scenario of the property shows) within the first
+  second or so, and a few more soon after; the rounds after those grow;
 * under a time budget every property gets an equal share of the time, and cheap
   ones play more examples in it;
 * a failure is found as soon as the property that finds it gets a turn;
@@ -48,6 +49,11 @@ __all__ = [
 FIRST_ROUND = 1
 #: Examples in the second round; rounds double from it up to ``MAX_ROUND``.
 SECOND_ROUND = 5
+#: Rounds every property gets before a failure found meanwhile is shrunk: its simplest
+#: scenario, then a few more (1 + 5 examples), so that one property's failure (its
+#: shrinking and verifying take seconds) does not keep the others from their early
+#: examples, where most bugs show.
+EARLY_ROUNDS = 2
 #: Most examples in a round. Hypothesis keeps every example of a run for shrinking, so
 #: this bounds what a run holds.
 MAX_ROUND = 100
@@ -103,8 +109,12 @@ class _Track:
     def time_used(self, now: float) -> float:
         return self.seconds + sum(max(now - began, 0.0) for began in self.running.values())
 
-    def priority(self, now: float) -> tuple[float, int, float, int]:
-        return (self.time_used(now), len(self.running), self.cost(), self.order)
+    def priority(self, now: float) -> tuple[int, float, int, float, int]:
+        if self.rounds < EARLY_ROUNDS:
+            # Round by round, in the order given: which of two small rounds took a few
+            # microseconds longer is noise, not a reason to go first.
+            return (self.rounds, 0.0, 0, 0.0, self.order)
+        return (EARLY_ROUNDS, self.time_used(now), len(self.running), self.cost(), self.order)
 
     def cost(self) -> float:
         """Seconds per example so far (0 before any: unknown is not expensive)."""
@@ -187,8 +197,13 @@ class Schedule:
         self._tracks[name].played += examples
 
     def unstarted(self) -> list[str]:
-        """Properties that have not had a round yet (and may still get one)."""
-        return [n for n, t in self._tracks.items() if not t.rounds and not t.over]
+        """Properties that have not had their :data:`EARLY_ROUNDS` yet (and may still get
+        them): a failure found meanwhile waits to be shrunk (see the campaign)."""
+        return [
+            n
+            for n, t in self._tracks.items()
+            if t.rounds < EARLY_ROUNDS and not t.over and t.given < self.total
+        ]
 
     def running(self) -> bool:
         """Whether some round handed out has not finished yet."""

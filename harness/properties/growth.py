@@ -22,7 +22,10 @@ times the size leave room for the fixed and linear costs that flatten the
 first doublings; and the floor keeps milliseconds of noise out. A linear
 server (each doubling about twice the time) never fails, however slow it is. A play with no
 answer within the runner's deadline counts as the deadline: less than its true
-time, so it can only hide a failure, never make one.
+time, so it can only hide a failure, never make one. But a play that got part of
+an answer and then nothing (the server stopped mid-frame: a short write left
+unsent, which ``large-payload`` is for) was not slow at all: a size with such a
+play is not a time, and no span that includes it is judged.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ class _Size:
         self.size = size
         self.times: list[float] = []
         self.timed_out = False
+        #: Some play got part of a response frame, then nothing: not a time at all.
+        self.stopped_mid_frame = False
 
     @property
     def fastest(self) -> float:
@@ -93,6 +98,7 @@ def _sizes(scenario: Scenario, transcript: Transcript) -> tuple[list[_Size], str
         size = by_size.setdefault(len(data), _Size(len(data)))
         size.times.append(sending + results[0].elapsed)
         size.timed_out |= results[0].outcome == "timeout"
+        size.stopped_mid_frame |= results[0].outcome == "timeout" and results[0].pending > 0
     return [by_size[k] for k in sorted(by_size)], name
 
 
@@ -114,9 +120,12 @@ class Growth(Property):
         A server busy parsing makes no progress a socket can see, so its slow answer
         may be judged silent early and timed as that short silence: it would look fast.
         Where even the smallest size went unanswered there is nothing to compare with,
-        and waiting the deadlines out would only cost them.
+        and waiting the deadlines out would only cost them; a reply cut short mid-frame
+        is no slow answer either.
         """
-        early = {e.conn for e in transcript.events if e.what == "silent"}
+        # A reply cut short mid-frame was no slow answer (see the module's docstring).
+        cut_short = {r.conn for r in transcript.expects if r.pending > 0}
+        early = {e.conn for e in transcript.events if e.what == "silent"} - cut_short
         sizes: dict[int, list[int]] = {}
         for step in scenario.steps:
             if isinstance(step, Send):
@@ -138,6 +147,8 @@ class Growth(Property):
             big, bigger = sizes[i - 1], sizes[i]
             if bigger.fastest < FLOOR:
                 continue
+            if any(s.stopped_mid_frame for s in (smaller, small, big, bigger)):
+                continue  # a reply cut short is no time (see the module's docstring)
             if bigger.fastest >= SPAN_RATIO * small.fastest and (
                 big.fastest >= SPAN_RATIO * smaller.fastest
             ):

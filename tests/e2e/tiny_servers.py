@@ -47,13 +47,16 @@ def serve_slot(conn: socket.socket) -> None:
 
 
 def serve_lines(conn: socket.socket) -> None:
-    """Answer ``OK <line>`` to every line until EOF."""
+    """Answer ``OK <line>`` to every line until EOF (``ERR`` and return for one too long)."""
     buf = b""
     while chunk := conn.recv(65536):
         buf += chunk
         while b"\n" in buf:
             line, buf = buf.split(b"\n", 1)
             conn.sendall(b"OK " + line.rstrip(b"\r") + b"\n")
+        if len(buf) > 8192:
+            conn.sendall(b"ERR line too long\n")
+            return
 
 
 def serve_client(conn: socket.socket, greeting: bytes) -> None:
@@ -62,15 +65,7 @@ def serve_client(conn: socket.socket, greeting: bytes) -> None:
         try:
             if greeting:
                 conn.sendall(greeting)
-            buf = b""
-            while chunk := conn.recv(65536):
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    conn.sendall(b"OK " + line.rstrip(b"\r") + b"\n")
-                if len(buf) > 8192:
-                    conn.sendall(b"ERR line too long\n")
-                    return
+            serve_lines(conn)
         except OSError:
             return
 

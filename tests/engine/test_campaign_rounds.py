@@ -149,13 +149,14 @@ def test_a_failure_in_the_last_property_is_found_in_the_first_pass(
     run = campaign(server, tmp_path, *props, max_examples=100)
     result = run.run()
     (failed,) = [r for r in result.results if r.status == "failed"]
-    assert failed.name == "last" and failed.examples_to_failure <= 5
+    assert failed.name == "last" and failed.examples_to_failure <= 6
     played_before = next(
         p.examples
         for p in run.seen  # type: ignore[attr-defined]
         if p.property == "last" and p.failing
     )
-    assert played_before <= 3 * 5 + 5  # the others had one round each, not 100 examples
+    # The others had their early rounds (1 + 5 examples) each, not 100 examples.
+    assert played_before <= 3 * 6 + 6
     assert result.first_failure == failed.seconds_to_failure
 
 
@@ -163,13 +164,14 @@ def test_a_failure_is_shrunk_only_once_every_property_has_had_its_first_round(
     server: ServerProcess, tmp_path: Path
 ) -> None:
     # A first round is one example, the simplest scenario: a failure found there waits
-    # for the other properties' first rounds before it is shrunk and verified.
+    # for the other properties' early rounds (1, then 5 examples) before it is shrunk.
     props = [_Echoes("first", fail_from=0), _Echoes("p1"), _Echoes("p2")]
     run = campaign(server, tmp_path, *props, max_examples=30)
     result = run.run()
     order = [p.property for p in run.seen]  # type: ignore[attr-defined]
     assert order[0] == "first" and run.seen[0].failing  # type: ignore[attr-defined]
     assert order[1:3] == ["p1", "p2"]
+    assert sorted(order[3:13]) == ["p1"] * 5 + ["p2"] * 5
     first = result.results[0]
     assert first.status == "failed" and first.failure is not None
     assert first.examples_to_failure == 1

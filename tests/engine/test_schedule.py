@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wirefault.schedule import MAX_ROUND, Round, Schedule, round_seed, round_size
+from wirefault.schedule import EARLY_ROUNDS, MAX_ROUND, Round, Schedule, round_seed, round_size
 
 PROPS = ["reassembly", "pipelining", "large-payload"]
 
@@ -112,3 +112,31 @@ def test_a_cut_round_leaves_its_property_incomplete() -> None:
     assert planned is not None
     schedule.finished(planned, examples=5, seconds=0.1, failed=True, cut=True)
     assert not schedule.complete("a")
+
+
+def test_a_property_counts_as_unstarted_until_its_early_rounds() -> None:
+    schedule = Schedule(["a", "b"], total=100, seed=None)
+    assert schedule.unstarted() == ["a", "b"]
+    for _ in range(2 * EARLY_ROUNDS):
+        planned = schedule.next_round(0.0)
+        assert planned is not None
+        schedule.finished(planned, examples=planned.examples, seconds=0.01)
+        if planned.index + 1 < EARLY_ROUNDS:
+            assert planned.property in schedule.unstarted()
+    assert schedule.unstarted() == []
+    # A property whose examples are all handed out, or which is over, waits for nothing.
+    one = Schedule(["a"], total=1, seed=None)
+    planned = one.next_round(0.0)
+    assert planned is not None
+    one.finished(planned, examples=1, seconds=0.01)
+    assert one.unstarted() == []
+
+
+def test_the_early_rounds_go_round_by_round_in_the_order_given_whatever_they_cost() -> None:
+    # reassembly costs 100 times what the others do: its second round still comes first.
+    costs = {"reassembly": 0.1, "pipelining": 0.001, "large-payload": 0.001}
+    rounds = drain(Schedule(PROPS, total=10**6, seed=None), costs)
+    early = [(r.property, r.index) for r in rounds[: EARLY_ROUNDS * len(PROPS)]]
+    assert early == [(p, i) for i in range(EARLY_ROUNDS) for p in PROPS]
+    # After them, the least time first: the cheap ones catch up.
+    assert rounds[EARLY_ROUNDS * len(PROPS)].property != "reassembly"

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +78,35 @@ def tiny_server() -> Iterator[Callable[..., TinyServer]]:
         server.stopping.set()
     for server in servers:
         server.stop()
+
+
+#: Starts ``python SCRIPT MODE`` (a script that prints ``listening on HOST:PORT``):
+#: the process and its port.
+ScriptStarter = Callable[[Path, str], tuple["subprocess.Popen[str]", int]]
+
+
+@pytest.fixture
+def script_server() -> Iterator[ScriptStarter]:
+    """Starts test server scripts, each in a session of its own; kills them all after."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(script: Path, mode: str) -> tuple[subprocess.Popen[str], int]:
+        process = subprocess.Popen(
+            [sys.executable, str(script), mode],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        started.append(process)
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("listening on "), line
+        return process, int(line.rsplit(":", 1)[1])
+
+    yield start
+    for process in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()

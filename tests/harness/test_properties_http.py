@@ -135,8 +135,10 @@ def _growth_transcript(
     times: dict[int, float],
     timed_out: set[int] = frozenset(),
     plays: dict[int, list[float]] | None = None,
+    pending: int = 0,
 ) -> tuple[Scenario, Transcript]:
-    """Every play of a size takes ``times[size]``, or the size's ``plays`` in turn."""
+    """Every play of a size takes ``times[size]``, or the size's ``plays`` in turn; those
+    that time out leave ``pending`` bytes of an unfinished response frame."""
     shape = growth_shapes(get_codec("line"))[1]  # small frames, at SIZES
     scenario = growth_scenario(shape)
     transcript = Transcript()
@@ -148,7 +150,8 @@ def _growth_transcript(
             took = plays[SIZES[index]][send.conn % REPEATS]
         transcript.events += [Event(0.0, "open", send.conn), Event(0.0, "send", send.conn)]
         outcome = "timeout" if SIZES[index] in timed_out else "ok"
-        transcript.expects.append(ExpectResult(0, send.conn, 1, (b"x",), outcome, took))
+        left = pending if outcome == "timeout" else 0
+        transcript.expects.append(ExpectResult(0, send.conn, 1, (b"x",), outcome, took, left))
     return scenario, transcript
 
 
@@ -168,6 +171,20 @@ def test_growth_is_not_hidden_by_stalls_in_two_plays_of_the_smaller_size() -> No
     plays = {eight: [times[eight] * 2.1, times[eight], times[eight] * 2.2]}
     verdict = Growth().judge(*_growth_transcript(times, plays=plays), get_codec("line"))
     assert not verdict.ok
+
+
+def test_growth_does_not_take_replies_cut_short_for_slow_ones() -> None:
+    """Seen on the zoo's ignore-short-send server: from 32 KiB on, 8 KiB of the reply came
+    and then nothing until the deadline. That is a short write, not slow work."""
+    times = {size: 0.001 for size in SIZES}
+    big = {SIZES[-2], SIZES[-1]}
+    times.update(dict.fromkeys(big, 1.0))
+    cut_short = _growth_transcript(times, timed_out=big, pending=8192)
+    assert Growth().judge(*cut_short, get_codec("line")).ok
+    # The same times with nothing at all until the deadline still fail: no answer at
+    # two sizes in a row, after fast ones, is growth (or worse) as far as time can tell.
+    silent = _growth_transcript(times, timed_out=big)
+    assert not Growth().judge(*silent, get_codec("line")).ok
 
 
 def test_growth_passes_linear_times_however_slow() -> None:
@@ -192,6 +209,12 @@ def test_growth_wants_silences_after_answered_sizes_waited_out() -> None:
     fast = {size: 0.001 for size in SIZES}
     scenario, transcript = _growth_transcript(fast, timed_out={SIZES[-2]})
     assert Growth().wants_full_wait(scenario, _judged_early(transcript, {SIZES[-2]}))
+
+
+def test_growth_does_not_wait_out_replies_cut_short_mid_frame() -> None:
+    fast = {size: 0.001 for size in SIZES}
+    scenario, transcript = _growth_transcript(fast, timed_out={SIZES[-2]}, pending=8192)
+    assert not Growth().wants_full_wait(scenario, _judged_early(transcript, {SIZES[-2]}))
 
 
 def test_growth_does_not_wait_out_a_shape_not_answered_even_at_its_smallest() -> None:

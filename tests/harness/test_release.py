@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -40,30 +38,14 @@ GRACE = 1.0
 
 
 @pytest.fixture
-def release_server() -> Iterator[Callable[[str], tuple[Address, ServerActivity]]]:
-    """Starts ``release_server.py MODE`` in a session of its own; stops every one after."""
-    started: list[subprocess.Popen[str]] = []
+def release_server(script_server) -> Callable[[str], tuple[Address, ServerActivity]]:
+    """Starts ``release_server.py MODE``; stopped after the test."""
 
     def start(mode: str) -> tuple[Address, ServerActivity]:
-        process = subprocess.Popen(
-            [sys.executable, str(RELEASE_SERVER), mode],
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        started.append(process)
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("listening on "), line
-        port = int(line.rsplit(":", 1)[1])
+        process, port = script_server(RELEASE_SERVER, mode)
         return Address("tcp", "127.0.0.1", port), ServerActivity(process.pid)
 
-    yield start
-    for process in started:
-        process.kill()
-        process.wait()
-        assert process.stdout is not None
-        process.stdout.close()
+    return start
 
 
 def reset_then_probe(sent: bytes = b"half") -> Scenario:

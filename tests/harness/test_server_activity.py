@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,31 +37,14 @@ class _Server:
 
 
 @pytest.fixture
-def quiet_server() -> Iterator[Callable[[str], _Server]]:
+def quiet_server(script_server) -> Callable[..., _Server]:
     """Starts ``quiet_server.py MODE`` in a session of its own; stops every one after."""
-    started: list[subprocess.Popen[str]] = []
 
     def start(mode: str, transport: str = "tcp") -> _Server:
-        process = subprocess.Popen(
-            [sys.executable, str(QUIET_SERVER), mode],
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        started.append(process)
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("listening on "), line
-        port = int(line.rsplit(":", 1)[1])
+        process, port = script_server(QUIET_SERVER, mode)
         return _Server(process, Address(transport, "127.0.0.1", port))
 
-    yield start
-    for process in started:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+    return start
 
 
 def _play(server: _Server, activity: ServerActivity | None, settle: float = SETTLE):

@@ -41,15 +41,6 @@ CODEC = RespCodec()
 pytestmark = pytest.mark.usefixtures("needs_sock_diag")
 
 
-@pytest.fixture(scope="module")
-def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Address]:
-    """A redis-server with no persistence in a temporary directory; stopped afterwards."""
-    binary = need_binary("redis-server", "redis-server")
-    command = redis_command(binary, tmp_path_factory.mktemp("redis"))
-    with running(command, Address("tcp", "127.0.0.1", 0), redis_pid) as address:
-        yield address
-
-
 def test_redis_reads_every_byte_of_a_command_on_its_own(redis: Address) -> None:
     ping = b"*1\r\n$4\r\nPING\r\n"
     scenario = Scenario(

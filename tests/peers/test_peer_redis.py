@@ -8,7 +8,6 @@ the resp codec must read real replies fed to it one byte at a time.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,11 +19,7 @@ from peers_support import (
     fuzz,
     judge_once,
     known_finding,
-    need_binary,
     read_frames,
-    redis_command,
-    redis_pid,
-    running,
 )
 
 from wirefault.addresses import Address
@@ -47,15 +42,6 @@ DEFAULT_PROPERTIES = {
     "large-payload",
     "growth",
 }
-
-
-@pytest.fixture(scope="module")
-def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Address]:
-    """A redis-server with no persistence in a temporary directory; stopped afterwards."""
-    binary = need_binary("redis-server", "redis-server")
-    command = redis_command(binary, tmp_path_factory.mktemp("redis"))
-    with running(command, Address("tcp", "127.0.0.1", 0), redis_pid) as address:
-        yield address
 
 
 def command(*args: bytes) -> bytes:

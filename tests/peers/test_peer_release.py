@@ -19,7 +19,6 @@ from peers_support import (
     need_binary,
     nginx_command,
     nginx_pid,
-    redis_command,
     redis_pid,
     running,
 )
@@ -44,15 +43,6 @@ RESP = RespCodec()
 CHUNKED_POST = b"POST / HTTP/1.1\r\nHost: wirefault\r\nTransfer-Encoding: chunked\r\n\r\n"
 GET = b"GET / HTTP/1.1\r\nHost: wirefault\r\n\r\n"
 PING = b"*1\r\n$4\r\nPING\r\n"
-
-
-@pytest.fixture(scope="module")
-def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Address]:
-    """A redis-server with no persistence in a temporary directory; stopped afterwards."""
-    binary = need_binary("redis-server", "redis-server")
-    command = redis_command(binary, tmp_path_factory.mktemp("redis"))
-    with running(command, Address("tcp", "127.0.0.1", 0), redis_pid) as address:
-        yield address
 
 
 @pytest.fixture(scope="module")
