@@ -184,7 +184,7 @@ class Campaign:
         # Hypothesis starts the round with the property's opening scenario again, which is
         # not played again (see _play_example): one more example makes up for it.
         asked = planned.examples + (1 if state.opening is not None else 0)
-        state.round_skipped = 0
+        state.round_skipped = state.round_drawn = 0
         ending = self._hypothesis_run(prop, state, asked, planned.seed)
         played = state.examples - before
         seconds = time.monotonic() - began
@@ -511,14 +511,16 @@ class Campaign:
         """The body of a round's Hypothesis test: check the clock, play, judge, count.
 
         The property's first example, played and passed already, is not played again
-        (nor counted): each round is a Hypothesis run, and each starts with the
-        simplest scenario; :meth:`run_round` asks for one more example to make up for
-        it. While a failure is shrunk it is played as any candidate (the server's
+        as a round's first (nor counted): each round is a Hypothesis run, and each
+        starts with the simplest scenario; :meth:`run_round` asks for one more example
+        to make up for it. Drawn again later in a round, it is played as any example
+        is; and while a failure is shrunk it is played as any candidate (the server's
         state may have changed since).
         """
         self._checkpoint(prop, state)
-        if state.failure is None and not state.taking_up and scenario == state.opening:
-            state.round_skipped += 1
+        first, state.round_drawn = state.round_drawn == 0, state.round_drawn + 1
+        if first and state.failure is None and not state.taking_up and scenario == state.opening:
+            state.round_skipped = 1
             return Verdict.passed()
         began = time.monotonic()
         verdict = self._example(prop, scenario, state)

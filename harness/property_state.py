@@ -41,7 +41,9 @@ class PropertyState:
     cut: bool = False
     #: Bytes the current round's scenarios sent.
     round_bytes: int = 0
-    #: The current round's examples not played: the opening drawn again (``opening``).
+    #: Examples the current round's Hypothesis run has drawn so far.
+    round_drawn: int = 0
+    #: 1 when the current round's first example was the opening, not played again.
     round_skipped: int = 0
     #: The property's result once a failure has been concluded.
     result: PropertyResult | None = None
