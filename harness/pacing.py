@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from wirefault.server_activity import Activity, ServerActivity
+from wirefault.server_activity import Activity, IdleSpell, ServerActivity
 from wirefault.server_port import Balance, ServerPort
 from wirefault.sockdiag import PeerWatch
 
@@ -177,13 +177,12 @@ class Quiet:
         self._before: Activity | None = None
         self._since = 0.0
         self._blind = False
-        self._prev: Activity | None = None  # working()'s last look
-        self._idle_since: float | None = None  # since when those looks found it idle
+        self._spell: IdleSpell | None = None  # working()'s looks
 
     def restart(self) -> None:
         """The silence starts over: the next look at the server's processes begins it."""
         self._before = None
-        self._prev = self._idle_since = None
+        self._spell = None
 
     def certain(self, now: float, watch: PeerWatch) -> bool:
         """Whether the server has done nothing for ``settle`` seconds (see the class).
@@ -228,23 +227,13 @@ class Quiet:
         if now is None:
             self._blind = True
             return False
-        before, since = self._prev, at
-        if before is None and self._before is not None:
-            # The first look here: compare with the sooner silence's look of this wait, so
-            # that a server idle since then needs no second look.
-            before, since = self._before, self._since
-        self._prev = now
-        idle = (
-            before is not None
-            and not now.running
-            and now.cpu_ns == before.cpu_ns
-            and now.pids == before.pids
-        )
-        if not idle:
-            self._idle_since = None
-        elif self._idle_since is None:
-            self._idle_since = since
-        if self._idle_since is not None and at - self._idle_since >= self.settle:
+        if self._spell is None:
+            self._spell = IdleSpell(timers_busy=False)
+            if self._before is not None:
+                # The first look here: compare with the sooner silence's look of this wait,
+                # so that a server idle since then needs no second look.
+                self._spell.start(self._before, self._since)
+        if self._spell.look(now, at) >= self.settle:
             return False
         inode = watch.inode()
         if not inode:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from wirefault.cutoff import Cutoff
-from wirefault.server_activity import Activity, ServerActivity
+from wirefault.server_activity import Activity, IdleSpell, ServerActivity
 from wirefault.sockdiag import PeerWatch, TcpWatch
 
 __all__ = [
@@ -141,9 +141,7 @@ class ReleaseCheck:
         pending = dict(inodes)
         began = time.monotonic()
         step = _FIRST_STEP
-        before: Activity | None = None
-        looked = began
-        idle_since: float | None = None
+        spell = IdleSpell()
         while pending:
             at = time.monotonic()
             now = self.activity.look()
@@ -154,14 +152,10 @@ class ReleaseCheck:
             for conn in [c for c, inode in pending.items() if inode not in held]:
                 found[conn] = Released("released", at - began)
                 del pending[conn]
-            if before is not None and now.quiet_since(before):
-                idle_since = looked if idle_since is None else idle_since  # idle since then
-            else:
-                idle_since = None
-            before, looked = now, at
+            idle_for = spell.look(now, at)
             if not pending:
                 break
-            if idle_since is not None and at - idle_since >= self.idle:
+            if idle_for >= self.idle:
                 # Idle, and still holding them: those an epoll set waits on are not
                 # forgotten (and need not be waited for); the rest, after the grace, are.
                 polled = self.activity.polled(set(pending.values()), now)

@@ -33,7 +33,7 @@ import os
 import time
 from dataclasses import dataclass
 
-__all__ = ["VISIBLE", "Activity", "ServerActivity"]
+__all__ = ["VISIBLE", "Activity", "IdleSpell", "ServerActivity"]
 
 #: Whether this system shows processes' threads at all (Linux's ``/proc``).
 VISIBLE = os.path.isdir("/proc/self/task")
@@ -73,6 +73,42 @@ class Activity:
         running or ready to run now.
         """
         return not self.busy and self.pids == before.pids and self.cpu_ns == before.cpu_ns
+
+
+class IdleSpell:
+    """How long a server's processes have looked idle on end, from look to look.
+
+    Idle between two looks: the same processes, no CPU time used, and at the later
+    look no thread running, ready to run or in disk I/O; nor, with ``timers_busy``,
+    asleep on a timer of its own. A spell counts from the earlier look of its first
+    idle pair.
+    """
+
+    def __init__(self, *, timers_busy: bool = True) -> None:
+        self.timers_busy = timers_busy
+        self._before: Activity | None = None
+        self._at = 0.0
+        self._since: float | None = None
+
+    def start(self, look: Activity, at: float) -> None:
+        """Take ``look``, made at ``at`` (monotonic), as the look before the next."""
+        self._before, self._at = look, at
+
+    def look(self, now: Activity, at: float) -> float:
+        """Seconds the processes have looked idle on end, with ``now`` made at ``at``."""
+        before = self._before
+        idle = (
+            before is not None
+            and not (now.busy if self.timers_busy else now.running)
+            and now.cpu_ns == before.cpu_ns
+            and now.pids == before.pids
+        )
+        if not idle:
+            self._since = None
+        elif self._since is None:
+            self._since = self._at
+        self._before, self._at = now, at
+        return 0.0 if self._since is None else at - self._since
 
 
 class ServerActivity:
@@ -155,25 +191,10 @@ class ServerActivity:
         """
         found: set[int] = set()
         for pid in activity.pids:
-            for name in _epoll_descriptors(pid):
-                found.update(_armed_inodes(pid, name) & inodes)
+            for name, target in _links(pid).items():
+                if target == "anon_inode:[eventpoll]":
+                    found.update(_armed_inodes(pid, name) & inodes)
         return found
-
-
-def _epoll_descriptors(pid: int) -> list[str]:
-    """The descriptor numbers of process ``pid`` that are epoll sets."""
-    try:
-        names = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return []
-    found = []
-    for name in names:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{name}") == "anon_inode:[eventpoll]":
-                found.append(name)
-        except OSError:
-            continue
-    return found
 
 
 #: epoll's flags that say how to report, not what to wait for (EPOLLEXCLUSIVE,
@@ -258,14 +279,19 @@ def _cpu_ns(pid: int) -> int | None:
 
 def _descriptors(pid: int) -> set[str]:
     """What the descriptors of process ``pid`` point at (``socket:[123]``, paths, ...)."""
+    return set(_links(pid).values())
+
+
+def _links(pid: int) -> dict[str, str]:
+    """Each descriptor of process ``pid`` (its number) and what it points at."""
     try:
         names = os.listdir(f"/proc/{pid}/fd")
     except OSError:
-        return set()
-    found = set()
+        return {}
+    found = {}
     for name in names:
         try:
-            found.add(os.readlink(f"/proc/{pid}/fd/{name}"))
+            found[name] = os.readlink(f"/proc/{pid}/fd/{name}")
         except OSError:
             continue
     return found

@@ -47,7 +47,7 @@ from wirefault.addresses import Address, parse_hostport
 from wirefault.cpu import group_cpu_seconds
 from wirefault.cutoff import Cutoff
 from wirefault.errors import TargetError
-from wirefault.server_activity import VISIBLE, ServerActivity
+from wirefault.server_activity import VISIBLE, IdleSpell, ServerActivity
 
 __all__ = ["CrashReport", "ServerProcess", "free_port"]
 
@@ -280,10 +280,11 @@ class ServerProcess:
         """
         until = time.monotonic() + timeout
         activity = self.activity()
-        before = activity.look() if activity is not None else None
-        if activity is None or before is None:
+        first = activity.look() if activity is not None else None
+        if activity is None or first is None:
             return self.wait_crash(timeout)
-        idle_since: float | None = None
+        spell = IdleSpell()
+        spell.start(first, time.monotonic())
         while True:
             left = until - time.monotonic()
             crash = self.wait_crash(min(idle_for / 4, max(left, 0.0)))
@@ -292,14 +293,8 @@ class ServerProcess:
             after = activity.look()
             if after is None:
                 return self.wait_crash(max(until - time.monotonic(), 0.0))
-            now = time.monotonic()
-            if not after.quiet_since(before):
-                idle_since = None
-            elif idle_since is None:
-                idle_since = now
-            elif now - idle_since >= idle_for:
+            if spell.look(after, time.monotonic()) >= idle_for:
                 return None
-            before = after
 
     def stderr_tail(self, limit: int = 2000) -> str:
         """The last ``limit`` bytes of the server's stderr, as text."""

@@ -16,7 +16,7 @@ from wirefault.addresses import Address
 from wirefault.codecs import get_codec
 from wirefault.runner import Runner, RunnerOptions
 from wirefault.scenario import Close, Expect, Scenario, Send
-from wirefault.server_activity import ServerActivity
+from wirefault.server_activity import Activity, IdleSpell, ServerActivity
 
 pytestmark = [
     pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads /proc (Linux)"),
@@ -249,3 +249,20 @@ def test_a_server_at_work_on_the_client_before_is_waited_for(quiet_server) -> No
     (result,) = transcript.expects
     assert result.outcome == "ok", [e.detail for e in transcript.events]
     assert transcript.conn(1).frames == [b"done"]
+
+
+def test_an_idle_spell_counts_from_the_first_idle_pair_and_breaks_on_work() -> None:
+    pids = frozenset({1})
+    asleep_on_timer = Activity(pids, 100, busy=True, running=False)
+    spell = IdleSpell()
+    spell.start(Activity(pids, 100, busy=False), 0.0)
+    assert spell.look(Activity(pids, 100, busy=False), 0.01) == pytest.approx(0.01)
+    assert spell.look(Activity(pids, 100, busy=False), 0.03) == pytest.approx(0.03)
+    assert spell.look(Activity(pids, 150, busy=False), 0.04) == 0.0  # CPU used: over
+    assert spell.look(asleep_on_timer, 0.05) == 0.0  # a timer's sleeper counts as busy
+    # Unless told not to: a runtime's housekeeping thread sleeps so all the time.
+    lenient = IdleSpell(timers_busy=False)
+    lenient.start(asleep_on_timer, 0.0)
+    assert lenient.look(asleep_on_timer, 0.02) == pytest.approx(0.02)
+    assert lenient.look(Activity(pids, 100, busy=True, running=True), 0.03) == 0.0
+    assert lenient.look(Activity(frozenset({1, 2}), 100, busy=False), 0.04) == 0.0  # forked
